@@ -1,0 +1,315 @@
+"""Geometry measurements of a ParticleMesh, the way the papers measured their particles.
+
+Porosity is reported three ways: from the sampled pores (the sampler's analytic measure: overall, by
+concentric ring 50-100 % of the radius, full 0-100 % profile), from the mesh itself (pore volume enclosed by
+the pore_surface facets; solid volume per ring), and on the z = 0 cross-section (area fractions in
+concentric annuli, like an SEM section) for both the mesh and the exact pore geometry.
+All functions are collective under MPI.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from solver.units import UM_TO_M
+
+RING_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+PROFILE_EDGES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
+QUANTILES = {"min": 0.0, "p10": 0.1, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p90": 0.9, "max": 1.0}
+_LEVELS = 2            # midpoint subdivisions of a straddling tetrahedron / section triangle (8^2, 4^2 parts)
+_SECTION_GRID = 600    # grid points across the diameter for the exact pore section
+
+
+def measure_particle(particle) -> dict:
+    comm = particle.mesh.comm
+    desc = particle.description
+    cells = _owned_cells(particle)
+    tags = _owned_cell_tags(particle, len(cells))
+    volumes = _tet_volumes(cells)
+    octant = desc.get("symmetry") == "octant"
+    symmetry = 0.125 if octant else 1.0
+    radius = particle.radius_m
+    ball = 4.0 / 3.0 * math.pi * radius**3 * symmetry
+
+    out = {"kind": desc["kind"], "radius_m": radius, "cells": int(comm.allreduce(len(cells))),
+           "vertices": int(particle.mesh.topology.index_map(0).size_global),
+           "min_quality": desc["quality"]["min_quality"], "quality_p01": desc["quality"]["quality_p01"],
+           "quality_measure": desc["quality"]["quality_measure"], "seconds": desc["seconds"],
+           "build_seconds": desc["build_seconds"], "cache_hit": desc["cache_hit"]}
+    out.update(_volumes(particle, comm, tags, volumes))
+    out["surface_areas_m2"] = {name: _allsum(comm, _facet_areas(particle, tag))
+                               for name, tag in particle.facet_regions.items()}
+    pores = particle.pores
+    pore_volumes = np.asarray(pores.volumes_um3()) if pores is not None else np.zeros(0)
+    out["pore_count"] = int(len(pore_volumes))
+    out["pore_volume_um3"] = ({name: float(np.quantile(pore_volumes, q)) for name, q in QUANTILES.items()}
+                              | {"mean": float(pore_volumes.mean()), "total": float(pore_volumes.sum())}
+                              if len(pore_volumes) else {})
+    out["volume_nominal_m3"] = particle.nominal_volume_m3["envelope"] - pore_volumes.sum() * UM_TO_M**3
+    out["volume_relative_error"] = out["volume_mesh_m3"] / out["volume_nominal_m3"] - 1.0
+    if particle.description.get("void_radius_um"):
+        out["void_volume_fraction"] = (particle.description["void_radius_um"] * UM_TO_M / radius) ** 3
+
+    analytic = _analytic(pores)
+    ring_edges = _edges(analytic.get("porosity_by_ring"), RING_EDGES)
+    profile_edges = _edges(analytic.get("porosity_profile_full"), PROFILE_EDGES)
+    out["porosity_overall"] = analytic.get("porosity_overall", 0.0)
+    out["porosity_by_ring"] = analytic.get("porosity_by_ring", _rings(ring_edges, np.zeros(len(ring_edges) - 1)))
+    out["porosity_profile_full"] = analytic.get("porosity_profile_full",
+                                                _rings(profile_edges, np.zeros(len(profile_edges) - 1)))
+    if analytic:
+        out["sampler_measure"] = analytic
+
+    # protruding islands make the outer surface non-spherical: then rings use the analytic ring volumes
+    hull = 0.0 if "island_surface" in particle.facet_regions else _enclosed_volume(particle, ("outer_surface",), comm)
+    pore_mesh = -_enclosed_volume(particle, ("pore_surface",), comm)
+    out["porosity_mesh_overall"] = pore_mesh / ball
+    for key, edges in (("porosity_mesh_by_ring", ring_edges), ("porosity_mesh_profile_full", profile_edges)):
+        out[key] = _rings(edges, _ring_porosity(cells, volumes, edges, radius, symmetry, hull, comm))
+
+    z0 = 1e-6 * radius if octant else 0.0
+    out["section_plane_z_m"] = z0
+    section = _section_porosity(cells, ring_edges, radius, z0, 0.25 if octant else 1.0, comm)
+    out["porosity_section_mesh_by_ring"] = _rings(ring_edges, section[1:])
+    out["porosity_section_mesh_overall"] = float(section[0])
+    if pores is not None:
+        exact = _exact_section_porosity(pores, ring_edges, z0 / UM_TO_M)
+        out["porosity_section_analytic_by_ring"] = _rings(ring_edges, exact[1:])
+        out["porosity_section_analytic_overall"] = float(exact[0])
+        out["porosity_mesh_minus_analytic_pp"] = _differences_pp(out)
+    return out
+
+
+# -- mesh arrays -------------------------------------------------------------------------------------
+def _owned_cells(particle) -> np.ndarray:
+    """(n_owned, 4, 3) vertex coordinates of the owned tetrahedra, metres."""
+    mesh = particle.mesh
+    owned = mesh.topology.index_map(3).size_local
+    dofmap = mesh.geometry.dofmap
+    nodes = dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap)
+    return mesh.geometry.x[nodes[:owned]]
+
+
+def _owned_cell_tags(particle, owned: int) -> np.ndarray:
+    values = np.zeros(owned, dtype=np.int32)
+    indices, tag_values = particle.cell_tags.indices, particle.cell_tags.values
+    mine = indices < owned
+    values[indices[mine]] = tag_values[mine]
+    return values
+
+
+def _tet_volumes(cells: np.ndarray) -> np.ndarray:
+    edges = cells[:, 1:] - cells[:, :1]
+    return np.abs(np.linalg.det(edges)) / 6.0
+
+
+def _allsum(comm, value):
+    return comm.allreduce(value)
+
+
+def _volumes(particle, comm, tags: np.ndarray, volumes: np.ndarray) -> dict:
+    out = {"volume_mesh_m3": _allsum(comm, float(volumes.sum())), "region_volumes_m3": {}}
+    for name, tag in particle.cell_regions.items():
+        mesh_volume = _allsum(comm, float(volumes[tags == tag].sum()))
+        nominal = particle.nominal_volume_m3.get(name)
+        entry = {"mesh": mesh_volume, "nominal": nominal}
+        if nominal:
+            entry["relative_error"] = mesh_volume / nominal - 1.0
+        out["region_volumes_m3"][name] = entry
+    return out
+
+
+# -- facets ------------------------------------------------------------------------------------------
+def _oriented_facets(particle, tag: int) -> np.ndarray:
+    """(m, 3, 3) owned facet triangles with tag `tag`, ordered so the normal points out of the solid."""
+    mesh = particle.mesh
+    topology = mesh.topology
+    topology.create_connectivity(2, 3)
+    topology.create_connectivity(3, 2)
+    facets = particle.facet_tags.indices[particle.facet_tags.values == tag]
+    facets = facets[facets < topology.index_map(2).size_local]
+    if len(facets) == 0:
+        return np.zeros((0, 3, 3))
+    f2c = topology.connectivity(2, 3)
+    c2f = topology.connectivity(3, 2).array.reshape(-1, 4)
+    cell = f2c.array[f2c.offsets[facets]]
+    local = np.argmax(c2f[cell] == facets[:, None], axis=1)       # local facet i is opposite vertex i
+    dofmap = mesh.geometry.dofmap
+    nodes = (dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap))[cell]
+    x = mesh.geometry.x
+    opposite = x[nodes[np.arange(len(cell)), local]]
+    others = np.array([[j for j in range(4) if j != i] for i in range(4)])[local]
+    tri = x[np.take_along_axis(nodes, others, axis=1)]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    inward = np.einsum("ij,ij->i", normal, tri[:, 0] - opposite) < 0
+    tri[inward] = tri[inward][:, [0, 2, 1]]
+    return tri
+
+
+def _facet_areas(particle, tag: int) -> float:
+    tri = _oriented_facets(particle, tag)
+    return float(np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum() / 2.0)
+
+
+def _enclosed_volume(particle, names: tuple, comm) -> float:
+    """Sum of x . n dA / 3 over the named facets (n out of the solid): the volume they enclose, with
+    symmetry planes through the origin contributing nothing; negative for cavities."""
+    total = 0.0
+    for name in names:
+        if name in particle.facet_regions:
+            tri = _oriented_facets(particle, particle.facet_regions[name])
+            total += np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0
+    return _allsum(comm, float(total))
+
+
+# -- radial rings ------------------------------------------------------------------------------------
+def _split(simplex: np.ndarray) -> list[np.ndarray]:
+    """Midpoint subdivision of a simplex (rows: barycentric vertices) into equal-volume children."""
+    m = {(i, j): (simplex[i] + simplex[j]) / 2 for i in range(len(simplex)) for j in range(i + 1, len(simplex))}
+    v = simplex
+    if len(simplex) == 3:
+        return [np.array(c) for c in ((v[0], m[0, 1], m[0, 2]), (m[0, 1], v[1], m[1, 2]),
+                                      (m[0, 2], m[1, 2], v[2]), (m[0, 1], m[1, 2], m[0, 2]))]
+    return [np.array(c) for c in (
+        (v[0], m[0, 1], m[0, 2], m[0, 3]), (m[0, 1], v[1], m[1, 2], m[1, 3]), (m[0, 2], m[1, 2], v[2], m[2, 3]),
+        (m[0, 3], m[1, 3], m[2, 3], v[3]), (m[0, 1], m[0, 2], m[0, 3], m[1, 3]), (m[0, 1], m[0, 2], m[1, 2], m[1, 3]),
+        (m[0, 2], m[0, 3], m[1, 3], m[2, 3]), (m[0, 2], m[1, 2], m[1, 3], m[2, 3]))]
+
+
+def _barycentric(vertices: int) -> np.ndarray:
+    """Barycentric centroids of the equal-volume parts of a simplex split _LEVELS times (a stratified,
+    deterministic quadrature with equal weights)."""
+    parts = [np.eye(vertices)]
+    for _ in range(_LEVELS):
+        parts = [child for part in parts for child in _split(part)]
+    return np.array([part.mean(axis=0) for part in parts])
+
+
+def _binned(points_radius: np.ndarray, weights: np.ndarray, edges_m: np.ndarray) -> np.ndarray:
+    bins = np.searchsorted(edges_m, points_radius, side="right") - 1
+    inside = (bins >= 0) & (bins < len(edges_m) - 1)
+    return np.bincount(bins[inside], weights[inside], minlength=len(edges_m) - 1)
+
+
+def _ring_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) -> np.ndarray:
+    """1 - solid volume / ring volume per ring; the outermost ring is measured against the meshed
+    (polyhedral) outer surface, so the chord error of the outer surface does not count as porosity."""
+    edges_m = np.asarray(edges) * radius
+    r = np.linalg.norm(cells, axis=2)
+    lo = np.searchsorted(edges_m, r.min(axis=1), side="right")
+    hi = np.searchsorted(edges_m, r.max(axis=1), side="right")
+    whole = lo == hi
+    solid = _binned(r.min(axis=1)[whole], volumes[whole], edges_m)
+    bary = _barycentric(4)
+    split = ~whole
+    points = np.einsum("kv,nvd->nkd", bary, cells[split])
+    solid += _binned(np.linalg.norm(points, axis=2).ravel(),
+                     np.repeat(volumes[split] / len(bary), len(bary)), edges_m)
+    solid = np.asarray(comm.allreduce(solid))
+    nominal = 4.0 / 3.0 * math.pi * np.diff(edges_m**3) * symmetry
+    if np.isclose(edges[-1], 1.0) and hull_volume > 0:
+        nominal[-1] = hull_volume - 4.0 / 3.0 * math.pi * edges_m[-2] ** 3 * symmetry
+    return 1.0 - solid / nominal
+
+
+def _rings(edges, values) -> list[dict]:
+    return [{"r_inner_fraction": float(a), "r_outer_fraction": float(b), "porosity": float(p)}
+            for a, b, p in zip(edges[:-1], edges[1:], values)]
+
+
+def _edges(rings: list | None, default) -> tuple:
+    if not rings:
+        return tuple(default)
+    return tuple([rings[0]["r_inner_fraction"]] + [ring["r_outer_fraction"] for ring in rings])
+
+
+# -- cross-section -----------------------------------------------------------------------------------
+_EDGE_PAIRS = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
+
+
+def _section_triangles(cells: np.ndarray, z0: float) -> np.ndarray:
+    """(m, 3, 2) triangles of the intersection of the tetrahedra with the plane z = z0."""
+    side = cells[:, :, 2] >= z0
+    crossing = side.any(axis=1) & ~side.all(axis=1)
+    tets = cells[crossing]
+    a, b = tets[:, _EDGE_PAIRS[:, 0]], tets[:, _EDGE_PAIRS[:, 1]]
+    cut = (a[..., 2] >= z0) != (b[..., 2] >= z0)
+    t = np.where(cut, (z0 - a[..., 2]) / np.where(cut, b[..., 2] - a[..., 2], 1.0), np.nan)
+    points = (a + t[..., None] * (b - a))[..., :2]              # (n, 6, 2), nan where not cut
+    triangles = []
+    for count in (3, 4):
+        mask = cut.sum(axis=1) == count
+        if not mask.any():
+            continue
+        pts = points[mask][cut[mask]].reshape(-1, count, 2)
+        centre = pts.mean(axis=1, keepdims=True)
+        order = np.argsort(np.arctan2(*(pts - centre).transpose(2, 0, 1)[::-1]), axis=1)
+        pts = np.take_along_axis(pts, order[..., None], axis=1)
+        triangles.append(pts[:, [0, 1, 2]])
+        if count == 4:
+            triangles.append(pts[:, [0, 2, 3]])
+    return np.concatenate(triangles) if triangles else np.zeros((0, 3, 2))
+
+
+def _section_porosity(cells, edges, radius, z0, symmetry, comm) -> np.ndarray:
+    """[overall over the rings' span, per ring] 1 - solid area / annulus area on the plane z = z0."""
+    tri = _section_triangles(cells, z0)
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    areas = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2.0
+    bary = _barycentric(3)
+    points = np.einsum("kv,nvd->nkd", bary, tri)
+    edges_m = np.asarray(edges) * radius
+    solid = _binned(np.linalg.norm(points, axis=2).ravel(), np.repeat(areas / len(bary), len(bary)), edges_m)
+    solid = np.asarray(comm.allreduce(solid))
+    annulus = math.pi * np.diff(edges_m**2) * symmetry
+    return np.concatenate([[1.0 - solid.sum() / annulus.sum()], 1.0 - solid / annulus])
+
+
+def _exact_section_porosity(pores, edges, z0_um: float) -> np.ndarray:
+    """The same annulus porosities for the exact (sampled) pore shapes, by dense sampling of the plane."""
+    from scipy.spatial import cKDTree
+
+    radius = pores.particle_radius_um
+    axis = (np.arange(_SECTION_GRID) + 0.5) / _SECTION_GRID * 2 * radius - radius
+    gx, gy = np.meshgrid(axis, axis)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    rho = np.linalg.norm(grid, axis=1)
+    inside = rho <= radius * edges[-1]
+    grid, rho = grid[inside], rho[inside]
+    empty = np.zeros(len(grid), dtype=bool)
+    reach = np.max(pores.semi_axes_um, axis=1)
+    near = np.flatnonzero(np.abs(pores.centers_um[:, 2] - z0_um) < reach)
+    tree = cKDTree(grid)
+    for k in near:
+        candidates = tree.query_ball_point(pores.centers_um[k, :2], reach[k])
+        if not candidates:
+            continue
+        local = np.column_stack([grid[candidates] - pores.centers_um[k, :2],
+                                 np.full(len(candidates), z0_um - pores.centers_um[k, 2])])
+        scaled = (local @ pores.rotations[k]) / pores.semi_axes_um[k]
+        empty[np.asarray(candidates)[np.sum(scaled**2, axis=1) <= 1.0]] = True
+    edges_um = np.asarray(edges) * radius
+    bins = np.searchsorted(edges_um, rho, side="right") - 1
+    valid = (bins >= 0) & (bins < len(edges) - 1)
+    counts = np.bincount(bins[valid], minlength=len(edges) - 1)
+    holes = np.bincount(bins[valid], empty[valid].astype(float), minlength=len(edges) - 1)
+    return np.concatenate([[holes.sum() / counts.sum()], holes / np.maximum(counts, 1)])
+
+
+def _analytic(pores) -> dict:
+    """The pore sampler's own measurement of the sampled pores ({} without pores)."""
+    if pores is None:
+        return {}
+    from solver.geometry.pores import sampler
+    return dict(sampler().measure_porosity(pores))
+
+
+def _differences_pp(out: dict) -> dict:
+    """Mesh minus analytic porosity, percentage points: overall, worst ring, worst section ring."""
+    def worst(a, b):
+        return max((abs(x["porosity"] - y["porosity"]) for x, y in zip(a, b)), default=0.0) * 100.0
+    return {"overall": (out["porosity_mesh_overall"] - out["porosity_overall"]) * 100.0,
+            "worst_ring": worst(out["porosity_mesh_by_ring"], out["porosity_by_ring"]),
+            "worst_section_ring": worst(out["porosity_section_mesh_by_ring"],
+                                        out["porosity_section_analytic_by_ring"])}

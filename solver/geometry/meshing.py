@@ -1,0 +1,125 @@
+"""Tetrahedral meshing of the current gmsh model (serial), progress reports, quality statistics and the
+conversion to a distributed dolfinx mesh in metres."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+
+import numpy as np
+
+from solver.errors import CaseError
+from solver.units import UM_TO_M
+
+LOG = logging.getLogger("solver.geometry")
+QUALITY_MEASURE = "minSICN"   # gmsh's signed inverse condition number: 1 regular tet, <= 0 inverted
+ALGORITHMS_3D = {"delaunay": 1, "hxt": 10}
+TETRAHEDRON, TRIANGLE = 4, 2   # gmsh element types
+
+
+class MeshQualityError(CaseError):
+    """The mesh has elements below the accepted quality (bad geometry or mesh options)."""
+
+
+class Progress:
+    """Stage messages with elapsed time, to `callback` (e.g. print) or the solver.geometry logger."""
+
+    def __init__(self, callback=None, heartbeat_s: float = 30.0):
+        self.callback = callback
+        self.heartbeat_s = heartbeat_s
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def __call__(self, message: str) -> None:
+        text = f"[mesh {self.elapsed():7.1f} s] {message}"
+        if self.callback is None:
+            LOG.info(text)
+        else:
+            self.callback(text)
+
+    @contextlib.contextmanager
+    def stage(self, what: str):
+        """Report the start, a heartbeat while gmsh works (it releases the GIL), and the end."""
+        self(f"{what} ...")
+        done = threading.Event()
+        began = time.perf_counter()
+
+        def beat():
+            while not done.wait(self.heartbeat_s):
+                self(f"  still {what} ({time.perf_counter() - began:.0f} s)")
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+
+def generate(mesh: dict, progress: Progress) -> dict:
+    """Surface then volume mesh with the [mesh] options; returns element counts and timings."""
+    import gmsh
+    gmsh.option.setNumber("Mesh.Algorithm3D", ALGORITHMS_3D[mesh["algorithm_3d"]])
+    gmsh.option.setNumber("Mesh.Optimize", 1)
+    gmsh.option.setNumber("Mesh.OptimizeNetgen", 1 if mesh["optimize_netgen"] else 0)
+    gmsh.option.setNumber("Mesh.MaxNumThreads3D", mesh["threads"])
+    stats = {}
+    t0 = time.perf_counter()
+    with progress.stage("surface mesh"):
+        gmsh.model.mesh.generate(2)
+    stats["triangles"] = count_elements(TRIANGLE)
+    stats["surface_mesh_seconds"] = time.perf_counter() - t0
+    progress(f"surface mesh: {stats['triangles']} triangles")
+    t0 = time.perf_counter()
+    with progress.stage("volume mesh"):
+        gmsh.model.mesh.generate(3)
+    stats["tetrahedra"] = count_elements(TETRAHEDRON)
+    stats["volume_mesh_seconds"] = time.perf_counter() - t0
+    progress(f"volume mesh: {stats['tetrahedra']} tetrahedra")
+    return stats
+
+
+def count_elements(element_type: int) -> int:
+    import gmsh
+    tags, _ = gmsh.model.mesh.getElementsByType(element_type)
+    return int(len(tags))
+
+
+def quality_stats() -> dict:
+    """minSICN of every tetrahedron: min, 1st percentile, mean."""
+    import gmsh
+    tags, _ = gmsh.model.mesh.getElementsByType(TETRAHEDRON)
+    if len(tags) == 0:
+        raise MeshQualityError("the mesh has no tetrahedra: the geometry has no volume to mesh")
+    q = np.asarray(gmsh.model.mesh.getElementQualities(tags, QUALITY_MEASURE))
+    return {"quality_measure": QUALITY_MEASURE, "min_quality": float(q.min()),
+            "quality_p01": float(np.percentile(q, 1.0)), "quality_mean": float(q.mean()),
+            "cells_below_0.1": int(np.sum(q < 0.1))}
+
+
+def check_quality(quality: dict, threshold: float) -> None:
+    if quality["min_quality"] < threshold:
+        raise MeshQualityError(
+            f"mesh quality: min {quality['quality_measure']} = {quality['min_quality']:.4g} is below "
+            f"mesh.min_quality = {threshold:g} ({quality['cells_below_0.1']} cells below 0.1); refine "
+            "mesh.surface_cell_size_fraction / mesh.curvature_cells, add gaps between features, or lower "
+            "mesh.min_quality")
+
+
+def to_dolfinx(comm, rank: int = 0):
+    """(mesh, cell_tags, facet_tags) from the current gmsh model on `rank`, coordinates scaled um -> m.
+
+    Version-specific (dolfinx 0.5: model_to_mesh returns a tuple; 0.8+ returns MeshData).
+    """
+    import gmsh
+    from dolfinx.io import gmshio
+
+    result = gmshio.model_to_mesh(gmsh.model, comm, rank, gdim=3)
+    mesh, cell_tags, facet_tags = (result if isinstance(result, tuple)
+                                   else (result.mesh, result.cell_tags, result.facet_tags))
+    mesh.geometry.x[:] *= UM_TO_M
+    return mesh, cell_tags, facet_tags

@@ -1,0 +1,78 @@
+"""PETSc solvers: one options prefix each, converged-reason checks, the elasticity rigid-body modes."""
+from __future__ import annotations
+
+import numpy as np
+from petsc4py import PETSc
+
+from solver import compat
+from solver.errors import SolveError
+
+_REASONS = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items() if isinstance(v, int)}
+
+PRESETS = {
+    # CG + algebraic multigrid: scalable for the SPD diffusion and elasticity operators in 3D.
+    "cg_hypre": {"ksp_type": "cg", "pc_type": "hypre", "pc_hypre_type": "boomeramg"},
+    "gmres_hypre": {"ksp_type": "gmres", "pc_type": "hypre", "pc_hypre_type": "boomeramg"},
+    "cg_gamg": {"ksp_type": "cg", "pc_type": "gamg", "pc_gamg_type": "agg", "pc_gamg_agg_nsmooths": 1,
+                "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi",
+                "mg_levels_ksp_chebyshev_esteig_steps": 10},
+    "cg_jacobi": {"ksp_type": "cg", "pc_type": "jacobi"},
+    "lu": {"ksp_type": "preonly", "pc_type": "lu"},
+}
+
+
+def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.KSP:
+    """A KSP configured through its own options prefix (PETSc options are one database per process)."""
+    options = PETSc.Options()
+    for key, value in PRESETS[preset].items():
+        options[f"{prefix}{key}"] = value
+    options[f"{prefix}ksp_rtol"] = rtol
+    options[f"{prefix}ksp_atol"] = 1e-50
+    options[f"{prefix}ksp_max_it"] = 2000
+    ksp = PETSc.KSP().create(comm)
+    ksp.setOptionsPrefix(prefix)
+    if matrix is not None:
+        ksp.setOperators(matrix)
+    ksp.setFromOptions()
+    # Time steps change the fields little: the previous solution is a far better start than zero.
+    ksp.setInitialGuessNonzero(True)
+    return ksp
+
+
+def solve(ksp: PETSc.KSP, rhs, solution, what: str) -> int:
+    """Solve and raise SolveError with PETSc's converged reason on failure; returns the iteration count."""
+    ksp.solve(rhs, solution)
+    reason = ksp.getConvergedReason()
+    if reason < 0:
+        raise SolveError(f"{what}: linear solver did not converge (PETSc reason {_REASONS.get(reason, reason)} "
+                         f"after {ksp.getIterationNumber()} iterations, residual {ksp.getResidualNorm():.3e})")
+    solution.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+    return ksp.getIterationNumber()
+
+
+def rigid_body_modes(space) -> PETSc.NullSpace:
+    """Orthonormal translations and rotations of a 3D vector space: the elasticity (near-)nullspace."""
+    index_map = space.dofmap.index_map
+    block_size = space.dofmap.index_map_bs
+    n_owned = index_map.size_local
+    x = compat.dof_coordinates(space)[:n_owned]
+    modes = [np.zeros((n_owned, block_size)) for _ in range(6)]
+    for i in range(3):
+        modes[i][:, i] = 1.0
+    modes[3][:, 0], modes[3][:, 1] = -x[:, 1], x[:, 0]
+    modes[4][:, 0], modes[4][:, 2] = x[:, 2], -x[:, 0]
+    modes[5][:, 1], modes[5][:, 2] = -x[:, 2], x[:, 1]
+    vectors = []
+    for mode in modes:
+        vec = PETSc.Vec().createMPI((n_owned * block_size, PETSc.DECIDE), bsize=block_size, comm=space.mesh.comm)
+        vec.setArray(mode.ravel())
+        vectors.append(vec)
+    _orthonormalise(vectors)
+    return PETSc.NullSpace().create(vectors=vectors, comm=space.mesh.comm)
+
+
+def _orthonormalise(vectors) -> None:
+    for i, vec in enumerate(vectors):
+        for previous in vectors[:i]:
+            vec.axpy(-previous.dot(vec), previous)
+        vec.scale(1.0 / vec.norm())

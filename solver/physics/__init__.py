@@ -1,0 +1,1 @@
+"""UFL forms as plain functions of their inputs: transport, mechanics, stress measures."""

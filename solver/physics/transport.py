@@ -1,0 +1,63 @@
+"""Li transport: Fick diffusion, optionally stress-assisted, with implicit multistep time weights."""
+from __future__ import annotations
+
+import math
+
+import ufl
+
+
+def tabulated_diffusivity(li_fraction, table):
+    """D(x) interpolated linearly in log D between table rows [[x, D_m2_s], ...], constant outside.
+
+    Log interpolation because D of layered oxides varies over decades with Li content.
+    """
+    xs = [row[0] for row in table]
+    logs = [math.log(row[1]) for row in table]
+    log_d = logs[0]
+    for (x0, l0), (x1, l1) in zip(zip(xs, logs), zip(xs[1:], logs[1:])):
+        segment = l0 + (l1 - l0) * (li_fraction - x0) / (x1 - x0)
+        log_d = ufl.conditional(ufl.ge(li_fraction, x0), segment, log_d)
+    log_d = ufl.conditional(ufl.ge(li_fraction, xs[-1]), logs[-1], log_d)
+    return ufl.exp(log_d)
+
+
+def li_flux(c, diffusivity, hydrostatic_stress=None, stress_coupling=None):
+    """Molar flux N = -D (grad c - (Omega c / (R T)) grad sigma_h).
+
+    `stress_coupling` is Omega / (R T); with it, tension (sigma_h > 0) draws Li in.
+    """
+    flux = -diffusivity * ufl.grad(c)
+    if hydrostatic_stress is not None:
+        flux = flux + diffusivity * stress_coupling * c * ufl.grad(hydrostatic_stress)
+    return flux
+
+
+def multistep_weights(dt: float, previous_dt: float | None, scheme: str) -> tuple[float, float, float]:
+    """(w_new, w_old, w_older) of dc/dt ~ (w_new c^{n+1} + w_old c^n + w_older c^{n-1}) / dt.
+
+    Variable-step BDF2 when a previous step exists, else backward Euler (also BDF2's first step).
+    """
+    if scheme == "bdf2" and previous_dt is not None:
+        ratio = dt / previous_dt
+        return (1 + 2 * ratio) / (1 + ratio), -(1 + ratio), ratio**2 / (1 + ratio)
+    return 1.0, -1.0, 0.0
+
+
+def transport_forms(c, v, history, dt, weight_new, diffusivity, dx, surface_fluxes=(),
+                    hydrostatic_stress=None, stress_coupling=None, source=None):
+    """Linear(ised) forms of one implicit step, multistep time derivative:
+
+    (weight_new c + history) / dt  with history = sum of weighted old states,
+    so backward Euler and variable-step BDF2 share one form. `surface_fluxes` is a list of
+    (J, ds) with J in mol/m^2/s positive into the particle; `source` a volumetric rate in
+    mol/m^3/s. `diffusivity` is evaluated at the
+    previous iterate by the caller (Picard), which keeps every solve linear.
+    """
+    flux = li_flux(c, diffusivity, hydrostatic_stress, stress_coupling)
+    bilinear = weight_new / dt * c * v * dx - ufl.inner(flux, ufl.grad(v)) * dx
+    linear = -history / dt * v * dx
+    if source is not None:
+        linear += source * v * dx
+    for flux_in, ds in surface_fluxes:
+        linear += flux_in * v * ds
+    return bilinear, linear

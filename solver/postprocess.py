@@ -1,0 +1,188 @@
+"""Stress measures, spherical components about the particle centre, and peaks in space and time.
+
+The stress is interpolated into a discontinuous Lagrange tensor space of the degree that holds it
+exactly (P2 displacement and P1 concentration give a DG1 stress), so peaks are taken over values
+the solution really has, cell by cell, not over smoothed nodal averages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, asdict
+
+import numpy as np
+from mpi4py import MPI
+import dolfinx.fem
+
+from solver import compat
+
+PEAK_KINDS = ("von_mises", "max_principal", "hoop", "radial", "hydrostatic")
+# Which peak each measure reports: the largest tension, or the largest magnitude with its sign.
+_PEAK_RULE = {"von_mises": "max", "max_principal": "max", "hoop": "max", "radial": "abs", "hydrostatic": "abs"}
+
+
+def symmetric_eigenvalues(tensors: np.ndarray) -> np.ndarray:
+    """Eigenvalues (ascending) of many symmetric 3x3 tensors, closed form (Smith 1961): vectorised, no loops."""
+    t = 0.5 * (tensors + np.swapaxes(tensors, 1, 2))
+    mean = np.trace(t, axis1=1, axis2=2) / 3.0
+    dev = t - mean[:, None, None] * np.eye(3)
+    p = np.sqrt(np.einsum("nij,nij->n", dev, dev) / 6.0)
+    safe_p = np.where(p > 0, p, 1.0)
+    b = dev / safe_p[:, None, None]
+    half_det = np.clip(np.linalg.det(b) / 2.0, -1.0, 1.0)
+    phi = np.arccos(half_det) / 3.0
+    largest = mean + 2 * p * np.cos(phi)
+    smallest = mean + 2 * p * np.cos(phi + 2 * np.pi / 3)
+    middle = 3 * mean - largest - smallest
+    return np.stack([smallest, middle, largest], axis=1)
+
+
+def stress_measures(sigma: np.ndarray, points: np.ndarray, radius_m: float) -> dict[str, np.ndarray]:
+    """Scalar measures of stress tensors (n, 3, 3) at points (n, 3) of a particle centred at the origin.
+
+    hoop is the mean tangential normal stress (trace minus radial, halved): the spherical hoop
+    stress sigma_theta = sigma_phi for a radially symmetric state. At the centre, where the radial
+    direction is undefined, radial and hoop take the mean stress (their common value for symmetric states).
+    """
+    trace = np.trace(sigma, axis1=1, axis2=2)
+    deviator = sigma - (trace / 3.0)[:, None, None] * np.eye(3)
+    von_mises = np.sqrt(1.5 * np.einsum("nij,nij->n", deviator, deviator))
+    r = np.linalg.norm(points, axis=1)
+    at_centre = r < 1e-9 * radius_m
+    e_r = points / np.where(at_centre, 1.0, r)[:, None]
+    radial = np.einsum("ni,nij,nj->n", e_r, sigma, e_r)
+    radial = np.where(at_centre, trace / 3.0, radial)
+    hoop = np.where(at_centre, trace / 3.0, 0.5 * (trace - radial))
+    return {
+        "von_mises": von_mises,
+        "max_principal": symmetric_eigenvalues(sigma)[:, 2],
+        "hoop": hoop,
+        "radial": radial,
+        "hydrostatic": trace / 3.0,
+    }
+
+
+@dataclass
+class Peak:
+    value_Pa: float
+    position_m: list
+    radius_fraction: float
+    time_s: float
+
+
+def _pick(values: np.ndarray, rule: str) -> int:
+    return int(np.argmax(values) if rule == "max" else np.argmax(np.abs(values)))
+
+
+def _beats(candidate: float, incumbent: float, rule: str) -> bool:
+    return candidate > incumbent if rule == "max" else abs(candidate) > abs(incumbent)
+
+
+class StressSampler:
+    """Evaluates the stress of a ChemoMechanicalProblem on its exact DG space and reduces over ranks."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        degree = max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
+        self.space = compat.tensor_space(problem.mesh, degree, "Discontinuous Lagrange")
+        self.sigma = dolfinx.fem.Function(self.space)
+        self.expression = compat.expression(problem.stress(), self.space)
+        n_owned = self.space.dofmap.index_map.size_local
+        self.points = compat.dof_coordinates(self.space)[:n_owned]
+        self.n_owned = n_owned
+        self.radius_m = problem.particle.radius_m
+
+    def evaluate(self) -> dict[str, np.ndarray]:
+        self.sigma.interpolate(self.expression)
+        tensors = self.sigma.x.array.reshape(-1, 3, 3)[: self.n_owned]
+        self.tensors = tensors
+        return stress_measures(tensors, self.points, self.radius_m)
+
+    def local_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:
+        out = {}
+        for kind in PEAK_KINDS:
+            values = measures[kind]
+            if values.size == 0:
+                out[kind] = (np.nan, np.zeros(3))
+                continue
+            i = _pick(values, _PEAK_RULE[kind])
+            out[kind] = (float(values[i]), self.points[i].copy())
+        return out
+
+    def global_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:
+        """The peaks over all ranks; ties go to the lowest rank so every rank agrees."""
+        gathered = self.problem.comm.allgather(self.local_peaks(measures))
+        out = {}
+        for kind in PEAK_KINDS:
+            rule = _PEAK_RULE[kind]
+            best = None
+            for peaks in gathered:
+                value, position = peaks[kind]
+                if np.isnan(value):
+                    continue
+                if best is None or _beats(value, best[0], rule):
+                    best = (value, position)
+            out[kind] = best
+        return out
+
+
+class PeakTracker:
+    """Keeps the extreme of each measure over time, with where and when it happened."""
+
+    def __init__(self, radius_m: float):
+        self.radius_m = radius_m
+        self.peaks: dict[str, Peak] = {}
+
+    def update(self, step_peaks: dict[str, tuple[float, np.ndarray]], time_s: float) -> None:
+        for kind, (value, position) in step_peaks.items():
+            incumbent = self.peaks.get(kind)
+            if incumbent is None or _beats(value, incumbent.value_Pa, _PEAK_RULE[kind]):
+                self.peaks[kind] = Peak(float(value), [float(p) for p in position],
+                                        float(np.linalg.norm(position) / self.radius_m), float(time_s))
+
+    def as_dict(self) -> dict:
+        return {kind: asdict(peak) for kind, peak in self.peaks.items()}
+
+
+class ConcentrationProbe:
+    """Mean, surface-mean, centre, min and max of the concentration; forms compiled once."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        self.mean_form = dolfinx.fem.form(problem.c * problem.dx)
+        self.surface_form = dolfinx.fem.form(problem.c * problem.ds_wetted)
+        n_owned = problem.V_c.dofmap.index_map.size_local
+        self.n_owned = n_owned
+        distances = np.linalg.norm(compat.dof_coordinates(problem.V_c)[:n_owned], axis=1)
+        local_best = (float(distances.min()) if n_owned else np.inf, problem.comm.rank)
+        best = problem.comm.allreduce(local_best, op=MPI.MIN)
+        self.centre_rank = best[1]
+        self.centre_dof = int(np.argmin(distances)) if problem.comm.rank == self.centre_rank else -1
+
+    def _sum(self, form) -> float:
+        return self.problem.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+    def sample(self) -> dict[str, float]:
+        comm = self.problem.comm
+        owned = self.problem.c.x.array[: self.n_owned]
+        centre = owned[self.centre_dof] if comm.rank == self.centre_rank else 0.0
+        return {
+            "mean_mol_m3": self._sum(self.mean_form) / self.problem.volume_m3,
+            "surface_mol_m3": self._sum(self.surface_form) / self.problem.wetted_area_m2,
+            "centre_mol_m3": comm.bcast(centre, root=self.centre_rank),
+            "min_mol_m3": comm.allreduce(float(owned.min()) if owned.size else np.inf, op=MPI.MIN),
+            "max_mol_m3": comm.allreduce(float(owned.max()) if owned.size else -np.inf, op=MPI.MAX),
+        }
+
+
+def surface_and_centre_values(values: np.ndarray, points: np.ndarray, radius_m: float, comm,
+                              relative_tolerance: float = 1e-6) -> dict[str, float]:
+    """Mean of a nodal measure over points on the outer sphere and at the centre (verification helper)."""
+    r = np.linalg.norm(points, axis=1)
+    on_surface = np.abs(r - radius_m) < relative_tolerance * radius_m
+    at_centre = r < relative_tolerance * radius_m
+
+    def mean_over(mask):
+        total = comm.allreduce(float(values[mask].sum()), op=MPI.SUM)
+        count = comm.allreduce(int(mask.sum()), op=MPI.SUM)
+        return total / count if count else float("nan")
+
+    return {"surface": mean_over(on_surface), "centre": mean_over(at_centre)}

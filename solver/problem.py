@@ -1,0 +1,273 @@
+"""The coupled Li-diffusion / elasticity problem on one particle mesh: spaces, forms, solvers, one step.
+
+Flow: validated case + ParticleMesh -> fem.Constants for everything that changes between steps ->
+forms compiled once -> `advance(dt)` solves one implicit step, iterating the coupling to convergence.
+
+Stress-assisted diffusion uses a fixed-stress-style split: inside the coupling iteration sigma_h(c)
+is linearised as sigma_h,k - beta (c - c_k), beta = 2 E Omega / (9 (1 - nu)) (exact for a free
+isotropic sphere). The iteration is consistent (the extra term vanishes at convergence) and, unlike
+plain lagging of sigma_h, it converges when theta c = Omega beta c / (R T) exceeds 1, which it does
+for Ni-rich NCM (~2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+import dolfinx.fem
+
+from solver import compat, linalg, units
+from solver.errors import CaseError, SolveError
+from solver.physics import mechanics, transport
+
+
+@dataclass
+class StepReport:
+    coupling_iterations: int
+    transport_iterations: int
+    mechanics_iterations: int
+    coupling_change: float
+
+
+class ChemoMechanicalProblem:
+    def __init__(self, case: dict, particle, comm=MPI.COMM_WORLD):
+        self.case = case
+        self.particle = particle
+        self.comm = comm
+        mesh = particle.mesh
+        self.mesh = mesh
+        material, operation, solver_opts = case["material"], case["operation"], case["solver"]
+        self.c_max = material["c_max_mol_m3"]
+
+        self.dx = ufl.Measure("dx", domain=mesh, subdomain_data=particle.cell_tags)
+        self.ds = ufl.Measure("ds", domain=mesh, subdomain_data=particle.facet_tags)
+        self.ds_wetted = self._surface_measure(operation["wetted_surfaces"], "operation.wetted_surfaces")
+
+        self.V_c = compat.scalar_space(mesh, solver_opts["concentration_degree"])
+        self.V_u = compat.vector_space(mesh, solver_opts["displacement_degree"])
+        self.c = dolfinx.fem.Function(self.V_c, name="concentration_mol_m3")
+        self.c_old = dolfinx.fem.Function(self.V_c)
+        self.c_older = dolfinx.fem.Function(self.V_c)
+        self.c_iterate = dolfinx.fem.Function(self.V_c)
+        self.u = dolfinx.fem.Function(self.V_u, name="displacement_m")
+        c_initial = operation["li_fraction_start"] * self.c_max
+        for f in (self.c, self.c_old, self.c_older, self.c_iterate):
+            f.x.array[:] = c_initial
+
+        scalar = PETSc.ScalarType
+        self.dt = dolfinx.fem.Constant(mesh, scalar(1.0))
+        self.weight_new = dolfinx.fem.Constant(mesh, scalar(1.0))
+        self.weight_old = dolfinx.fem.Constant(mesh, scalar(-1.0))
+        self.weight_older = dolfinx.fem.Constant(mesh, scalar(0.0))
+        self.surface_flux = dolfinx.fem.Constant(mesh, scalar(0.0))
+        self.surface_concentration = dolfinx.fem.Constant(mesh, scalar(c_initial))
+        self.young_modulus = dolfinx.fem.Constant(mesh, scalar(material["young_modulus_Pa"]))
+        self.poisson_ratio = dolfinx.fem.Constant(mesh, scalar(material["poisson_ratio"]))
+        self.omega = dolfinx.fem.Constant(mesh, scalar(material["partial_molar_volume_m3_mol"]))
+        self.c_ref = dolfinx.fem.Constant(mesh, scalar(material["stress_free_li_fraction"] * self.c_max))
+        self.temperature = dolfinx.fem.Constant(mesh, scalar(operation["temperature_K"]))
+
+        self.volume_m3 = self._integrate(1.0 * self.dx)
+        self.wetted_area_m2 = self._integrate(1.0 * self.ds_wetted)
+        self.galvanostatic = operation["mode"] == "galvanostatic"
+        if self.galvanostatic:
+            self.surface_flux.value = units.galvanostatic_flux_mol_m2_s(
+                c_rate=operation["c_rate"], capacity_li_fraction=operation["capacity_li_fraction"],
+                c_max_mol_m3=self.c_max, volume_m3=self.volume_m3, area_m2=self.wetted_area_m2,
+                extracting=operation["direction"] == "charge")
+        else:
+            self.surface_concentration.value = operation["surface_li_fraction"] * self.c_max
+
+        self.stress_assisted = case["coupling"]["stress_assisted_diffusion"]
+        self.diffusivity_is_variable = material["diffusivity_table_li_fraction_m2_s"] is not None
+        self._build_mechanics(solver_opts)
+        self._build_transport(material, solver_opts)
+
+    # ----------------------------------------------------------------- set-up
+    def _surface_measure(self, names, key):
+        regions = self.particle.facet_regions
+        unknown = [n for n in names if n not in regions]
+        if unknown:
+            raise CaseError(f"{key} = {names!r}: {unknown[0]!r} is not a surface of this geometry; "
+                            f"available: {', '.join(sorted(regions))}")
+        measure = None
+        for name in names:
+            term = self.ds(regions[name])
+            measure = term if measure is None else measure + term
+        return measure
+
+    def _integrate(self, integrand) -> float:
+        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(integrand))
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def constitutive(self, strain):
+        return mechanics.isotropic_stress(strain, self.young_modulus, self.poisson_ratio)
+
+    def eigenstrain(self, c):
+        return mechanics.isotropic_eigenstrain(c, self.c_ref, self.omega)
+
+    def stress(self):
+        return mechanics.stress(self.u, self.eigenstrain(self.c), self.constitutive)
+
+    def _build_mechanics(self, solver_opts):
+        u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
+        bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.c), self.constitutive, self.dx)
+        self.mech_bcs = self._symmetry_bcs()
+        self.mech_a = dolfinx.fem.form(bilinear)
+        self.mech_L = dolfinx.fem.form(linear)
+        self.mech_A = compat.assemble_matrix(self.mech_a, self.mech_bcs)
+        self.mech_b = compat.create_vector(self.mech_L)
+        rigid_modes = linalg.rigid_body_modes(self.V_u)
+        self.mech_A.setNearNullSpace(rigid_modes)
+        # Without symmetry planes the traction-free body floats: CG works in the complement of the
+        # rigid modes (the eigenstrain load is self-equilibrated, so the system is consistent).
+        self.floating = not self.mech_bcs
+        if self.floating:
+            self.mech_A.setNullSpace(rigid_modes)
+        self.rigid_modes = rigid_modes
+        preset = {"gamg": "cg_gamg", "hypre": "cg_hypre", "lu": "lu"}[solver_opts["mechanics_preconditioner"]]
+        self.mech_ksp = linalg.make_ksp(self.comm, "mechanics_", preset, solver_opts["linear_rtol"], self.mech_A)
+
+    def _symmetry_bcs(self):
+        fdim = self.mesh.topology.dim - 1
+        bcs = []
+        for axis, name in enumerate(("symmetry_x", "symmetry_y", "symmetry_z")):
+            tag = self.particle.facet_regions.get(name)
+            if tag is None:
+                continue
+            facets = compat.entities_with_tag(self.particle.facet_tags, tag)
+            sub = self.V_u.sub(axis)
+            dofs = dolfinx.fem.locate_dofs_topological(sub, fdim, facets)
+            bcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs, sub))
+        return bcs
+
+    def _build_transport(self, material, solver_opts):
+        c, v = ufl.TrialFunction(self.V_c), ufl.TestFunction(self.V_c)
+        if self.diffusivity_is_variable:
+            diffusivity = transport.tabulated_diffusivity(self.c_iterate / self.c_max,
+                                                          material["diffusivity_table_li_fraction_m2_s"])
+        else:
+            self.diffusivity_constant = dolfinx.fem.Constant(self.mesh, PETSc.ScalarType(material["diffusivity_m2_s"]))
+            diffusivity = self.diffusivity_constant
+        history = self.weight_old * self.c_old + self.weight_older * self.c_older
+        fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic else []
+        bilinear, linear = transport.transport_forms(c, v, history, self.dt, self.weight_new, diffusivity,
+                                                     self.dx, fluxes)
+        if self.stress_assisted:
+            bilinear, linear = self._add_stress_coupling(bilinear, linear, c, v, diffusivity)
+        self.tr_a = dolfinx.fem.form(bilinear)
+        self.tr_L = dolfinx.fem.form(linear)
+        self.tr_bcs = [] if self.galvanostatic else self._surface_concentration_bcs()
+        self.tr_A = compat.assemble_matrix(self.tr_a, self.tr_bcs)
+        self.tr_b = compat.create_vector(self.tr_L)
+        # The split keeps the operator symmetric positive definite, so CG + AMG is the right solver.
+        self.tr_ksp = linalg.make_ksp(self.comm, "transport_", "cg_hypre", solver_opts["linear_rtol"], self.tr_A)
+        self._transport_matrix_dt = None
+
+    def _add_stress_coupling(self, bilinear, linear, c, v, diffusivity):
+        """Flux -D grad c + D kappa c grad sigma_h with the fixed-stress split (see module docstring)."""
+        self.V_s = compat.scalar_space(self.mesh, 1)
+        self.sigma_h = dolfinx.fem.Function(self.V_s, name="hydrostatic_stress_Pa")
+        kappa = self.omega / (units.GAS_CONSTANT_J_molK * self.temperature)
+        beta = 2 * self.young_modulus * self.omega / (9 * (1 - self.poisson_ratio))
+        c_k = self.c_iterate
+        bilinear += diffusivity * kappa * beta * c_k * ufl.inner(ufl.grad(c), ufl.grad(v)) * self.dx
+        linear += -diffusivity * kappa * c_k * ufl.inner(ufl.grad(self.sigma_h) + beta * ufl.grad(c_k),
+                                                         ufl.grad(v)) * self.dx
+        s, w = ufl.TrialFunction(self.V_s), ufl.TestFunction(self.V_s)
+        self.proj_a = dolfinx.fem.form(s * w * self.dx)
+        self.proj_L = dolfinx.fem.form(mechanics.hydrostatic(self.stress()) * w * self.dx)
+        self.proj_A = compat.assemble_matrix(self.proj_a)
+        self.proj_b = compat.create_vector(self.proj_L)
+        self.proj_ksp = linalg.make_ksp(self.comm, "projection_", "cg_jacobi", 1e-12, self.proj_A)
+        return bilinear, linear
+
+    def _surface_concentration_bcs(self):
+        fdim = self.mesh.topology.dim - 1
+        tags = self.particle.facet_tags
+        names = self.case["operation"]["wetted_surfaces"]
+        facets = np.concatenate([compat.entities_with_tag(tags, self.particle.facet_regions[n]) for n in names])
+        dofs = dolfinx.fem.locate_dofs_topological(self.V_c, fdim, facets)
+        return [dolfinx.fem.dirichletbc(self.surface_concentration, dofs, self.V_c)]
+
+    # ---------------------------------------------------------------- solving
+    def set_time_weights(self, dt: float, previous_dt: float | None, scheme: str) -> None:
+        self.dt.value = dt
+        weights = transport.multistep_weights(dt, previous_dt, scheme)
+        self.weight_new.value, self.weight_old.value, self.weight_older.value = weights
+
+    def _transport_matrix_is_stale(self) -> bool:
+        key = (float(self.dt.value), float(self.weight_new.value))
+        stale = self.diffusivity_is_variable or self.stress_assisted or key != self._transport_matrix_dt
+        self._transport_matrix_dt = key
+        return stale
+
+    def solve_transport(self) -> int:
+        if self._transport_matrix_is_stale():
+            compat.assemble_matrix_into(self.tr_A, self.tr_a, self.tr_bcs)
+            self.tr_ksp.setOperators(self.tr_A)
+        compat.assemble_vector_into(self.tr_b, self.tr_L, self.tr_a, self.tr_bcs)
+        return linalg.solve(self.tr_ksp, self.tr_b, compat.petsc_vector(self.c), "Li transport")
+
+    def solve_mechanics(self) -> int:
+        compat.assemble_vector_into(self.mech_b, self.mech_L, self.mech_a, self.mech_bcs)
+        if self.floating:
+            self.rigid_modes.remove(self.mech_b)
+        u_vec = compat.petsc_vector(self.u)
+        iterations = linalg.solve(self.mech_ksp, self.mech_b, u_vec, "mechanics")
+        if self.floating:
+            # Report the displacement with rigid motion removed, so it is unique and rank-independent.
+            self.rigid_modes.remove(u_vec)
+            compat.scatter_forward(self.u)
+        return iterations
+
+    def _project_hydrostatic(self) -> None:
+        compat.assemble_vector_into(self.proj_b, self.proj_L)
+        linalg.solve(self.proj_ksp, self.proj_b, compat.petsc_vector(self.sigma_h), "hydrostatic projection")
+
+    def _relative_change(self) -> float:
+        diff = compat.petsc_vector(self.c).copy()
+        diff.axpy(-1.0, compat.petsc_vector(self.c_iterate))
+        scale = max(compat.petsc_vector(self.c).norm(PETSc.NormType.NORM_INFINITY), 1e-300)
+        return diff.norm(PETSc.NormType.NORM_INFINITY) / scale
+
+    def advance(self, dt: float, previous_dt: float | None, scheme: str) -> StepReport:
+        """Solve one step from (c_old, c_older); c holds the new state on return. State is untouched on failure."""
+        self.set_time_weights(dt, previous_dt, scheme)
+        nonlinear = self.diffusivity_is_variable or self.stress_assisted
+        coupling = self.case["coupling"]
+        self.c_iterate.x.array[:] = self.c_old.x.array
+        transport_its = mechanics_its = 0
+        change = 0.0
+        for iteration in range(1, coupling["max_iterations"] + 1):
+            transport_its += self.solve_transport()
+            if self.stress_assisted:
+                mechanics_its += self.solve_mechanics()
+                self._project_hydrostatic()
+            change = self._relative_change()
+            self.c_iterate.x.array[:] = self.c.x.array
+            if not nonlinear or change < coupling["tolerance"]:
+                break
+        else:
+            raise SolveError(f"coupling iteration did not converge in {coupling['max_iterations']} iterations "
+                             f"(relative change of c {change:.2e} > coupling.tolerance {coupling['tolerance']:.1e}); "
+                             "reduce the time step or raise coupling.max_iterations")
+        if not self.stress_assisted:
+            mechanics_its += self.solve_mechanics()
+        return StepReport(iteration, transport_its, mechanics_its, change)
+
+    def accept_step(self) -> None:
+        self.c_older.x.array[:] = self.c_old.x.array
+        self.c_old.x.array[:] = self.c.x.array
+
+    def reject_step(self) -> None:
+        self.c.x.array[:] = self.c_old.x.array
+
+    def mean_concentration(self) -> float:
+        return self._integrate(self.c * self.dx) / self.volume_m3
+
+    def dimensionless_time(self, t_s: float) -> float:
+        return self.case["material"]["diffusivity_m2_s"] * t_s / self.particle.radius_m**2

@@ -1,0 +1,155 @@
+"""One case, end to end: mesh -> problem -> time loop -> summary, time series, fields -> pictures."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time as wallclock
+from pathlib import Path
+
+import numpy as np
+from mpi4py import MPI
+
+from solver import compat
+from solver.case import end_time_s
+from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
+from solver.stepping import Progress, run_time_loop
+from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
+
+DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
+
+
+def _log(comm, message: str, enabled: bool = True) -> None:
+    if enabled and comm.rank == 0:
+        print(message, file=sys.stderr, flush=True)
+
+
+def state_of_charge(case: dict, mean_li_fraction: float) -> float:
+    """Fraction of the operating window completed: 0 at the start, 1 at the window's end."""
+    op = case["operation"]
+    target = op["li_fraction_end"] if op["mode"] == "galvanostatic" else op["surface_li_fraction"]
+    span = target - op["li_fraction_start"]
+    return (mean_li_fraction - op["li_fraction_start"]) / span if span else 0.0
+
+
+def snapshot_times(t_end_s: float, count: int) -> list[float]:
+    return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
+
+
+def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache: Path | None = DEFAULT_MESH_CACHE,
+             render: bool | None = None) -> dict:
+    """Run a validated case; returns the summary dict (also written to out_dir/summary.json)."""
+    from solver.geometry import build_particle_mesh
+    from solver.problem import ChemoMechanicalProblem
+
+    started = wallclock.perf_counter()
+    show = case["output"]["progress"]
+    folder = ResultFolder(out_dir, comm)
+    timings = {}
+    try:
+        _log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
+        t0 = wallclock.perf_counter()
+        particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache)
+        timings["mesh"] = wallclock.perf_counter() - t0
+
+        t0 = wallclock.perf_counter()
+        problem = ChemoMechanicalProblem(case, particle, comm)
+        sampler = StressSampler(problem)
+        probe = ConcentrationProbe(problem)
+        tracker = PeakTracker(particle.radius_m)
+        timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
+        fields = FieldWriter(problem, folder) if case["output"]["fields"] else None
+        t_end = end_time_s(case, particle.radius_m)
+        timings["setup"] = wallclock.perf_counter() - t0
+        _log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
+                   f"{compat.dof_count_global(problem.V_c)} + {compat.dof_count_global(problem.V_u)} dofs, "
+                   f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
+
+        pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
+
+        def observe(step, t, dt, report):
+            peaks = sampler.global_peaks(sampler.evaluate())
+            tracker.update(peaks, t)
+            conc = probe.sample()
+            mean_x = conc["mean_mol_m3"] / problem.c_max
+            timeseries.append({
+                "time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(case, mean_x), "mean_li_fraction": mean_x,
+                **{f"peak_{kind}_Pa": peaks[kind][0] for kind in peaks},
+                "surface_concentration_mol_m3": conc["surface_mol_m3"],
+                "centre_concentration_mol_m3": conc["centre_mol_m3"],
+                "coupling_iterations": report.coupling_iterations if report else 0,
+            })
+            while fields and pending_snapshots and t >= pending_snapshots[0] * (1 - 1e-9):
+                pending_snapshots.pop(0)
+                fields.write(t, state_of_charge(case, mean_x), f"{len(fields.snapshots):03d}")
+            return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
+
+        problem.solve_mechanics()
+        observe(0, 0.0, 0.0, None)
+        progress = Progress(comm, show, t_end)
+        outcome = run_time_loop(problem, t_end, case["time"], observe, progress,
+                                case["operation"]["stop_at_surface_limit"])
+        if outcome.status != "completed":
+            problem.solve_mechanics()  # the kept state is the last accepted one
+            _log(comm, f"  {outcome.status}: {outcome.message}")
+        timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
+        timings["postprocess_and_output"] = outcome.timings_s["observers"]
+        if fields:
+            conc = probe.sample()
+            fields.write(outcome.time_s, state_of_charge(case, conc["mean_mol_m3"] / problem.c_max), "final")
+            fields.close()
+        timeseries.close()
+        final = probe.sample()
+        timings["total"] = wallclock.perf_counter() - started
+        summary = {
+            "case_name": case["name"],
+            "case": case,
+            "status": outcome.status,
+            "message": outcome.message,
+            "peak": tracker.as_dict(),
+            "concentration": final,
+            "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
+            "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
+                     "rejected_steps": outcome.rejected_steps, "dimensionless_t_end": problem.dimensionless_time(t_end)},
+            "particle": {"radius_m": particle.radius_m, "volume_m3": problem.volume_m3,
+                         "wetted_area_m2": problem.wetted_area_m2,
+                         "surface_flux_mol_m2_s": float(problem.surface_flux.value)},
+            "mesh": {"cells": compat.cell_count_global(particle.mesh),
+                     "dofs": {"concentration": compat.dof_count_global(problem.V_c),
+                              "displacement": compat.dof_count_global(problem.V_u)},
+                     "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
+                     "description": particle.description},
+            "mpi_ranks": comm.size,
+            "timing_s": timings,
+        }
+        if comm.rank == 0:
+            write_json(folder.path("summary.json"), summary)
+    except BaseException:
+        folder.discard()
+        raise
+    final_dir = folder.commit()
+    if render is None:
+        render = case["output"]["pictures"]
+    if render and case["output"]["fields"] and comm.rank == 0:
+        render_pictures(final_dir)
+    return summary
+
+
+def render_pictures(result_dir: Path) -> bool:
+    """PyVista runs in its own process: the VTK wheel and Debian's dolfinx must not share one."""
+    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=os.environ.get("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow"))
+    done = subprocess.run([sys.executable, "-m", "solver.render", str(result_dir)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"warning: pictures not made: {done.stderr.strip().splitlines()[-1:] or done.returncode}",
+              file=sys.stderr)
+    return done.returncode == 0
+
+
+def format_peaks(summary: dict) -> str:
+    lines = [f"{summary['case_name']}: {summary['status']}"
+             f" (t = {summary['time']['t_reached_s']:.4g} s, mean Li fraction {summary['final_li_fraction_mean']:.4f})"]
+    for kind, peak in summary["peak"].items():
+        lines.append(f"  peak {kind:<14s} {peak['value_Pa'] / 1e6:10.2f} MPa  at r/R = {peak['radius_fraction']:.3f}"
+                     f"  t = {peak['time_s']:.4g} s")
+    return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""Result files: an atomic result folder, summary.json, timeseries.csv, XDMF time series, VTU snapshots.
+
+Everything is written into a staging folder next to the destination and moved into place in one
+rename at the end (also after a failed solve, with the status recorded), so a result folder is
+either complete or absent: never half-written.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+import dolfinx.fem
+
+from solver import compat
+
+TIMESERIES_COLUMNS = (
+    "time_s", "dt_s", "state_of_charge", "mean_li_fraction",
+    "peak_von_mises_Pa", "peak_max_principal_Pa", "peak_hoop_Pa", "peak_radial_Pa", "peak_hydrostatic_Pa",
+    "surface_concentration_mol_m3", "centre_concentration_mol_m3", "coupling_iterations",
+)
+POINT_FIELDS = ("von_mises_Pa", "max_principal_Pa", "hydrostatic_Pa", "hoop_Pa", "radial_Pa")
+
+
+class ResultFolder:
+    """A staging folder that becomes `final` in one rename; rank 0 does the file-system work."""
+
+    def __init__(self, final: str | Path, comm=MPI.COMM_WORLD):
+        self.final = Path(final).resolve()
+        self.comm = comm
+        token = comm.bcast(uuid.uuid4().hex[:12] if comm.rank == 0 else None, root=0)
+        self.staging = self.final.parent / f".{self.final.name}.partial-{token}"
+        if comm.rank == 0:
+            self.staging.mkdir(parents=True)
+        comm.barrier()
+
+    def path(self, name: str) -> Path:
+        return self.staging / name
+
+    def commit(self) -> Path:
+        self.comm.barrier()
+        if self.comm.rank == 0:
+            if self.final.exists():
+                trash = self.final.parent / f".{self.final.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(self.final, trash)
+                os.replace(self.staging, self.final)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(self.staging, self.final)
+        self.comm.barrier()
+        return self.final
+
+    def discard(self) -> None:
+        if self.comm.rank == 0:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+class TimeseriesWriter:
+    """Rows appended and flushed as the run goes, so a failed run keeps what it computed."""
+
+    def __init__(self, path: Path, comm):
+        self.comm = comm
+        self.rows: list[dict] = []
+        self._file = open(path, "w", newline="") if comm.rank == 0 else None
+        if self._file:
+            self._writer = csv.DictWriter(self._file, fieldnames=TIMESERIES_COLUMNS)
+            self._writer.writeheader()
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        if self._file:
+            self._writer.writerow({k: row[k] for k in TIMESERIES_COLUMNS})
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+
+
+class FieldWriter:
+    """P1 nodal fields for ParaView (XDMF time series) and for the renderer (VTU via meshio, rank 0)."""
+
+    def __init__(self, problem, folder: ResultFolder):
+        self.problem = problem
+        self.folder = folder
+        mesh = problem.mesh
+        self.V1 = compat.scalar_space(mesh, 1)
+        self.W1 = compat.vector_space(mesh, 1)
+        self.T1 = compat.tensor_space(mesh, 1)
+        self.concentration = dolfinx.fem.Function(self.V1, name="concentration_mol_m3")
+        self.displacement = dolfinx.fem.Function(self.W1, name="displacement_m")
+        self.scalars = {name: dolfinx.fem.Function(self.V1, name=name) for name in POINT_FIELDS}
+        self._nodal_stress = dolfinx.fem.Function(self.T1)
+        # Nodal stress = lumped L2 projection of the exact DG stress: a volume-weighted average of the
+        # cells around each vertex, which is what a picture should show.
+        test = ufl.TestFunction(self.T1)
+        self._stress_form = dolfinx.fem.form(ufl.inner(problem.stress(), test) * problem.dx)
+        self._lumped_mass = compat.assemble_accumulated(
+            dolfinx.fem.form(ufl.inner(ufl.as_matrix(np.ones((3, 3))), test) * problem.dx)).copy()
+        self.xdmf = compat.xdmf_file(problem.comm, folder.path("fields.xdmf"))
+        self.xdmf.write_mesh(mesh)
+        self.snapshots: list[dict] = []
+
+    def _update_nodal_fields(self) -> None:
+        from solver.postprocess import stress_measures
+
+        self.concentration.interpolate(self.problem.c)
+        self.displacement.interpolate(self.problem.u)
+        self._nodal_stress.x.array[:] = compat.assemble_accumulated(self._stress_form) / self._lumped_mass
+        points = compat.dof_coordinates(self.V1)
+        measures = stress_measures(self._nodal_stress.x.array.reshape(-1, 3, 3), points,
+                                   self.problem.particle.radius_m)
+        for name, function in self.scalars.items():
+            function.x.array[:] = measures[name.removesuffix("_Pa")]
+
+    def write(self, time_s: float, state_of_charge: float, label: str) -> None:
+        self._update_nodal_fields()
+        for function in (self.concentration, self.displacement, *self.scalars.values()):
+            self.xdmf.write_function(function, time_s)
+        file_name = f"fields_{label}.vtu"
+        self._write_vtu(self.folder.path(file_name))
+        self.snapshots.append({"file": file_name, "time_s": time_s, "state_of_charge": state_of_charge})
+        if self.problem.comm.rank == 0:
+            write_json(self.folder.path("snapshots.json"), self.snapshots)
+
+    def _write_vtu(self, path: Path) -> None:
+        import meshio
+
+        comm = self.problem.comm
+        space = self.V1
+        index_map = space.dofmap.index_map
+        n_owned = index_map.size_local
+        owned_global = index_map.local_range[0] + np.arange(n_owned)
+        n_cells = compat.owned_cell_count(self.problem.mesh)
+        cells_global = compat.local_to_global_dofs(space, compat.cell_dofs(space)[:n_cells].ravel()).reshape(n_cells, -1)
+        region = np.zeros(n_cells, dtype=np.int32)
+        tags = self.problem.particle.cell_tags
+        owned = tags.indices < n_cells
+        region[tags.indices[owned]] = tags.values[owned]
+        c_max = self.problem.c_max
+        local = {
+            "ids": owned_global,
+            "points": compat.dof_coordinates(space)[:n_owned],
+            "concentration_mol_m3": self.concentration.x.array[:n_owned],
+            "li_fraction": self.concentration.x.array[:n_owned] / c_max,
+            "displacement_m": self.displacement.x.array.reshape(-1, 3)[:n_owned],
+            **{name: f.x.array[:n_owned] for name, f in self.scalars.items()},
+            "cells": cells_global, "region": region,
+        }
+        gathered = comm.gather(local, root=0)
+        if comm.rank != 0:
+            return
+        n_global = index_map.size_global
+        ids = np.concatenate([g["ids"] for g in gathered])
+
+        def assemble(key):
+            parts = np.concatenate([g[key] for g in gathered])
+            out = np.zeros((n_global,) + parts.shape[1:])
+            out[ids] = parts
+            return out
+
+        point_data = {key: assemble(key) for key in local if key not in ("ids", "points", "cells", "region")}
+        mesh = meshio.Mesh(assemble("points"), [("tetra", np.concatenate([g["cells"] for g in gathered]))],
+                           point_data=point_data,
+                           cell_data={"region": [np.concatenate([g["region"] for g in gathered])]})
+        tmp = path.with_name(path.stem + ".tmp.vtu")
+        meshio.write(tmp, mesh, binary=True)
+        os.replace(tmp, path)
+
+    def close(self) -> None:
+        self.xdmf.close()
+
