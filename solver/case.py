@@ -59,8 +59,15 @@ def _finite(v):
 
 _NUMBER = (int, float)
 
+# Names of solver.materials.MATERIAL_MODELS, listed here so that checking a case never imports dolfinx.
+MATERIAL_MODEL_NAMES = ("isotropic",)
+
 MATERIAL_FIELDS = {
     "name": Field(str, ""),
+    "model": Field(str, "isotropic", choices=MATERIAL_MODEL_NAMES),
+    # per cell region (e.g. shell, islands): {young_modulus_Pa|young_modulus_GPa, poisson_ratio,
+    # partial_molar_volume_m3_mol, diffusivity_m2_s}
+    "regions": Field(dict, {}),
     "c_max_mol_m3": Field(_NUMBER, check=_positive, allowed="> 0"),
     "diffusivity_m2_s": Field(_NUMBER, check=_positive, allowed="> 0"),
     # D(x) as a table of [li_fraction, D_m2_s] rows, interpolated linearly in log D; overrides the constant.
@@ -129,9 +136,17 @@ SECTIONS: dict[str, dict[str, Field]] = {
 TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
 
 
+def _top_level_keys() -> set[str]:
+    from solver.extensions import EXTENSION_MODULES
+
+    return TOP_LEVEL | set(EXTENSION_MODULES)
+
+
 def _type_name(kind) -> str:
+    if kind == _NUMBER:
+        return "a number"
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "a number", float: "a number", str: "a string", bool: "true/false", list: "a list"}
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true/false", list: "a list"}
     return " or ".join(sorted({names.get(k, k.__name__) for k in kinds}))
 
 
@@ -171,7 +186,30 @@ def validate_section(section: str, table: Any, fields: dict[str, Field]) -> dict
     return out
 
 
+REGION_FIELDS = {
+    "young_modulus_Pa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
+    "young_modulus_GPa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
+    "poisson_ratio": Field(_NUMBER, None, check=_poisson, allowed="in (-1, 0.5)", nullable=True),
+    "partial_molar_volume_m3_mol": Field(_NUMBER, None, check=_finite, allowed="a finite number", nullable=True),
+    "diffusivity_m2_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
+}
+
+
+def _resolve_regions(regions: dict) -> dict:
+    out = {}
+    for name, table in regions.items():
+        values = validate_section(f"material.regions.{name}", table, REGION_FIELDS)
+        if values["young_modulus_Pa"] is not None and values["young_modulus_GPa"] is not None:
+            raise CaseError(f"material.regions.{name}: give young_modulus_Pa or young_modulus_GPa, not both")
+        gpa = values.pop("young_modulus_GPa")
+        if gpa is not None:
+            values["young_modulus_Pa"] = gpa * units.GPA_TO_PA
+        out[name] = {key: value for key, value in values.items() if value is not None}
+    return out
+
+
 def _resolve_material(material: dict) -> dict:
+    material["regions"] = _resolve_regions(material["regions"])
     pa, gpa = material.pop("young_modulus_Pa"), material.pop("young_modulus_GPa")
     if (pa is None) == (gpa is None):
         raise CaseError("material.young_modulus_Pa / material.young_modulus_GPa: give exactly one")
@@ -244,9 +282,10 @@ def validate_case(raw: dict) -> dict:
 
     if not isinstance(raw, dict):
         raise CaseError("a case must be a TOML table")
-    unknown = sorted(set(raw) - TOP_LEVEL)
+    allowed = _top_level_keys()
+    unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise CaseError(f"{unknown[0]}: unknown top-level key; allowed are {', '.join(sorted(TOP_LEVEL))}")
+        raise CaseError(f"{unknown[0]}: unknown top-level key; allowed are {', '.join(sorted(allowed))}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CaseError(f"name = {name!r}: must be a non-empty string")
@@ -264,6 +303,9 @@ def validate_case(raw: dict) -> dict:
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
+    from solver.extensions import validate_extensions
+
+    case.update(validate_extensions(raw))
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
     return case

@@ -41,6 +41,7 @@ def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.
 
 def solve(ksp: PETSc.KSP, rhs, solution, what: str) -> int:
     """Solve and raise SolveError with PETSc's converged reason on failure; returns the iteration count."""
+    _drop_worse_than_zero_guess(ksp, rhs, solution)
     ksp.solve(rhs, solution)
     reason = ksp.getConvergedReason()
     if reason < 0:
@@ -48,6 +49,18 @@ def solve(ksp: PETSc.KSP, rhs, solution, what: str) -> int:
                          f"after {ksp.getIterationNumber()} iterations, residual {ksp.getResidualNorm():.3e})")
     solution.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
     return ksp.getIterationNumber()
+
+
+def _drop_worse_than_zero_guess(ksp: PETSc.KSP, rhs, solution) -> None:
+    """A warm start farther from the solution than zero (e.g. after a rejected step returned the load
+    to ~0) would trip PETSc's divergence test against ||b||; start from zero then."""
+    if not ksp.getInitialGuessNonzero() or solution.norm() == 0.0:
+        return
+    residual = rhs.duplicate()
+    ksp.getOperators()[0].mult(solution, residual)
+    residual.aypx(-1.0, rhs)
+    if residual.norm() >= rhs.norm():
+        solution.set(0.0)
 
 
 def rigid_body_modes(space) -> PETSc.NullSpace:

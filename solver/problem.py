@@ -19,7 +19,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 import dolfinx.fem
 
-from solver import compat, linalg, units
+from solver import compat, linalg, materials, units
 from solver.errors import CaseError, SolveError
 from solver.physics import mechanics, transport
 
@@ -64,10 +64,7 @@ class ChemoMechanicalProblem:
         self.weight_older = dolfinx.fem.Constant(mesh, scalar(0.0))
         self.surface_flux = dolfinx.fem.Constant(mesh, scalar(0.0))
         self.surface_concentration = dolfinx.fem.Constant(mesh, scalar(c_initial))
-        self.young_modulus = dolfinx.fem.Constant(mesh, scalar(material["young_modulus_Pa"]))
-        self.poisson_ratio = dolfinx.fem.Constant(mesh, scalar(material["poisson_ratio"]))
-        self.omega = dolfinx.fem.Constant(mesh, scalar(material["partial_molar_volume_m3_mol"]))
-        self.c_ref = dolfinx.fem.Constant(mesh, scalar(material["stress_free_li_fraction"] * self.c_max))
+        self.material = materials.material_model(mesh, particle, material)
         self.temperature = dolfinx.fem.Constant(mesh, scalar(operation["temperature_K"]))
 
         self.volume_m3 = self._integrate(1.0 * self.dx)
@@ -82,9 +79,9 @@ class ChemoMechanicalProblem:
             self.surface_concentration.value = operation["surface_li_fraction"] * self.c_max
 
         self.stress_assisted = case["coupling"]["stress_assisted_diffusion"]
-        self.diffusivity_is_variable = material["diffusivity_table_li_fraction_m2_s"] is not None
+        self.diffusivity_is_variable = self.material.diffusivity_is_variable
         self._build_mechanics(solver_opts)
-        self._build_transport(material, solver_opts)
+        self._build_transport(solver_opts)
 
     # ----------------------------------------------------------------- set-up
     def _surface_measure(self, names, key):
@@ -104,10 +101,10 @@ class ChemoMechanicalProblem:
         return self.comm.allreduce(local, op=MPI.SUM)
 
     def constitutive(self, strain):
-        return mechanics.isotropic_stress(strain, self.young_modulus, self.poisson_ratio)
+        return self.material.constitutive(strain)
 
     def eigenstrain(self, c):
-        return mechanics.isotropic_eigenstrain(c, self.c_ref, self.omega)
+        return self.material.eigenstrain(c)
 
     def stress(self):
         return mechanics.stress(self.u, self.eigenstrain(self.c), self.constitutive)
@@ -144,14 +141,10 @@ class ChemoMechanicalProblem:
             bcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0), dofs, sub))
         return bcs
 
-    def _build_transport(self, material, solver_opts):
+    def _build_transport(self, solver_opts):
         c, v = ufl.TrialFunction(self.V_c), ufl.TestFunction(self.V_c)
-        if self.diffusivity_is_variable:
-            diffusivity = transport.tabulated_diffusivity(self.c_iterate / self.c_max,
-                                                          material["diffusivity_table_li_fraction_m2_s"])
-        else:
-            self.diffusivity_constant = dolfinx.fem.Constant(self.mesh, PETSc.ScalarType(material["diffusivity_m2_s"]))
-            diffusivity = self.diffusivity_constant
+        # Picard: D is evaluated at the previous iterate, so every solve is linear.
+        diffusivity = self.material.diffusivity(self.c_iterate)
         history = self.weight_old * self.c_old + self.weight_older * self.c_older
         fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic else []
         bilinear, linear = transport.transport_forms(c, v, history, self.dt, self.weight_new, diffusivity,
@@ -171,8 +164,8 @@ class ChemoMechanicalProblem:
         """Flux -D grad c + D kappa c grad sigma_h with the fixed-stress split (see module docstring)."""
         self.V_s = compat.scalar_space(self.mesh, 1)
         self.sigma_h = dolfinx.fem.Function(self.V_s, name="hydrostatic_stress_Pa")
-        kappa = self.omega / (units.GAS_CONSTANT_J_molK * self.temperature)
-        beta = 2 * self.young_modulus * self.omega / (9 * (1 - self.poisson_ratio))
+        kappa = self.material.omega / (units.GAS_CONSTANT_J_molK * self.temperature)
+        beta = self.material.hydrostatic_stress_slope()
         c_k = self.c_iterate
         bilinear += diffusivity * kappa * beta * c_k * ufl.inner(ufl.grad(c), ufl.grad(v)) * self.dx
         linear += -diffusivity * kappa * c_k * ufl.inner(ufl.grad(self.sigma_h) + beta * ufl.grad(c_k),

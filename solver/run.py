@@ -12,6 +12,7 @@ from mpi4py import MPI
 
 from solver import compat
 from solver.case import end_time_s
+from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.stepping import Progress, run_time_loop
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
@@ -58,7 +59,9 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         probe = ConcentrationProbe(problem)
         tracker = PeakTracker(particle.radius_m)
         timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
-        fields = FieldWriter(problem, folder) if case["output"]["fields"] else None
+        extensions = start_extensions(case, problem, folder)
+        fields = FieldWriter(problem, folder, extra_point_fields=[
+            f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]) if case["output"]["fields"] else None
         t_end = end_time_s(case, particle.radius_m)
         timings["setup"] = wallclock.perf_counter() - t0
         _log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
@@ -68,6 +71,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
 
         def observe(step, t, dt, report):
+            for extension in extensions:
+                extension.after_step(step, t, dt)
             peaks = sampler.global_peaks(sampler.evaluate())
             tracker.update(peaks, t)
             conc = probe.sample()
@@ -119,6 +124,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                               "displacement": compat.dof_count_global(problem.V_u)},
                      "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
                      "description": particle.description},
+            **{ext.section: ext.summary() for ext in extensions},
             "mpi_ranks": comm.size,
             "timing_s": timings,
         }

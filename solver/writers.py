@@ -103,7 +103,7 @@ class TimeseriesWriter:
 class FieldWriter:
     """P1 nodal fields for ParaView (XDMF time series) and for the renderer (VTU via meshio, rank 0)."""
 
-    def __init__(self, problem, folder: ResultFolder):
+    def __init__(self, problem, folder: ResultFolder, extra_point_fields=()):
         self.problem = problem
         self.folder = folder
         mesh = problem.mesh
@@ -113,6 +113,8 @@ class FieldWriter:
         self.concentration = dolfinx.fem.Function(self.V1, name="concentration_mol_m3")
         self.displacement = dolfinx.fem.Function(self.W1, name="displacement_m")
         self.scalars = {name: dolfinx.fem.Function(self.V1, name=name) for name in POINT_FIELDS}
+        # extension fields (e.g. O2 concentration) are interpolated to P1 under their own names
+        self.extra = [(field, dolfinx.fem.Function(self.V1, name=field.name)) for field in extra_point_fields]
         self._nodal_stress = dolfinx.fem.Function(self.T1)
         # Nodal stress = lumped L2 projection of the exact DG stress: a volume-weighted average of the
         # cells around each vertex, which is what a picture should show.
@@ -135,10 +137,12 @@ class FieldWriter:
                                    self.problem.particle.radius_m)
         for name, function in self.scalars.items():
             function.x.array[:] = measures[name.removesuffix("_Pa")]
+        for source, nodal in self.extra:
+            nodal.interpolate(source)
 
     def write(self, time_s: float, state_of_charge: float, label: str) -> None:
         self._update_nodal_fields()
-        for function in (self.concentration, self.displacement, *self.scalars.values()):
+        for function in (self.concentration, self.displacement, *self.scalars.values(), *(f for _, f in self.extra)):
             self.xdmf.write_function(function, time_s)
         file_name = f"fields_{label}.vtu"
         self._write_vtu(self.folder.path(file_name))
@@ -168,6 +172,7 @@ class FieldWriter:
             "li_fraction": self.concentration.x.array[:n_owned] / c_max,
             "displacement_m": self.displacement.x.array.reshape(-1, 3)[:n_owned],
             **{name: f.x.array[:n_owned] for name, f in self.scalars.items()},
+            **{f.name: f.x.array[:n_owned] for _, f in self.extra},
             "cells": cells_global, "region": region,
         }
         gathered = comm.gather(local, root=0)

@@ -73,6 +73,7 @@ def _mesh_on_this_rank(geometry: dict, mesh: dict, key: str, cache_dir, report: 
     spec = GEOMETRY_KINDS[geometry["kind"]]
     with report.stage(f"building {geometry['kind']} geometry"):
         built = spec.build(geometry, mesh)
+    geometry_seconds = time.perf_counter() - started
     facets = name_surfaces(built.cell_regions, built.radius_um, built.inner_radius_um)
     cell_regions = {name: cell_id(name) for name in sorted(built.cell_regions, key=cell_id)}
     facet_regions = {name: FACET_IDS[name] for name in sorted(facets, key=FACET_IDS.get)}
@@ -88,7 +89,7 @@ def _mesh_on_this_rank(geometry: dict, mesh: dict, key: str, cache_dir, report: 
     import gmsh
     description = {"kind": geometry["kind"], "parameters": geometry, "mesh_options": mesh,
                    **built.description, "cells": counts["tetrahedra"], "quality": quality,
-                   "mesh_counts": counts, "gmsh_version": gmsh.__version__,
+                   "mesh_counts": counts, "geometry_seconds": geometry_seconds, "gmsh_version": gmsh.__version__,
                    "builder_version": cache.BUILDER_VERSION, "cache_key": key,
                    "build_seconds": time.perf_counter() - started, "cache_hit": False}
     meta = {"cell_regions": cell_regions, "facet_regions": facet_regions, "radius_um": built.radius_um,

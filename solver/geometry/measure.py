@@ -1,9 +1,11 @@
 """Geometry measurements of a ParticleMesh, the way the papers measured their particles.
 
-Porosity is reported three ways: from the sampled pores (the sampler's analytic measure: overall, by
-concentric ring 50-100 % of the radius, full 0-100 % profile), from the mesh itself (pore volume enclosed by
-the pore_surface facets; solid volume per ring), and on the z = 0 cross-section (area fractions in
-concentric annuli, like an SEM section) for both the mesh and the exact pore geometry.
+Porosity is reported for the sampled pores (the sampler's exact measure: mean of the three central
+sections xy, yz, zx, by concentric ring 50-100 % of the radius, full 0-100 % profile, 3D volume) and for
+the mesh itself: the same three sections cut through the tetrahedra (porosity_mesh_overall, _by_ring,
+_profile_full), the 3D pore volume enclosed by the pore_surface facets (porosity_mesh_volume) and the
+solid fraction per spherical shell (porosity_mesh_shells); porosity_mesh_minus_analytic_pp compares them.
+Without pores the same mesh measures show the discretisation (and the void of a hollow particle).
 All functions are collective under MPI.
 """
 from __future__ import annotations
@@ -16,9 +18,7 @@ from solver.units import UM_TO_M
 
 RING_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 PROFILE_EDGES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
-QUANTILES = {"min": 0.0, "p10": 0.1, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p90": 0.9, "max": 1.0}
 _LEVELS = 2            # midpoint subdivisions of a straddling tetrahedron / section triangle (8^2, 4^2 parts)
-_SECTION_GRID = 600    # grid points across the diameter for the exact pore section
 
 
 def measure_particle(particle) -> dict:
@@ -41,12 +41,10 @@ def measure_particle(particle) -> dict:
     out["surface_areas_m2"] = {name: _allsum(comm, _facet_areas(particle, tag))
                                for name, tag in particle.facet_regions.items()}
     pores = particle.pores
-    pore_volumes = np.asarray(pores.volumes_um3()) if pores is not None else np.zeros(0)
-    out["pore_count"] = int(len(pore_volumes))
-    out["pore_volume_um3"] = ({name: float(np.quantile(pore_volumes, q)) for name, q in QUANTILES.items()}
-                              | {"mean": float(pore_volumes.mean()), "total": float(pore_volumes.sum())}
-                              if len(pore_volumes) else {})
-    out["volume_nominal_m3"] = particle.nominal_volume_m3["envelope"] - pore_volumes.sum() * UM_TO_M**3
+    out["pore_count"] = 0 if pores is None else len(pores)
+    out["pore_volume_um3"] = {}
+    pore_total_um3 = 0.0 if pores is None else pores.total_volume_um3()
+    out["volume_nominal_m3"] = particle.nominal_volume_m3["envelope"] - pore_total_um3 * UM_TO_M**3
     out["volume_relative_error"] = out["volume_mesh_m3"] / out["volume_nominal_m3"] - 1.0
     if particle.description.get("void_radius_um"):
         out["void_volume_fraction"] = (particle.description["void_radius_um"] * UM_TO_M / radius) ** 3
@@ -54,29 +52,29 @@ def measure_particle(particle) -> dict:
     analytic = _analytic(pores)
     ring_edges = _edges(analytic.get("porosity_by_ring"), RING_EDGES)
     profile_edges = _edges(analytic.get("porosity_profile_full"), PROFILE_EDGES)
-    out["porosity_overall"] = analytic.get("porosity_overall", 0.0)
-    out["porosity_by_ring"] = analytic.get("porosity_by_ring", _rings(ring_edges, np.zeros(len(ring_edges) - 1)))
-    out["porosity_profile_full"] = analytic.get("porosity_profile_full",
-                                                _rings(profile_edges, np.zeros(len(profile_edges) - 1)))
+    zeros = {"porosity_overall": 0.0, "porosity_volume": 0.0,
+             "porosity_by_ring": _rings(ring_edges, np.zeros(len(ring_edges) - 1)),
+             "porosity_profile_full": _rings(profile_edges, np.zeros(len(profile_edges) - 1))}
+    out.update({key: analytic.get(key, default) for key, default in zeros.items()})
     if analytic:
-        out["sampler_measure"] = analytic
+        out["pore_volume_um3"] = analytic["pore_volume_um3"]
+        out["sampler_measure"] = {k: v for k, v in analytic.items() if k != "sections"}
 
-    # protruding islands make the outer surface non-spherical: then rings use the analytic ring volumes
+    # the mesh itself: 3D pore volume (enclosed by the pore facets) and by spherical shell
     hull = 0.0 if "island_surface" in particle.facet_regions else _enclosed_volume(particle, ("outer_surface",), comm)
-    pore_mesh = -_enclosed_volume(particle, ("pore_surface",), comm)
-    out["porosity_mesh_overall"] = pore_mesh / ball
-    for key, edges in (("porosity_mesh_by_ring", ring_edges), ("porosity_mesh_profile_full", profile_edges)):
-        out[key] = _rings(edges, _ring_porosity(cells, volumes, edges, radius, symmetry, hull, comm))
-
-    z0 = 1e-6 * radius if octant else 0.0
-    out["section_plane_z_m"] = z0
-    section = _section_porosity(cells, ring_edges, radius, z0, 0.25 if octant else 1.0, comm)
-    out["porosity_section_mesh_by_ring"] = _rings(ring_edges, section[1:])
-    out["porosity_section_mesh_overall"] = float(section[0])
+    out["porosity_mesh_volume"] = -_enclosed_volume(particle, ("pore_surface",), comm) / ball
+    out["porosity_mesh_shells"] = _rings(profile_edges, _shell_porosity(cells, volumes, profile_edges, radius,
+                                                                         symmetry, hull, comm))
+    # ... and on the three central sections, as the sampler (and the paper) measure
+    offset = 1e-6 * radius if octant else 0.0
+    sections = np.mean([_section_porosity(cells, axis, profile_edges, ring_edges, radius=radius, offset=offset,
+                                          symmetry=0.25 if octant else 1.0, comm=comm) for axis in (2, 0, 1)],
+                       axis=0)
+    n_profile = len(profile_edges) - 1
+    out["porosity_mesh_overall"] = float(sections[0])
+    out["porosity_mesh_profile_full"] = _rings(profile_edges, sections[1:1 + n_profile])
+    out["porosity_mesh_by_ring"] = _rings(ring_edges, sections[1 + n_profile:])
     if pores is not None:
-        exact = _exact_section_porosity(pores, ring_edges, z0 / UM_TO_M)
-        out["porosity_section_analytic_by_ring"] = _rings(ring_edges, exact[1:])
-        out["porosity_section_analytic_overall"] = float(exact[0])
         out["porosity_mesh_minus_analytic_pp"] = _differences_pp(out)
     return out
 
@@ -189,12 +187,12 @@ def _barycentric(vertices: int) -> np.ndarray:
 def _binned(points_radius: np.ndarray, weights: np.ndarray, edges_m: np.ndarray) -> np.ndarray:
     bins = np.searchsorted(edges_m, points_radius, side="right") - 1
     inside = (bins >= 0) & (bins < len(edges_m) - 1)
-    return np.bincount(bins[inside], weights[inside], minlength=len(edges_m) - 1)
+    return np.bincount(bins[inside], weights[inside], minlength=len(edges_m) - 1).astype(float)
 
 
-def _ring_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) -> np.ndarray:
-    """1 - solid volume / ring volume per ring; the outermost ring is measured against the meshed
-    (polyhedral) outer surface, so the chord error of the outer surface does not count as porosity."""
+def _shell_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) -> np.ndarray:
+    """1 - solid volume / shell volume per spherical shell; the outermost shell is measured against the
+    meshed (polyhedral) outer surface, so the chord error of the outer surface does not count as porosity."""
     edges_m = np.asarray(edges) * radius
     r = np.linalg.norm(cells, axis=2)
     lo = np.searchsorted(edges_m, r.min(axis=1), side="right")
@@ -224,19 +222,20 @@ def _edges(rings: list | None, default) -> tuple:
     return tuple([rings[0]["r_inner_fraction"]] + [ring["r_outer_fraction"] for ring in rings])
 
 
-# -- cross-section -----------------------------------------------------------------------------------
+# -- cross-sections ----------------------------------------------------------------------------------
 _EDGE_PAIRS = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
+_IN_PLANE_FIRST = {2: (0, 1, 2), 0: (1, 2, 0), 1: (2, 0, 1)}   # normal axis -> coordinates, normal last
 
 
-def _section_triangles(cells: np.ndarray, z0: float) -> np.ndarray:
-    """(m, 3, 2) triangles of the intersection of the tetrahedra with the plane z = z0."""
-    side = cells[:, :, 2] >= z0
-    crossing = side.any(axis=1) & ~side.all(axis=1)
-    tets = cells[crossing]
+def _section_triangles(cells: np.ndarray, axis: int, offset: float) -> np.ndarray:
+    """(m, 3, 2) triangles of the intersection of the tetrahedra with the plane x_axis = offset."""
+    cells = cells[:, :, _IN_PLANE_FIRST[axis]]
+    side = cells[:, :, 2] >= offset
+    tets = cells[side.any(axis=1) & ~side.all(axis=1)]
     a, b = tets[:, _EDGE_PAIRS[:, 0]], tets[:, _EDGE_PAIRS[:, 1]]
-    cut = (a[..., 2] >= z0) != (b[..., 2] >= z0)
-    t = np.where(cut, (z0 - a[..., 2]) / np.where(cut, b[..., 2] - a[..., 2], 1.0), np.nan)
-    points = (a + t[..., None] * (b - a))[..., :2]              # (n, 6, 2), nan where not cut
+    cut = (a[..., 2] >= offset) != (b[..., 2] >= offset)
+    t = (offset - a[..., 2]) / np.where(cut, b[..., 2] - a[..., 2], 1.0)
+    points = (a + t[..., None] * (b - a))[..., :2]              # (n, 6, 2), meaningful where cut
     triangles = []
     for count in (3, 4):
         mask = cut.sum(axis=1) == count
@@ -244,7 +243,7 @@ def _section_triangles(cells: np.ndarray, z0: float) -> np.ndarray:
             continue
         pts = points[mask][cut[mask]].reshape(-1, count, 2)
         centre = pts.mean(axis=1, keepdims=True)
-        order = np.argsort(np.arctan2(*(pts - centre).transpose(2, 0, 1)[::-1]), axis=1)
+        order = np.argsort(np.arctan2(pts[..., 1] - centre[..., 1], pts[..., 0] - centre[..., 0]), axis=1)
         pts = np.take_along_axis(pts, order[..., None], axis=1)
         triangles.append(pts[:, [0, 1, 2]])
         if count == 4:
@@ -252,49 +251,21 @@ def _section_triangles(cells: np.ndarray, z0: float) -> np.ndarray:
     return np.concatenate(triangles) if triangles else np.zeros((0, 3, 2))
 
 
-def _section_porosity(cells, edges, radius, z0, symmetry, comm) -> np.ndarray:
-    """[overall over the rings' span, per ring] 1 - solid area / annulus area on the plane z = z0."""
-    tri = _section_triangles(cells, z0)
+def _section_porosity(cells, axis, *edge_sets, radius, offset, symmetry, comm) -> np.ndarray:
+    """[whole section, annuli of each edge set ...]: 1 - solid area / area on the plane x_axis = offset."""
+    tri = _section_triangles(cells, axis, offset)
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     areas = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2.0
     bary = _barycentric(3)
-    points = np.einsum("kv,nvd->nkd", bary, tri)
-    edges_m = np.asarray(edges) * radius
-    solid = _binned(np.linalg.norm(points, axis=2).ravel(), np.repeat(areas / len(bary), len(bary)), edges_m)
-    solid = np.asarray(comm.allreduce(solid))
-    annulus = math.pi * np.diff(edges_m**2) * symmetry
-    return np.concatenate([[1.0 - solid.sum() / annulus.sum()], 1.0 - solid / annulus])
-
-
-def _exact_section_porosity(pores, edges, z0_um: float) -> np.ndarray:
-    """The same annulus porosities for the exact (sampled) pore shapes, by dense sampling of the plane."""
-    from scipy.spatial import cKDTree
-
-    radius = pores.particle_radius_um
-    axis = (np.arange(_SECTION_GRID) + 0.5) / _SECTION_GRID * 2 * radius - radius
-    gx, gy = np.meshgrid(axis, axis)
-    grid = np.column_stack([gx.ravel(), gy.ravel()])
-    rho = np.linalg.norm(grid, axis=1)
-    inside = rho <= radius * edges[-1]
-    grid, rho = grid[inside], rho[inside]
-    empty = np.zeros(len(grid), dtype=bool)
-    reach = np.max(pores.semi_axes_um, axis=1)
-    near = np.flatnonzero(np.abs(pores.centers_um[:, 2] - z0_um) < reach)
-    tree = cKDTree(grid)
-    for k in near:
-        candidates = tree.query_ball_point(pores.centers_um[k, :2], reach[k])
-        if not candidates:
-            continue
-        local = np.column_stack([grid[candidates] - pores.centers_um[k, :2],
-                                 np.full(len(candidates), z0_um - pores.centers_um[k, 2])])
-        scaled = (local @ pores.rotations[k]) / pores.semi_axes_um[k]
-        empty[np.asarray(candidates)[np.sum(scaled**2, axis=1) <= 1.0]] = True
-    edges_um = np.asarray(edges) * radius
-    bins = np.searchsorted(edges_um, rho, side="right") - 1
-    valid = (bins >= 0) & (bins < len(edges) - 1)
-    counts = np.bincount(bins[valid], minlength=len(edges) - 1)
-    holes = np.bincount(bins[valid], empty[valid].astype(float), minlength=len(edges) - 1)
-    return np.concatenate([[holes.sum() / counts.sum()], holes / np.maximum(counts, 1)])
+    rho = np.linalg.norm(np.einsum("kv,nvd->nkd", bary, tri), axis=2).ravel()
+    weights = np.repeat(areas / len(bary), len(bary))
+    section_radius = math.sqrt(radius**2 - offset**2)
+    result = [1.0 - comm.allreduce(float(areas.sum())) / (math.pi * section_radius**2 * symmetry)]
+    for edges in edge_sets:
+        edges_m = np.asarray(edges) * section_radius
+        solid = np.asarray(comm.allreduce(_binned(rho, weights, edges_m)))
+        result.extend(1.0 - solid / (math.pi * np.diff(edges_m**2) * symmetry))
+    return np.asarray(result)
 
 
 def _analytic(pores) -> dict:
@@ -306,10 +277,10 @@ def _analytic(pores) -> dict:
 
 
 def _differences_pp(out: dict) -> dict:
-    """Mesh minus analytic porosity, percentage points: overall, worst ring, worst section ring."""
+    """Mesh minus analytic porosity, percentage points: sections overall and worst ring, 3D volume."""
     def worst(a, b):
         return max((abs(x["porosity"] - y["porosity"]) for x, y in zip(a, b)), default=0.0) * 100.0
     return {"overall": (out["porosity_mesh_overall"] - out["porosity_overall"]) * 100.0,
+            "volume": (out["porosity_mesh_volume"] - out["porosity_volume"]) * 100.0,
             "worst_ring": worst(out["porosity_mesh_by_ring"], out["porosity_by_ring"]),
-            "worst_section_ring": worst(out["porosity_section_mesh_by_ring"],
-                                        out["porosity_section_analytic_by_ring"])}
+            "worst_profile_ring": worst(out["porosity_mesh_profile_full"], out["porosity_profile_full"])}

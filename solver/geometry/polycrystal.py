@@ -53,29 +53,29 @@ def build(geometry: dict, mesh: dict) -> Assembly:
 
 
 def _intergranular_pores(geometry: dict, radius: float, seeds: np.ndarray):
-    """Sampled pores, moved (largest first) onto the bisector plane of their two nearest grain seeds when
-    that keeps them clear of the surface and of the pores already placed; otherwise left where sampled."""
+    """Sampled pores; isolated ones are moved (largest first) onto the bisector plane of their two nearest
+    grain seeds when that keeps them clear of the surface and of the pores already placed, else left where
+    sampled, else dropped. Cluster pores (deliberately overlapping) stay where they were sampled."""
     pores = pore_tools.sample(geometry, radius)
     if pores is None or geometry["pore_placement"] == "sampled":
         return pores, 0, 0
     gap, surface_gap = pore_tools.gaps_um(geometry, radius)
     reach = pores.bounding_radii_um()
     centres = pores.centers_um.copy()
-    placed = np.zeros(len(centres), dtype=bool)
-    keep = np.ones(len(centres), dtype=bool)
+    placed = pores.cluster_ids >= 0
     moved = 0
     for k in np.argsort(-reach):
-        snapped = _onto_boundary(centres[k], seeds)
-        for candidate, is_move in ((snapped, True), (centres[k], False)):
+        if placed[k]:
+            continue
+        others = np.flatnonzero(placed)
+        for candidate, is_move in ((_onto_boundary(centres[k], seeds), True), (centres[k], False)):
             inside = np.linalg.norm(candidate) + reach[k] <= radius - surface_gap
-            others = np.flatnonzero(placed)
             clear = np.all(np.linalg.norm(centres[others] - candidate, axis=1) >= reach[others] + reach[k] + gap)
             if inside and clear:
                 centres[k], placed[k] = candidate, True
                 moved += is_move
                 break
-        keep[k] = placed[k]
-    return pore_tools.subset(pores, keep, centres), moved, int((~keep).sum())
+    return pore_tools.subset(pores, placed, centres), moved, int((~placed).sum())
 
 
 def _onto_boundary(point: np.ndarray, seeds: np.ndarray) -> np.ndarray:

@@ -403,18 +403,31 @@ class PoreSet:
         """A_i = R_i diag(a_i^2) R_i^T (pore i is (x-c)^T A_i^-1 (x-c) <= 1)."""
         return np.einsum("nij,nj,nkj->nik", self.rotations, self.semi_axes_um ** 2, self.rotations)
 
-    def overlap_pairs(self) -> np.ndarray:
-        """(m, 2) index pairs of pores that overlap (only searched inside clusters)."""
-        pairs = []
-        cid = self.cluster_ids
+    def _candidate_pairs(self) -> list[tuple[int, int]]:
+        """Pairs that may overlap: parent-child pairs, plus every pair inside a cluster that has
+        members without a recorded parent (hand-made sets)."""
+        pairs = set()
+        cid, par = self.cluster_ids, self.parent_ids
+        for q in np.nonzero(par >= 0)[0]:
+            pairs.add((min(int(q), int(par[q])), max(int(q), int(par[q]))))
         for c in np.unique(cid[cid >= 0]):
             idx = np.nonzero(cid == c)[0]
+            if np.sum(par[idx] >= 0) == len(idx) - 1:  # a tree: only parent-child pairs overlap
+                continue
             for ii in range(len(idx)):
                 for jj in range(ii + 1, len(idx)):
-                    i, j = int(idx[ii]), int(idx[jj])
-                    if _pair_volume(self, i, j) > 0.0:
-                        pairs.append((i, j))
-        return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+                    pairs.add((int(idx[ii]), int(idx[jj])))
+        return sorted(pairs)
+
+    def overlap_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Overlapping pore pairs (m, 2) and their intersection volumes (m,) in um^3."""
+        pairs, vols = [], []
+        for i, j in self._candidate_pairs():
+            v = _pair_volume(self, i, j)
+            if v > 0.0:
+                pairs.append((i, j))
+                vols.append(v)
+        return np.asarray(pairs, dtype=np.int64).reshape(-1, 2), np.asarray(vols, dtype=float)
 
     def total_volume_um3(self) -> float:
         """Union volume of the pores (um^3).
@@ -424,10 +437,8 @@ class PoreSet:
         overlaps only its parent).  Pair volumes: analytic lens for spheres, 48-point Gauss
         quadrature of exact slice areas for ellipsoids.
         """
-        total = float(self.volumes_um3().sum())
-        for i, j in self.overlap_pairs():
-            total -= _pair_volume(self, int(i), int(j))
-        return total
+        _, vols = self.overlap_pairs()
+        return float(self.volumes_um3().sum() - vols.sum())
 
     def to_json_dict(self) -> dict:
         return {
@@ -494,77 +505,93 @@ def _ball_volume_inside(radius, center_distance, ball_radius):
     return out
 
 
-def _intersection_area(C: np.ndarray, M: np.ndarray, n_grid: int = 192) -> np.ndarray:
+def _intersection_area(C: np.ndarray, M: np.ndarray, n_grid: int = 128) -> np.ndarray:
     """Area of the intersection of k filled ellipses, batched.
 
     C (B, k, 2) centres, M (B, k, 2, 2) boundary maps: ellipse j is {c_j + M_j u : |u| <= 1}, with
     det M_j > 0.  Green's theorem on the boundary of the intersection: the part of ellipse i's
     boundary inside all the others, integrated exactly (closed-form antiderivative of
-    (x dy - y dx) / 2 along the ellipse); the crossing parameters are found from sign changes on an
-    ``n_grid`` grid and refined by bisection to ~1e-15 rad.  Exact up to crossings closer than one
-    grid cell (a sliver of relative size < 1e-6).
+    (x dy - y dx) / 2 along the ellipse).  Along ellipse i, "inside ellipse j" is g_ij(t) < 0 with
+    g_ij a trigonometric polynomial of degree 2 (closed-form coefficients); its roots are bracketed
+    by sign changes on an ``n_grid`` grid and polished by safeguarded Newton to ~1e-15 rad.  Exact up
+    to two crossings closer than one grid cell (a sliver of relative area < 1e-6).
     """
     C = np.asarray(C, dtype=float)
     M = np.asarray(M, dtype=float)
     B, k = C.shape[:2]
     det = M[..., 0, 0] * M[..., 1, 1] - M[..., 0, 1] * M[..., 1, 0]
-    if k == 1:
-        return np.pi * det[:, 0]
+    if k == 1 or B == 0:
+        return np.pi * det[:, 0] if B else np.zeros(0)
     Minv = np.linalg.inv(M)
     t = np.linspace(0.0, 2.0 * np.pi, n_grid + 1)
+    basis = np.stack([np.ones_like(t), np.cos(t), np.sin(t), np.cos(2 * t), np.sin(2 * t)])  # (5, N+1)
     total = np.zeros(B)
 
-    def g(j: int, rows: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        dx = x - C[rows, j, 0][:, None]
-        dy = y - C[rows, j, 1][:, None]
-        Mi = Minv[rows, j]
-        u0 = Mi[:, 0, 0][:, None] * dx + Mi[:, 0, 1][:, None] * dy
-        u1 = Mi[:, 1, 0][:, None] * dx + Mi[:, 1, 1][:, None] * dy
-        return u0 * u0 + u1 * u1 - 1.0
+    def coeffs(i: int, j: int) -> np.ndarray:
+        """(B, 5) coefficients of g_ij(t) = |Minv_j (p_i(t) - c_j)|^2 - 1 in (1, cos t, sin t, cos 2t, sin 2t)."""
+        d = C[:, i] - C[:, j]
+        N = Minv[:, j]
+        e = np.einsum("bxy,by->bx", N, d)
+        f = np.einsum("bxy,by->bx", N, M[:, i, :, 0])
+        h = np.einsum("bxy,by->bx", N, M[:, i, :, 1])
+        ff, hh = np.sum(f * f, 1), np.sum(h * h, 1)
+        return np.stack([np.sum(e * e, 1) + 0.5 * (ff + hh) - 1.0, 2 * np.sum(e * f, 1), 2 * np.sum(e * h, 1),
+                         0.5 * (ff - hh), np.sum(f * h, 1)], axis=1)
 
-    all_rows = np.arange(B)
+    def evaluate(cf: np.ndarray, tt: np.ndarray) -> np.ndarray:
+        return cf[:, 0] + cf[:, 1] * np.cos(tt) + cf[:, 2] * np.sin(tt) + cf[:, 3] * np.cos(2 * tt) + cf[:, 4] * np.sin(2 * tt)
+
+    def derivative(cf: np.ndarray, tt: np.ndarray) -> np.ndarray:
+        return (-cf[:, 1] * np.sin(tt) + cf[:, 2] * np.cos(tt) - 2 * cf[:, 3] * np.sin(2 * tt)
+                + 2 * cf[:, 4] * np.cos(2 * tt))
+
     for i in range(k):
         others = [j for j in range(k) if j != i]
-        ci, Mi = C[:, i], M[:, i]
-
-        def pts(rows, tt):
-            ct, st = np.cos(tt), np.sin(tt)
-            x = ci[rows, 0][:, None] + Mi[rows, 0, 0][:, None] * ct + Mi[rows, 0, 1][:, None] * st
-            y = ci[rows, 1][:, None] + Mi[rows, 1, 0][:, None] * ct + Mi[rows, 1, 1][:, None] * st
-            return x, y
-
-        T = np.broadcast_to(t, (B, n_grid + 1))
-        X, Y = pts(all_rows, T)
-        roots = []
+        roots, cfs = [], []
         for j in others:
-            ins = g(j, all_rows, X, Y) < 0.0
+            cf = coeffs(i, j)
+            cfs.append(cf)
+            G = cf @ basis  # (B, N+1)
+            ins = G < 0.0
             change = ins[:, :-1] != ins[:, 1:]
             rj = np.full((B, n_grid), np.nan)
             rows, cells = np.nonzero(change)
             if rows.size:
-                lo = t[cells].copy()
-                hi = t[cells + 1].copy()
-                s_lo = ins[rows, cells]
-                for _ in range(48):
-                    mid = 0.5 * (lo + hi)
-                    xm, ym = pts(rows, mid[:, None])
-                    sm = g(j, rows, xm, ym)[:, 0] < 0.0
-                    same = sm == s_lo
-                    lo = np.where(same, mid, lo)
-                    hi = np.where(same, hi, mid)
-                rj[rows, cells] = 0.5 * (lo + hi)
+                c_r = cf[rows]
+                lo, hi = t[cells].copy(), t[cells + 1].copy()
+                g_lo, g_hi = G[rows, cells], G[rows, cells + 1]
+                s_lo = g_lo < 0.0
+                x = lo - g_lo * (hi - lo) / np.where(g_hi != g_lo, g_hi - g_lo, 1.0)
+                x = np.clip(x, lo, hi)
+                best_x, best_g = x.copy(), np.full(x.shape, np.inf)
+                for _ in range(10):
+                    gx = evaluate(c_r, x)
+                    better = np.abs(gx) < best_g
+                    best_x = np.where(better, x, best_x)
+                    best_g = np.where(better, np.abs(gx), best_g)
+                    same = (gx < 0.0) == s_lo
+                    lo = np.where(same, x, lo)
+                    hi = np.where(same, hi, x)
+                    dg = derivative(c_r, x)
+                    xn = x - gx / np.where(dg != 0.0, dg, 1.0)
+                    bad = (dg == 0.0) | ~(xn >= lo) | ~(xn <= hi)
+                    x = np.where(gx == 0.0, x, np.where(bad, 0.5 * (lo + hi), xn))
+                rj[rows, cells] = best_x
             roots.append(rj)
         t_lo = np.broadcast_to(t[:-1], (B, n_grid))[..., None]
         t_hi = np.broadcast_to(t[1:], (B, n_grid))[..., None]
-        R = np.stack(roots, axis=-1)
-        R = np.where(np.isnan(R), t_hi, R)
-        bp = np.sort(np.concatenate([t_lo, R, t_hi], axis=-1), axis=-1)  # (B, N, k+1)
+        Rr = np.stack(roots, axis=-1)
+        Rr = np.where(np.isnan(Rr), t_hi, Rr)
+        bp = np.sort(np.concatenate([t_lo, Rr, t_hi], axis=-1), axis=-1)  # (B, N, k+1)
         mids = 0.5 * (bp[..., :-1] + bp[..., 1:])  # (B, N, k)
-        xm, ym = pts(all_rows, mids.reshape(B, -1))
-        inside = np.ones(xm.shape, dtype=bool)
-        for j in others:
-            inside &= g(j, all_rows, xm, ym) < 0.0
+        flat = mids.reshape(B, -1)
+        inside = np.ones(flat.shape, dtype=bool)
+        cos1, sin1, cos2, sin2 = np.cos(flat), np.sin(flat), np.cos(2 * flat), np.sin(2 * flat)
+        for cf in cfs:
+            inside &= (cf[:, 0:1] + cf[:, 1:2] * cos1 + cf[:, 2:3] * sin1
+                       + cf[:, 3:4] * cos2 + cf[:, 4:5] * sin2) < 0.0
         inside = inside.reshape(mids.shape)
+        ci, Mi = C[:, i], M[:, i]
         cx0 = ci[:, 0] * Mi[:, 1, 0] - ci[:, 1] * Mi[:, 0, 0]  # c x m0
         cx1 = ci[:, 0] * Mi[:, 1, 1] - ci[:, 1] * Mi[:, 0, 1]  # c x m1
         H = 0.5 * (det[:, i][:, None, None] * bp + np.cos(bp) * cx0[:, None, None]
@@ -751,16 +778,11 @@ def _section_pore_area_in_disks(pores: PoreSet, normal, offset_um: float, radii_
     """Union pore area (um^2) inside each disk radius on the plane, and the number of cut pores."""
     idx, w0, M = _section_arrays(pores, normal, offset_um)
     areas = _ellipses_in_disks(w0, M, radii_um).sum(axis=0)
-    cid = pores.cluster_ids[idx]
-    if np.any(cid >= 0):
-        pa, pb = [], []
+    pairs = pores._candidate_pairs()
+    if pairs:
         loc = {int(p): q for q, p in enumerate(idx)}
-        for c in np.unique(cid[cid >= 0]):
-            members = idx[cid == c]
-            for u in range(len(members)):
-                for v in range(u + 1, len(members)):
-                    pa.append(loc[int(members[u])])
-                    pb.append(loc[int(members[v])])
+        pa = [loc[i] for i, j in pairs if i in loc and j in loc]
+        pb = [loc[j] for i, j in pairs if i in loc and j in loc]
         if pa:
             pa, pb = np.array(pa), np.array(pb)
             areas -= _pairs_in_disks(w0[pa], M[pa], w0[pb], M[pb], radii_um).sum(axis=0)
@@ -1271,50 +1293,50 @@ class _Cand:
         return 1.0 / math.sqrt(float(u @ self.Q @ u))
 
 
-def _pw_separated(c0, A0, C, A, n_lambda: int = 17) -> bool:
+def _pw_separated(c0, A0, C, A, n_lambda: int = 33) -> bool:
     """Perram-Wertheim: True if the ellipsoid (c0, A0) is separated from every (C[i], A[i]).
 
-    F(l) = l (1 - l) r^T [(1 - l) A0 + l A]^-1 r; the pair is separated iff max_l F >= 1.
-    Grid search plus golden-section refinement; undecided pairs count as overlapping.
+    F(l) = l (1 - l) r^T [(1 - l) A0 + l A]^-1 r; a pair is separated iff max_l F >= 1.  With
+    A0 = L L^T and L^-1 A L^-T = V diag(mu) V^T, F(l) = l (1 - l) sum_k s_k^2 / (1 - l + l mu_k),
+    s = V^T L^-1 r: a scalar function, maximised by a grid search plus golden-section refinement.
+    Undecided pairs count as overlapping (conservative).
     """
     r = C - c0
+    L = np.linalg.cholesky(A0)
+    Li = np.linalg.inv(L)
+    Ap = np.einsum("ij,mjk,lk->mil", Li, A, Li)
+    mu, V = np.linalg.eigh(Ap)
+    sv = np.einsum("mji,mj->mi", V, r @ Li.T) ** 2  # (m, 3)
+
+    def F(lv):  # lv (m, L) or (m,)
+        lv3 = lv[..., None]
+        den = (1.0 - lv3) + lv3 * (mu if lv.ndim == 1 else mu[:, None, :])
+        num = sv if lv.ndim == 1 else sv[:, None, :]
+        return lv * (1.0 - lv) * np.sum(num / den, axis=-1)
+
     lam = np.linspace(0.0, 1.0, n_lambda + 2)[1:-1]
-
-    def F(lv):  # lv (m, L)
-        S = (1.0 - lv)[..., None, None] * A0 + lv[..., None, None] * A[:, None]
-        x = np.linalg.solve(S, np.broadcast_to(r[:, None, :, None], S.shape[:-1] + (1,)))[..., 0]
-        return lv * (1.0 - lv) * np.einsum("mlk,mk->ml", x, r)
-
     Fv = F(np.broadcast_to(lam, (r.shape[0], lam.size)))
     best = Fv.max(axis=1)
     if np.all(best >= 1.0):
         return True
-    if np.any(best < 0.5):
+    if np.any(best < 0.7):
         return False
     todo = best < 1.0
+    mu, sv = mu[todo], sv[todo]
     j = np.argmax(Fv[todo], axis=1)
-    lo = lam[np.maximum(j - 1, 0)] - np.where(j == 0, lam[0], 0.0)
-    hi = lam[np.minimum(j + 1, lam.size - 1)] + np.where(j == lam.size - 1, lam[0], 0.0)
+    step = lam[1] - lam[0]
+    lo = np.clip(lam[j] - step, 1e-12, 1 - 1e-12)
+    hi = np.clip(lam[j] + step, 1e-12, 1 - 1e-12)
     g = 0.5 * (math.sqrt(5.0) - 1.0)
-    sub_r, sub_A = r[todo], A[todo]
-
-    def Fs(lv):
-        S = (1.0 - lv)[:, None, None] * A0 + lv[:, None, None] * sub_A
-        x = np.linalg.solve(S, sub_r[..., None])[..., 0]
-        return lv * (1.0 - lv) * np.einsum("mk,mk->m", x, sub_r)
-
-    x1 = hi - g * (hi - lo)
-    x2 = lo + g * (hi - lo)
-    f1, f2 = Fs(x1), Fs(x2)
+    x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+    f1, f2 = F(x1), F(x2)
     fbest = np.maximum(f1, f2)
-    for _ in range(30):
+    for _ in range(40):
         left = f1 > f2
         hi = np.where(left, x2, hi)
         lo = np.where(left, lo, x1)
-        x1n = hi - g * (hi - lo)
-        x2n = lo + g * (hi - lo)
-        x1, x2 = x1n, x2n
-        f1, f2 = Fs(x1), Fs(x2)
+        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+        f1, f2 = F(x1), F(x2)
         fbest = np.maximum(fbest, np.maximum(f1, f2))
         if np.all(fbest >= 1.0):
             return True
@@ -1329,17 +1351,21 @@ def _cand_section(cand: _Cand, axis: int):
     if cand.sph:
         r = math.sqrt(cand.a[0] ** 2 - cand.c[axis] ** 2)
         return np.array([cand.c[p], cand.c[q]]), np.eye(2) * r
-    idx, w0, M = _sections(cand.c[None], cand.a[None], cand.rot[None], np.eye(3)[axis], 0.0)
-    if idx.size == 0:
+    # plane x_axis = 0, in-plane coordinates w = (x_p, x_q); y = w - c_pq:
+    # y^T P y - 2 c_a b^T y + c_a^2 Q_aa <= 1, P = Q[pq, pq], b = Q[pq, a]
+    Q = cand.Q
+    ca = cand.c[axis]
+    P = np.array([[Q[p, p], Q[p, q]], [Q[q, p], Q[q, q]]])
+    bvec = np.array([Q[p, axis], Q[q, axis]])
+    y0 = ca * np.linalg.solve(P, bvec)
+    kappa = ca * ca * Q[axis, axis] - ca * float(bvec @ y0)
+    if kappa >= 1.0:
         return None
-    # express in (e_p, e_q) coordinates: _plane_basis(e_axis) gives s1, s2; map to (p, q)
-    _, s1, s2 = _plane_basis(np.eye(3)[axis])
-    T = np.array([[s1[p], s2[p]], [s1[q], s2[q]]])
-    w = T @ w0[0]
-    Mq = T @ M[0]
+    lam, V = np.linalg.eigh(P)
+    Mq = V * np.sqrt((1.0 - kappa) / lam)[None, :]
     if np.linalg.det(Mq) < 0:
         Mq[:, 1] *= -1
-    return w, Mq
+    return np.array([cand.c[p], cand.c[q]]) + y0, Mq
 
 
 _INPLANE = {2: (0, 1), 0: (1, 2), 1: (2, 0)}
@@ -1487,7 +1513,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     def lens_volume(cand: _Cand, parent: int) -> float:
         if cand.sph and pack.sph[parent]:
             return float(_ball_volume_inside(cand.a[0], float(np.linalg.norm(cand.c - pack.c[parent])), pack.a[parent, 0]))
-        return _ellipsoid_pair_volume(cand.c, cand.a, cand.rot, pack.c[parent], pack.a[parent], pack.rot[parent])
+        return _ellipsoid_pair_volume(cand.c, cand.a, cand.rot, pack.c[parent], pack.a[parent], pack.rot[parent],
+                                      n_nodes=24)
 
     def register(cand: _Cand, cls: int, parent: int) -> int:
         q = pack.add(cand, cls, parent)
@@ -1508,10 +1535,27 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     sec_w = np.tile(ann_area, 3)
     bin_lists: list[list[int]] = [[] for _ in range(3 * n_ann)]
 
-    def section_contrib(cand: _Cand, parent: int = -1) -> np.ndarray:
+    def section_contrib(cand: _Cand, parent: int = -1, filler: _Filler | None = None,
+                        tol: float = 0.0) -> np.ndarray | None:
+        """Pore area added to each (plane, annulus) bin.  With ``filler``: None as soon as one
+        plane's whole section area exceeds the positive deficits (+ tol) of the groups it can
+        touch (a cheap exact pre-check of the no-overshoot rule)."""
+        secs = [(pi_, axis, _cand_section(cand, axis)) for pi_, axis in enumerate(_PLANE_AXES)]
+        if filler is not None and parent < 0:
+            D, W = filler.remaining()
+            for pi_, axis, sec in secs:
+                if sec is None:
+                    continue
+                w0, M = sec
+                area = math.pi * abs(float(np.linalg.det(M)))
+                d = math.hypot(w0[0], w0[1])
+                m_lo = max(int((d - cand.bound) / R * n_ann), 0)
+                m_hi = min(int((d + cand.bound) / R * n_ann), n_ann - 1)
+                grp = np.unique(filler.gid[pi_ * n_ann + m_lo: pi_ * n_ann + m_hi + 1])
+                if area > float(np.maximum(D[grp], 0.0).sum() + tol * W[grp].sum()):
+                    return None
         out = np.zeros(3 * n_ann)
-        for pi_, axis in enumerate(_PLANE_AXES):
-            sec = _cand_section(cand, axis)
+        for pi_, axis, sec in secs:
             if sec is None:
                 continue
             w0, M = sec
@@ -1578,9 +1622,17 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
         sec_seq = [list(range(p * n_ann, (p + 1) * n_ann)) for p in range(3)]
         fill = _Filler(sec_tgt, sec_w, sec_seq, tol_close=2e-4, tol_merge=1.5e-3, max_fail=max_fail)
         fill.placed += sec_placed0
-        for b in range(3 * n_ann):
-            if fill.target[b] - fill.placed[b] <= 0:
-                fill.is_open[b] = False
+        # annuli overfilled by the central pores join their outer neighbours, so the excess is
+        # taken back there (the 50 % circle keeps its target when the excess fits inside it)
+        for pi_ in range(3):
+            for m in range(n_ann - 1):
+                D, W = fill.remaining()
+                g = int(fill.gid[pi_ * n_ann + m])
+                if D[g] < 0:
+                    fill.merge(g, int(fill.gid[pi_ * n_ann + m + 1]))
+        D, W = fill.remaining()
+        for g in np.unique(fill.gid):
+            fill.is_open[g] = D[g] > 0
         overshoot = 2.5e-4
         # 2a. planned pores, largest first: sizes are drawn per annulus up to ~90 % of its target,
         # then placed in decreasing size, so that the class mix is the measured one and large pores
@@ -1627,8 +1679,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                         cand.move(c)
                     if not (fits_surface(cand) and pack.clear(cand, exclude=parent)):
                         continue
-                    contrib = section_contrib(cand, parent)
-                    if not fill.evaluate(contrib, overshoot):
+                    contrib = section_contrib(cand, parent, fill, overshoot)
+                    if contrib is None or not fill.evaluate(contrib, overshoot):
                         continue
                     q = register(cand, k, parent)
                     fill.accept(int(fill.gid[int(np.argmax(contrib))]), contrib)
@@ -1695,8 +1747,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             if not ok:
                 fill.fail(g)
                 continue
-            contrib = section_contrib(cand, parent)
-            if not fill.evaluate(contrib, overshoot):
+            contrib = section_contrib(cand, parent, fill, overshoot)
+            if contrib is None or not fill.evaluate(contrib, overshoot):
                 fill.fail(g)
                 continue
             q = register(cand, k, parent)
@@ -1736,8 +1788,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 cand.move(c)
                 if not fits_surface(cand) or not pack.clear(cand):
                     continue
-                contrib = section_contrib(cand)
-                if not fill.evaluate(contrib, overshoot):
+                contrib = section_contrib(cand, -1, fill, overshoot)
+                if contrib is None or not fill.evaluate(contrib, overshoot):
                     continue
                 q = register(cand, 0, -1)
                 fill.accept(g, contrib)

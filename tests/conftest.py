@@ -1,0 +1,32 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = REPO / "cases"
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
+
+
+def run_cli(*args, cwd=REPO, timeout=900):
+    """Run `python -m solver ...` in a fresh process (as users do), returning the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "solver", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def write_case(tmp_path):
+    """Write a case file that inherits the verification sphere and overrides some tables."""
+    def write(text: str, name: str = "case.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(f'base = "{CASES / "verification_sphere.toml"}"\n' + text)
+        return path
+    return write

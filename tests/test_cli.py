@@ -1,0 +1,116 @@
+"""The command line as a user meets it: outputs of a run, clear errors, failed solves kept, no half-written folders."""
+import csv
+import json
+
+import pytest
+
+COARSE = ["--set", "mesh.cell_size_fraction=0.3", "--set", "mesh.surface_cell_size_fraction=0.15",
+          "--set", "time.steps=6"]
+PEAK_KEYS = {"value_Pa", "position_m", "radius_fraction", "time_s"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    from conftest import CASES, run_cli
+
+    out = tmp_path_factory.mktemp("run") / "result"
+    done = run_cli("run", CASES / "verification_sphere.toml", "--out", out, *COARSE)
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_run_writes_summary_with_located_peaks(finished_run):
+    out, done = finished_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["case_name"] == "verification_sphere"
+    assert summary["case"]["material"]["young_modulus_Pa"] == pytest.approx(150e9)
+    assert set(summary["peak"]) == {"von_mises", "max_principal", "hoop", "radial", "hydrostatic"}
+    for peak in summary["peak"].values():
+        assert PEAK_KEYS <= set(peak)
+    # charging: the surface is in tension (hoop > 0 at r = R), the centre in compression
+    assert summary["peak"]["hoop"]["value_Pa"] > 0 and summary["peak"]["hoop"]["radius_fraction"] > 0.99
+    assert summary["peak"]["radial"]["value_Pa"] < 0 and summary["peak"]["radial"]["radius_fraction"] < 0.01
+    conc = summary["concentration"]
+    assert conc["min_mol_m3"] <= conc["mean_mol_m3"] <= conc["max_mol_m3"]
+    assert summary["mesh"]["cells"] > 0 and summary["mesh"]["dofs"]["displacement"] > 0
+    assert summary["timing_s"]["total"] > 0
+    assert "peak hoop" in done.stdout
+
+
+def test_run_writes_timeseries_fields_and_pictures(finished_run):
+    out, _ = finished_run
+    with open(out / "timeseries.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 7  # t = 0 and 6 steps
+    times = [float(r["time_s"]) for r in rows]
+    assert times == sorted(times) and times[0] == 0.0
+    mean = [float(r["mean_li_fraction"]) for r in rows]
+    assert mean[-1] < mean[0]  # charging extracts Li
+    assert float(rows[-1]["surface_concentration_mol_m3"]) < float(rows[-1]["centre_concentration_mol_m3"])
+    for name in ("fields.xdmf", "fields.h5", "fields_final.vtu", "cross_section_concentration_mol_m3.png",
+                 "cross_section_von_mises_Pa.png", "peak_stress_vs_time.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.parent.glob(".result.partial-*"))
+
+
+def test_bad_case_gives_one_clear_line_without_traceback(cli, write_case, tmp_path):
+    case = write_case("[material]\npoisson_ratio = 0.55\n")
+    done = cli("check", case)
+    assert done.returncode == 2
+    assert "material.poisson_ratio = 0.55" in done.stderr and "(-1, 0.5)" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = cli("run", case, "--out", tmp_path / "never")
+    assert done.returncode == 2 and not (tmp_path / "never").exists()
+    done = cli("check", case, "--set", "material.poisson_ratio=0.3", "--set", "operation.wetted=1")
+    assert done.returncode == 2 and "operation.wetted" in done.stderr
+
+
+def test_unknown_surface_name_is_a_case_error(cli, write_case, tmp_path):
+    case = write_case('[operation]\nwetted_surfaces = ["pore_surface"]\n')
+    done = cli("run", case, "--out", tmp_path / "out", *COARSE)
+    assert done.returncode == 2
+    assert "'pore_surface' is not a surface of this geometry" in done.stderr and "outer_surface" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_solve_says_why_and_keeps_what_was_computed(cli, write_case, tmp_path):
+    """Guards: a solve failure must not lose the steps already done nor leave a partial folder."""
+    case = write_case("[coupling]\nstress_assisted_diffusion = true\nmax_iterations = 1\n")
+    out = tmp_path / "failed"
+    done = cli("run", case, "--out", out, "--no-pictures", *COARSE)
+    assert done.returncode == 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert "coupling iteration did not converge" in summary["message"]
+    assert (out / "timeseries.csv").read_text().count("\n") >= 2  # header + the t = 0 state
+    assert not list(tmp_path.glob(".failed.partial-*"))
+
+
+def test_linear_solver_failure_reports_the_petsc_reason():
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    from solver import linalg
+    from solver.errors import SolveError
+
+    n = 50
+    A = PETSc.Mat().createAIJ((n, n), nnz=3, comm=MPI.COMM_SELF)
+    for i in range(n):
+        A[i, i] = 2.0
+        if i:
+            A[i, i - 1] = A[i - 1, i] = -1.0
+    A.assemble()
+    ksp = linalg.make_ksp(MPI.COMM_SELF, "failing_", "cg_jacobi", 1e-12, A)
+    ksp.setTolerances(max_it=1)
+    b, x = A.createVecs()
+    b.set(1.0)
+    with pytest.raises(SolveError, match="DIVERGED_(MAX_IT|ITS)"):
+        linalg.solve(ksp, b, x, "toy")
+
+
+def test_mesh_command_writes_geometry_json(cli, write_case, tmp_path):
+    done = cli("mesh", write_case(""), "--out", tmp_path / "mesh", "--set", "mesh.cell_size_fraction=0.3",
+               "--set", "mesh.surface_cell_size_fraction=0.15")
+    assert done.returncode == 0, done.stderr
+    geometry = json.loads((tmp_path / "mesh" / "geometry.json").read_text())
+    assert geometry["cells"] > 0

@@ -1,0 +1,40 @@
+"""The same case on 2 MPI ranks gives the serial answer within solver tolerance."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CASES, REPO
+
+pytestmark = pytest.mark.mpi
+OVERRIDES = ["--set", "mesh.cell_size_fraction=0.25", "--set", "mesh.surface_cell_size_fraction=0.12",
+             "--set", "time.steps=5", "--set", "geometry.symmetry=full", "--no-pictures"]
+
+
+def run(out, ranks):
+    command = [sys.executable, "-m", "solver", "run", str(CASES / "verification_sphere.toml"), "--out", str(out),
+               *OVERRIDES]
+    if ranks > 1:
+        command = ["mpirun", "-n", str(ranks), *command]
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+def test_two_ranks_match_serial(tmp_path):
+    serial = run(tmp_path / "serial", 1)
+    parallel = run(tmp_path / "parallel", 2)
+    assert parallel["mpi_ranks"] == 2
+    assert parallel["mesh"]["cells"] == serial["mesh"]["cells"]
+    for kind, peak in serial["peak"].items():
+        other = parallel["peak"][kind]
+        assert other["value_Pa"] == pytest.approx(peak["value_Pa"], rel=1e-5), kind
+        assert other["time_s"] == pytest.approx(peak["time_s"])
+    for key in ("mean_mol_m3", "surface_mol_m3", "min_mol_m3", "max_mol_m3"):
+        assert parallel["concentration"][key] == pytest.approx(serial["concentration"][key], rel=1e-8), key
