@@ -60,7 +60,7 @@ def _finite(v):
 _NUMBER = (int, float)
 
 # Names of solver.materials.MATERIAL_MODELS, listed here so that checking a case never imports dolfinx.
-MATERIAL_MODEL_NAMES = ("isotropic",)
+MATERIAL_MODEL_NAMES = ("isotropic", "layered_oxide")
 
 MATERIAL_FIELDS = {
     "name": Field(str, ""),
@@ -75,8 +75,12 @@ MATERIAL_FIELDS = {
     "young_modulus_Pa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
     "young_modulus_GPa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
     "poisson_ratio": Field(_NUMBER, check=_poisson, allowed="in (-1, 0.5)"),
-    "partial_molar_volume_m3_mol": Field(_NUMBER, check=_finite, allowed="a finite number (m^3/mol)"),
+    # required by the isotropic model; optional for layered_oxide (see solver/materials_layered.py)
+    "partial_molar_volume_m3_mol": Field(_NUMBER, None, check=_finite, allowed="a finite number (m^3/mol)",
+                                         nullable=True),
     "stress_free_li_fraction": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
+    # [material.layered]: lattice table, stiffness, ... of model layered_oxide (solver/materials_layered.py)
+    "layered": Field(dict, None, nullable=True),
 }
 
 OPERATION_FIELDS = {
@@ -108,7 +112,9 @@ TIME_FIELDS = {
 COUPLING_FIELDS = {
     "stress_assisted_diffusion": Field(bool, False),
     "max_iterations": Field(int, 30, check=_positive, allowed="a whole number > 0"),
-    "tolerance": Field(_NUMBER, 1e-8, check=_positive, allowed="> 0 (relative change of c)"),
+    # relative max-norm change of c between coupling iterations; the linear solves (linear_rtol) must be
+    # well below it, or the iteration stalls on their noise
+    "tolerance": Field(_NUMBER, 1e-5, check=_positive, allowed="> 0 (relative change of c)"),
 }
 
 SOLVER_FIELDS = {
@@ -116,6 +122,9 @@ SOLVER_FIELDS = {
     "concentration_degree": Field(int, 1, choices=(1, 2)),
     "displacement_degree": Field(int, 2, choices=(1, 2)),
     "mechanics_preconditioner": Field(str, "gamg", choices=("gamg", "hypre", "lu")),
+    # 3d: the tetrahedral model; spherical_1d / axisymmetric: reduced models of rotationally symmetric
+    # particles (sphere, hollow_sphere, core_shell), same outputs, a small fraction of the cost (solver/reduced/)
+    "formulation": Field(str, "3d", choices=("3d", "spherical_1d", "axisymmetric")),
 }
 
 OUTPUT_FIELDS = {
@@ -125,6 +134,16 @@ OUTPUT_FIELDS = {
     "progress": Field(bool, True),
 }
 
+# The initial Li profile (solver/shell.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
+# Li fraction rises from shell_li_fraction_surface at r = R to the bulk value at the shell's inner radius.
+INITIAL_FIELDS = {
+    "shell_li_fraction_surface": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
+    "shell_profile": Field(str, "linear", choices=("linear", "erf")),
+    # structural: the deficit is a property of the shell (fewer accessible Li sites), in equilibrium at t = 0;
+    # diffusing: an ordinary concentration gradient that Fickian diffusion starts to even out at once
+    "shell_deficit": Field(str, "structural", choices=("structural", "diffusing")),
+}
+
 SECTIONS: dict[str, dict[str, Field]] = {
     "material": MATERIAL_FIELDS,
     "operation": OPERATION_FIELDS,
@@ -132,6 +151,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "coupling": COUPLING_FIELDS,
     "solver": SOLVER_FIELDS,
     "output": OUTPUT_FIELDS,
+    "initial": INITIAL_FIELDS,
 }
 TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
 
@@ -192,6 +212,9 @@ REGION_FIELDS = {
     "poisson_ratio": Field(_NUMBER, None, check=_poisson, allowed="in (-1, 0.5)", nullable=True),
     "partial_molar_volume_m3_mol": Field(_NUMBER, None, check=_finite, allowed="a finite number", nullable=True),
     "diffusivity_m2_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
+    # a bounded region (solver/shell.py): its Li content stops changing at these Li fractions
+    "li_fraction_min": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
+    "li_fraction_max": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
 }
 
 
@@ -204,12 +227,20 @@ def _resolve_regions(regions: dict) -> dict:
         gpa = values.pop("young_modulus_GPa")
         if gpa is not None:
             values["young_modulus_Pa"] = gpa * units.GPA_TO_PA
+        low, high = values["li_fraction_min"], values["li_fraction_max"]
+        if low is not None and high is not None and not low < high:
+            raise CaseError(f"material.regions.{name}.li_fraction_min = {low}: must be < li_fraction_max = {high}")
         out[name] = {key: value for key, value in values.items() if value is not None}
     return out
 
 
 def _resolve_material(material: dict) -> dict:
+    from solver.materials_layered import resolve_layered_section
+
     material["regions"] = _resolve_regions(material["regions"])
+    if material["model"] == "isotropic" and material["partial_molar_volume_m3_mol"] is None:
+        raise CaseError("material.partial_molar_volume_m3_mol: missing; it is required")
+    material["layered"] = resolve_layered_section(material["model"], material["layered"])
     pa, gpa = material.pop("young_modulus_Pa"), material.pop("young_modulus_GPa")
     if (pa is None) == (gpa is None):
         raise CaseError("material.young_modulus_Pa / material.young_modulus_GPa: give exactly one")
@@ -321,17 +352,22 @@ def _merge(base: dict, over: dict) -> dict:
     return merged
 
 
+def read_toml(path: str | Path, what: str = "case file") -> dict:
+    """A TOML file as a dict; a missing or malformed file is a CaseError naming `what` and the path."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CaseError(f"{what} {str(path)!r}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"{what} {str(path)!r}: not valid TOML ({exc})") from None
+
+
 def read_case_file(path: str | Path, _seen: tuple = ()) -> dict:
     """Read a TOML case and the chain of `base` files it names, merged (this file wins)."""
     path = Path(path).resolve()
     if path in _seen:
         raise CaseError(f"base = {str(path)!r}: cycle of case bases")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise CaseError(f"case file {str(path)!r}: not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseError(f"case file {str(path)!r}: not valid TOML ({exc})") from None
+    raw = read_toml(path)
     base = raw.pop("base", None)
     if base is None:
         return raw

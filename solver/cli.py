@@ -1,4 +1,5 @@
-"""Command line: `python -m solver {run,check,mesh} CASE.toml ...` (also the `particle-solver` script)."""
+"""Command line: `python -m solver {run,check,mesh} CASE.toml ...`, `python -m solver sweep SWEEP.toml --out DIR`
+(also the `particle-solver` script)."""
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-pictures", action="store_true", help="skip the PyVista pictures")
     run.add_argument("--no-mesh-cache", action="store_true", help="always remesh")
     case_command("check", "validate a case file and print it resolved in SI units")
+    verify = case_command("verify", "dense sphere: compare with the analytic (or 1D stress-assisted) reference")
+    verify.add_argument("--tau", type=float, action="append", default=None,
+                        help="dimensionless times D t / R^2 to compare at (default 0.05 and 0.2)")
     mesh = case_command("mesh", "build (or fetch from the cache) the mesh; write geometry.json")
     mesh.add_argument("--out", type=Path, required=True, help="folder for geometry.json")
     mesh.add_argument("--no-mesh-cache", action="store_true", help="always remesh")
+    from solver.sweep.command import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -63,8 +70,27 @@ def _command_mesh(args, case, comm) -> int:
     return 0
 
 
+def _command_verify(args, case, comm) -> int:
+    from solver.verification import verify
+
+    taus = tuple(args.tau or (0.05, 0.2))
+    result = verify(case, taus, comm)
+    if comm.rank == 0:
+        print(f"{case['name']}: {result['cells']} cells, {result['steps']} steps")
+        print(f"{'tau':>6} {'hoop(R) FE':>12} {'reference':>12} {'error':>8} {'radial(0) FE':>13} {'reference':>12} {'error':>8}")
+        for s in result["samples"]:
+            print(f"{s['tau']:6.3f} {s['surface_hoop_Pa'] / 1e6:10.3f}MPa {s['surface_hoop_reference_Pa'] / 1e6:10.3f}MPa "
+                  f"{100 * s['surface_hoop_relative_error']:7.3f}% {s['centre_radial_Pa'] / 1e6:11.3f}MPa "
+                  f"{s['centre_radial_reference_Pa'] / 1e6:10.3f}MPa {100 * s['centre_radial_relative_error']:7.3f}%")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sweep":  # the sweep driver only launches processes: no MPI, no dolfinx here
+        from solver.sweep.command import command_sweep
+
+        return command_sweep(args)
     from mpi4py import MPI
 
     from solver.case import load_case
@@ -77,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(case, indent=2))
                 print(f"{args.case}: valid", file=sys.stderr)
             return 0
-        if args.command == "run":
-            return _command_run(args, case, comm)
-        return _command_mesh(args, case, comm)
+        commands = {"run": _command_run, "verify": _command_verify, "mesh": _command_mesh}
+        return commands[args.command](args, case, comm)
     except CaseError as exc:
         print(f"error in case {args.case}: {exc}", file=sys.stderr)
         return 2

@@ -140,15 +140,30 @@ def xdmf_file(comm, path, mode: str = "w"):
     return dolfinx.io.XDMFFile(comm, str(path), mode)
 
 
-def assemble_accumulated(form) -> np.ndarray:
-    """Assemble a linear form into a plain array with ghost contributions summed and ghosts updated."""
+def accumulate_ghosts(vector) -> None:
+    """Add the ghost entries of a dolfinx la.Vector (e.g. Function.x) into their owners, then update ghosts."""
     if _NEW_API:
         from dolfinx.la import InsertMode
-        vector = dolfinx.fem.assemble_vector(form)
         vector.scatter_reverse(InsertMode.add)
     else:
         from dolfinx.cpp.la import ScatterMode
-        vector = dolfinx.fem.assemble_vector(form)
         vector.scatter_reverse(ScatterMode.add)
     vector.scatter_forward()
+
+
+def assemble_accumulated(form) -> np.ndarray:
+    """Assemble a linear form into a plain array with ghost contributions summed and ghosts updated."""
+    vector = dolfinx.fem.assemble_vector(form)
+    accumulate_ghosts(vector)
     return vector.array
+
+
+def expression_at_points(ufl_expr, reference_points: np.ndarray):
+    """A compiled UFL expression evaluated at given reference-cell points (n_points, tdim)."""
+    return dolfinx.fem.Expression(ufl_expr, np.asarray(reference_points, dtype=np.float64))
+
+
+def evaluate_expression(expression, mesh, cells: np.ndarray) -> np.ndarray:
+    """(n_cells, n_points * value_size) values of a compiled Expression on local cells."""
+    cells = np.asarray(cells, dtype=np.int32)
+    return expression.eval(mesh, cells) if _NEW_API else expression.eval(cells)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import importlib
 
-EXTENSION_MODULES: dict[str, str] = {}
+EXTENSION_MODULES: dict[str, str] = {
+    "grain_boundaries": "solver.grain_boundaries:GrainBoundaryTraction",
+}
 
 
 def extension_class(section: str):

@@ -12,6 +12,7 @@ import dolfinx.fem
 
 from solver import compat
 from solver.errors import CaseError
+from solver.materials_layered import LayeredOxideMaterial
 from solver.physics import mechanics, transport
 
 REGION_PROPERTIES = ("young_modulus_Pa", "poisson_ratio", "partial_molar_volume_m3_mol", "diffusivity_m2_s")
@@ -40,7 +41,8 @@ def region_overrides(material: dict, cell_regions: dict) -> dict[str, dict[str, 
             raise CaseError(f"material.regions.{region}: not a cell region of this geometry; "
                             f"available: {', '.join(sorted(cell_regions))}")
         for name, value in values.items():
-            by_property[name][region] = value
+            if name in by_property:  # li_fraction_min/max are Li-content bounds (solver/shell.py)
+                by_property[name][region] = value
     return by_property
 
 
@@ -82,7 +84,7 @@ class IsotropicMaterial:
         return 2 * self.young_modulus * self.omega / (9 * (1 - self.poisson_ratio))
 
 
-MATERIAL_MODELS = {"isotropic": IsotropicMaterial}
+MATERIAL_MODELS = {"isotropic": IsotropicMaterial, "layered_oxide": LayeredOxideMaterial}
 
 
 def material_model(mesh, particle, material: dict):

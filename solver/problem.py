@@ -19,7 +19,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 import dolfinx.fem
 
-from solver import compat, linalg, materials, units
+from solver import compat, linalg, materials, shell, units
 from solver.errors import CaseError, SolveError
 from solver.physics import mechanics, transport
 
@@ -65,6 +65,13 @@ class ChemoMechanicalProblem:
         self.surface_flux = dolfinx.fem.Constant(mesh, scalar(0.0))
         self.surface_concentration = dolfinx.fem.Constant(mesh, scalar(c_initial))
         self.material = materials.material_model(mesh, particle, material)
+        # Li-deficient shell / bounded regions (solver/shell.py); inactive (c is the Li content) otherwise
+        self.li_content = shell.LiContent(case, particle, self.V_c, self.dx)
+        if self.li_content.active:
+            for f in (self.c, self.c_old, self.c_older, self.c_iterate):
+                f.x.array[:] = self.li_content.initial_potential
+            self.material.c_ref = self.li_content.reference
+            self.li_content.check_initial_state(self.c)
         self.temperature = dolfinx.fem.Constant(mesh, scalar(operation["temperature_K"]))
 
         self.volume_m3 = self._integrate(1.0 * self.dx)
@@ -106,12 +113,17 @@ class ChemoMechanicalProblem:
     def eigenstrain(self, c):
         return self.material.eigenstrain(c)
 
+    def li_concentration(self):
+        """The Li content (mol/m^3): c itself, or the shell model's DG1 content (solver/shell.py)."""
+        return self.li_content.field if self.li_content.active else self.c
+
     def stress(self):
-        return mechanics.stress(self.u, self.eigenstrain(self.c), self.constitutive)
+        return mechanics.stress(self.u, self.eigenstrain(self.li_concentration()), self.constitutive)
 
     def _build_mechanics(self, solver_opts):
         u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
-        bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.c), self.constitutive, self.dx)
+        bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.li_concentration()),
+                                                      self.constitutive, self.dx)
         self.mech_bcs = self._symmetry_bcs()
         self.mech_a = dolfinx.fem.form(bilinear)
         self.mech_L = dolfinx.fem.form(linear)
@@ -149,6 +161,11 @@ class ChemoMechanicalProblem:
         fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic else []
         bilinear, linear = transport.transport_forms(c, v, history, self.dt, self.weight_new, diffusivity,
                                                      self.dx, fluxes)
+        if self.li_content.bounded:  # lumped, linearised storage of the bounded regions (solver/shell.py)
+            weights = (self.weight_new, self.weight_old, self.weight_older)
+            extra_a, extra_L = self.li_content.storage_terms(c, v, self.c_iterate, self.c_old, self.c_older,
+                                                             weights, self.dt)
+            bilinear, linear = bilinear + extra_a, linear + extra_L
         if self.stress_assisted:
             bilinear, linear = self._add_stress_coupling(bilinear, linear, c, v, diffusivity)
         self.tr_a = dolfinx.fem.form(bilinear)
@@ -194,7 +211,8 @@ class ChemoMechanicalProblem:
 
     def _transport_matrix_is_stale(self) -> bool:
         key = (float(self.dt.value), float(self.weight_new.value))
-        stale = self.diffusivity_is_variable or self.stress_assisted or key != self._transport_matrix_dt
+        stale = (self.diffusivity_is_variable or self.stress_assisted or self.li_content.bounded
+                 or key != self._transport_matrix_dt)
         self._transport_matrix_dt = key
         return stale
 
@@ -203,7 +221,9 @@ class ChemoMechanicalProblem:
             compat.assemble_matrix_into(self.tr_A, self.tr_a, self.tr_bcs)
             self.tr_ksp.setOperators(self.tr_A)
         compat.assemble_vector_into(self.tr_b, self.tr_L, self.tr_a, self.tr_bcs)
-        return linalg.solve(self.tr_ksp, self.tr_b, compat.petsc_vector(self.c), "Li transport")
+        iterations = linalg.solve(self.tr_ksp, self.tr_b, compat.petsc_vector(self.c), "Li transport")
+        self.li_content.update(self.c)
+        return iterations
 
     def solve_mechanics(self) -> int:
         compat.assemble_vector_into(self.mech_b, self.mech_L, self.mech_a, self.mech_bcs)
@@ -221,35 +241,50 @@ class ChemoMechanicalProblem:
         compat.assemble_vector_into(self.proj_b, self.proj_L)
         linalg.solve(self.proj_ksp, self.proj_b, compat.petsc_vector(self.sigma_h), "hydrostatic projection")
 
-    def _relative_change(self) -> float:
-        diff = compat.petsc_vector(self.c).copy()
-        diff.axpy(-1.0, compat.petsc_vector(self.c_iterate))
-        scale = max(compat.petsc_vector(self.c).norm(PETSc.NormType.NORM_INFINITY), 1e-300)
-        return diff.norm(PETSc.NormType.NORM_INFINITY) / scale
+    def _owned_dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        return self.comm.allreduce(float(np.dot(a, b)), op=MPI.SUM)
+
+    def _owned_max(self, a: np.ndarray) -> float:
+        return self.comm.allreduce(float(np.abs(a).max()) if a.size else 0.0, op=MPI.MAX)
 
     def advance(self, dt: float, previous_dt: float | None, scheme: str) -> StepReport:
-        """Solve one step from (c_old, c_older); c holds the new state on return. State is untouched on failure."""
+        """Solve one step from (c_old, c_older); c holds the new state on return.
+
+        Nonlinear steps (D(c), stress-assisted flux) iterate c -> G(c) (transport with the previous
+        iterate's D and sigma_h) with Aitken's dynamic relaxation (Kuettler & Wall 2008), which turns
+        the split's linear convergence into a few iterations. Converged when the unrelaxed update is
+        below coupling.tolerance relative to max |c|.
+        """
         self.set_time_weights(dt, previous_dt, scheme)
         nonlinear = self.diffusivity_is_variable or self.stress_assisted
         coupling = self.case["coupling"]
+        n_owned = self.V_c.dofmap.index_map.size_local
         self.c_iterate.x.array[:] = self.c_old.x.array
         transport_its = mechanics_its = 0
-        change = 0.0
+        change, relaxation, previous_residual = 0.0, 1.0, None
         for iteration in range(1, coupling["max_iterations"] + 1):
             transport_its += self.solve_transport()
+            residual = (self.c.x.array - self.c_iterate.x.array)[:n_owned].copy()
+            change = self._owned_max(residual) / max(self._owned_max(self.c.x.array[:n_owned]), 1e-300)
+            if not nonlinear or change < coupling["tolerance"]:
+                break
+            if previous_residual is not None:
+                difference = residual - previous_residual
+                relaxation = -relaxation * self._owned_dot(previous_residual, difference) / max(
+                    self._owned_dot(difference, difference), 1e-300)
+            previous_residual = residual
+            self.c.x.array[:] = self.c_iterate.x.array + relaxation * (self.c.x.array - self.c_iterate.x.array)
             if self.stress_assisted:
                 mechanics_its += self.solve_mechanics()
                 self._project_hydrostatic()
-            change = self._relative_change()
             self.c_iterate.x.array[:] = self.c.x.array
-            if not nonlinear or change < coupling["tolerance"]:
-                break
         else:
             raise SolveError(f"coupling iteration did not converge in {coupling['max_iterations']} iterations "
                              f"(relative change of c {change:.2e} > coupling.tolerance {coupling['tolerance']:.1e}); "
                              "reduce the time step or raise coupling.max_iterations")
-        if not self.stress_assisted:
-            mechanics_its += self.solve_mechanics()
+        mechanics_its += self.solve_mechanics()
+        if self.stress_assisted:
+            self._project_hydrostatic()
         return StepReport(iteration, transport_its, mechanics_its, change)
 
     def accept_step(self) -> None:
@@ -258,9 +293,10 @@ class ChemoMechanicalProblem:
 
     def reject_step(self) -> None:
         self.c.x.array[:] = self.c_old.x.array
+        self.li_content.update(self.c)
 
     def mean_concentration(self) -> float:
-        return self._integrate(self.c * self.dx) / self.volume_m3
+        return self._integrate(self.li_concentration() * self.dx) / self.volume_m3
 
     def dimensionless_time(self, t_s: float) -> float:
         return self.case["material"]["diffusivity_m2_s"] * t_s / self.particle.radius_m**2

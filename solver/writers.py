@@ -129,7 +129,7 @@ class FieldWriter:
     def _update_nodal_fields(self) -> None:
         from solver.postprocess import stress_measures
 
-        self.concentration.interpolate(self.problem.c)
+        self.concentration.interpolate(self.problem.li_concentration())  # Li content (solver/shell.py)
         self.displacement.interpolate(self.problem.u)
         self._nodal_stress.x.array[:] = compat.assemble_accumulated(self._stress_form) / self._lumped_mass
         points = compat.dof_coordinates(self.V1)
@@ -142,8 +142,10 @@ class FieldWriter:
 
     def write(self, time_s: float, state_of_charge: float, label: str) -> None:
         self._update_nodal_fields()
-        for function in (self.concentration, self.displacement, *self.scalars.values(), *(f for _, f in self.extra)):
-            self.xdmf.write_function(function, time_s)
+        # XDMF keeps one entry per time: the same state again (the final state after a cut-off) goes to VTU only
+        if not self.snapshots or self.snapshots[-1]["time_s"] != time_s:
+            for function in (self.concentration, self.displacement, *self.scalars.values(), *(f for _, f in self.extra)):
+                self.xdmf.write_function(function, time_s)
         file_name = f"fields_{label}.vtu"
         self._write_vtu(self.folder.path(file_name))
         self.snapshots.append({"file": file_name, "time_s": time_s, "state_of_charge": state_of_charge})

@@ -114,3 +114,12 @@ def test_mesh_command_writes_geometry_json(cli, write_case, tmp_path):
     assert done.returncode == 0, done.stderr
     geometry = json.loads((tmp_path / "mesh" / "geometry.json").read_text())
     assert geometry["cells"] > 0
+
+
+def test_verify_command_prints_the_comparison(cli, write_case):
+    done = cli("verify", write_case(""), "--set", "mesh.cell_size_fraction=0.3",
+               "--set", "mesh.surface_cell_size_fraction=0.15", "--set", "time.steps=4", "--tau", "0.2")
+    assert done.returncode == 0, done.stderr
+    assert "hoop(R) FE" in done.stdout and "0.200" in done.stdout
+    done = cli("verify", write_case('[operation]\nmode = "potentiostatic"\nsurface_li_fraction = 0.5\n'))
+    assert done.returncode == 2 and "operation.mode = 'potentiostatic'" in done.stderr

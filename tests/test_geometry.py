@@ -267,6 +267,17 @@ def test_quality_threshold_is_enforced(tmp_path):
         build(geometry, dict(COARSE, min_quality=0.95), cache_dir=tmp_path)
 
 
+def test_low_quality_gets_one_netgen_optimisation_and_the_cache_follows(tmp_path):
+    geometry = {"kind": "sphere", "radius_um": 1.0}
+    plain = build(geometry, cache_dir=tmp_path)
+    assert "netgen_rescue" not in plain.description["quality"] and plain.description["quality"]["min_quality"] < 0.35
+    strict = build(geometry, dict(COARSE, min_quality=0.35), cache_dir=tmp_path)
+    assert not strict.description["cache_hit"]              # the laxer cached mesh does not qualify
+    assert strict.description["quality"]["netgen_rescue"] and strict.description["quality"]["min_quality"] >= 0.35
+    again = build(geometry, dict(COARSE, min_quality=0.35), cache_dir=tmp_path)
+    assert again.description["cache_hit"] and fingerprint(again) == fingerprint(strict)
+
+
 # -- grains ----------------------------------------------------------------------------------------
 def test_grain_orientations_are_rotations_and_radially_textured():
     geometry = {"kind": "polycrystal", "radius_um": 1.0, "grain_count": 8, "orientation": "radial",

@@ -27,8 +27,8 @@ def paths(cache_dir: Path, key: str) -> tuple[Path, Path]:
     return Path(cache_dir) / f"{key}.msh", Path(cache_dir) / f"{key}.json"
 
 
-def load(cache_dir: Path | None, key: str) -> dict | None:
-    """The stored metadata, with the mesh merged into the current gmsh model; None on a miss."""
+def load_meta(cache_dir: Path | None, key: str) -> dict | None:
+    """The stored metadata of a complete cache entry; None on a miss."""
     if cache_dir is None:
         return None
     msh, meta_path = paths(cache_dir, key)
@@ -36,12 +36,14 @@ def load(cache_dir: Path | None, key: str) -> dict | None:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("key") != key or not msh.exists():
-        return None
+    return meta if meta.get("key") == key and msh.exists() else None
+
+
+def merge_mesh(cache_dir: Path, key: str) -> None:
+    """Read the cached mesh into the current gmsh model."""
     import gmsh
-    gmsh.merge(str(msh))
+    gmsh.merge(str(paths(cache_dir, key)[0]))
     gmsh.model.mesh.renumberNodes()
-    return meta
 
 
 def store(cache_dir: Path | None, key: str, meta: dict) -> None:

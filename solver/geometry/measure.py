@@ -38,7 +38,7 @@ def measure_particle(particle) -> dict:
            "quality_measure": desc["quality"]["quality_measure"], "seconds": desc["seconds"],
            "build_seconds": desc["build_seconds"], "cache_hit": desc["cache_hit"]}
     out.update(_volumes(particle, comm, tags, volumes))
-    out["surface_areas_m2"] = {name: _allsum(comm, _facet_areas(particle, tag))
+    out["surface_areas_m2"] = {name: comm.allreduce(_facet_areas(particle, tag))
                                for name, tag in particle.facet_regions.items()}
     pores = particle.pores
     out["pore_count"] = 0 if pores is None else len(pores)
@@ -80,13 +80,16 @@ def measure_particle(particle) -> dict:
 
 
 # -- mesh arrays -------------------------------------------------------------------------------------
+def _cell_nodes(mesh) -> np.ndarray:
+    """(n_cells, 4) geometry node indices per tetrahedron (dolfinx 0.5 AdjacencyList or newer 2D array)."""
+    dofmap = mesh.geometry.dofmap
+    return dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap)
+
+
 def _owned_cells(particle) -> np.ndarray:
     """(n_owned, 4, 3) vertex coordinates of the owned tetrahedra, metres."""
     mesh = particle.mesh
-    owned = mesh.topology.index_map(3).size_local
-    dofmap = mesh.geometry.dofmap
-    nodes = dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap)
-    return mesh.geometry.x[nodes[:owned]]
+    return mesh.geometry.x[_cell_nodes(mesh)[:mesh.topology.index_map(3).size_local]]
 
 
 def _owned_cell_tags(particle, owned: int) -> np.ndarray:
@@ -102,14 +105,10 @@ def _tet_volumes(cells: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.det(edges)) / 6.0
 
 
-def _allsum(comm, value):
-    return comm.allreduce(value)
-
-
 def _volumes(particle, comm, tags: np.ndarray, volumes: np.ndarray) -> dict:
-    out = {"volume_mesh_m3": _allsum(comm, float(volumes.sum())), "region_volumes_m3": {}}
+    out = {"volume_mesh_m3": comm.allreduce(float(volumes.sum())), "region_volumes_m3": {}}
     for name, tag in particle.cell_regions.items():
-        mesh_volume = _allsum(comm, float(volumes[tags == tag].sum()))
+        mesh_volume = comm.allreduce(float(volumes[tags == tag].sum()))
         nominal = particle.nominal_volume_m3.get(name)
         entry = {"mesh": mesh_volume, "nominal": nominal}
         if nominal:
@@ -133,8 +132,7 @@ def _oriented_facets(particle, tag: int) -> np.ndarray:
     c2f = topology.connectivity(3, 2).array.reshape(-1, 4)
     cell = f2c.array[f2c.offsets[facets]]
     local = np.argmax(c2f[cell] == facets[:, None], axis=1)       # local facet i is opposite vertex i
-    dofmap = mesh.geometry.dofmap
-    nodes = (dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap))[cell]
+    nodes = _cell_nodes(mesh)[cell]
     x = mesh.geometry.x
     opposite = x[nodes[np.arange(len(cell)), local]]
     others = np.array([[j for j in range(4) if j != i] for i in range(4)])[local]
@@ -158,7 +156,7 @@ def _enclosed_volume(particle, names: tuple, comm) -> float:
         if name in particle.facet_regions:
             tri = _oriented_facets(particle, particle.facet_regions[name])
             total += np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0
-    return _allsum(comm, float(total))
+    return comm.allreduce(float(total))
 
 
 # -- radial rings ------------------------------------------------------------------------------------
@@ -190,6 +188,17 @@ def _binned(points_radius: np.ndarray, weights: np.ndarray, edges_m: np.ndarray)
     return np.bincount(bins[inside], weights[inside], minlength=len(edges_m) - 1).astype(float)
 
 
+def _binned_parts(simplices: np.ndarray, sizes: np.ndarray, edges_m: np.ndarray, chunk: int = 20000) -> np.ndarray:
+    """Volumes (areas) of simplices binned by the radius of their subdivision parts (chunked for memory)."""
+    bary = _barycentric(simplices.shape[1])
+    total = np.zeros(len(edges_m) - 1)
+    for start in range(0, len(simplices), chunk):
+        points = np.einsum("kv,nvd->nkd", bary, simplices[start:start + chunk])
+        weights = np.repeat(sizes[start:start + chunk] / len(bary), len(bary))
+        total += _binned(np.linalg.norm(points, axis=2).ravel(), weights, edges_m)
+    return total
+
+
 def _shell_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) -> np.ndarray:
     """1 - solid volume / shell volume per spherical shell; the outermost shell is measured against the
     meshed (polyhedral) outer surface, so the chord error of the outer surface does not count as porosity."""
@@ -197,14 +206,9 @@ def _shell_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) 
     r = np.linalg.norm(cells, axis=2)
     lo = np.searchsorted(edges_m, r.min(axis=1), side="right")
     hi = np.searchsorted(edges_m, r.max(axis=1), side="right")
-    whole = lo == hi
+    whole = lo == hi                     # all four vertices in one shell: no need to subdivide
     solid = _binned(r.min(axis=1)[whole], volumes[whole], edges_m)
-    bary = _barycentric(4)
-    split = ~whole
-    points = np.einsum("kv,nvd->nkd", bary, cells[split])
-    solid += _binned(np.linalg.norm(points, axis=2).ravel(),
-                     np.repeat(volumes[split] / len(bary), len(bary)), edges_m)
-    solid = np.asarray(comm.allreduce(solid))
+    solid = np.asarray(comm.allreduce(solid + _binned_parts(cells[~whole], volumes[~whole], edges_m)))
     nominal = 4.0 / 3.0 * math.pi * np.diff(edges_m**3) * symmetry
     if np.isclose(edges[-1], 1.0) and hull_volume > 0:
         nominal[-1] = hull_volume - 4.0 / 3.0 * math.pi * edges_m[-2] ** 3 * symmetry
@@ -256,14 +260,11 @@ def _section_porosity(cells, axis, *edge_sets, radius, offset, symmetry, comm) -
     tri = _section_triangles(cells, axis, offset)
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     areas = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2.0
-    bary = _barycentric(3)
-    rho = np.linalg.norm(np.einsum("kv,nvd->nkd", bary, tri), axis=2).ravel()
-    weights = np.repeat(areas / len(bary), len(bary))
     section_radius = math.sqrt(radius**2 - offset**2)
     result = [1.0 - comm.allreduce(float(areas.sum())) / (math.pi * section_radius**2 * symmetry)]
     for edges in edge_sets:
         edges_m = np.asarray(edges) * section_radius
-        solid = np.asarray(comm.allreduce(_binned(rho, weights, edges_m)))
+        solid = np.asarray(comm.allreduce(_binned_parts(tri, areas, edges_m)))
         result.extend(1.0 - solid / (math.pi * np.diff(edges_m**2) * symmetry))
     return np.asarray(result)
 

@@ -101,6 +101,17 @@ def quality_stats() -> dict:
             "cells_below_0.1": int(np.sum(q < 0.1))}
 
 
+def rescue_quality(quality: dict, threshold: float, progress: Progress) -> dict:
+    """When the worst tetrahedron is below `threshold`, run gmsh's Netgen optimiser once and re-measure."""
+    if quality["min_quality"] >= threshold:
+        return quality
+    import gmsh
+    progress(f"min {QUALITY_MEASURE} {quality['min_quality']:.3g} < {threshold:g}: Netgen optimisation")
+    with progress.stage("optimising"):
+        gmsh.model.mesh.optimize("Netgen")
+    return dict(quality_stats(), netgen_rescue=True)
+
+
 def check_quality(quality: dict, threshold: float) -> None:
     if quality["min_quality"] < threshold:
         raise MeshQualityError(

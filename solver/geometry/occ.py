@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from typing import Callable, Iterable
 
 import numpy as np
@@ -17,8 +18,9 @@ def gmsh_session(threads: int = 1, verbose: bool = False):
     import gmsh
 
     owned = not gmsh.isInitialized()
-    if owned:
-        gmsh.initialize(readConfigFiles=False)
+    if owned:   # gmsh's Ctrl-C handler can only be installed from the main thread
+        gmsh.initialize(readConfigFiles=False,
+                        interruptible=threading.current_thread() is threading.main_thread())
     gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
     gmsh.option.setNumber("General.Verbosity", 5 if verbose else 2)
     gmsh.option.setNumber("General.NumThreads", threads)

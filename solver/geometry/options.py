@@ -6,7 +6,7 @@ validation as `radius_m`; validation is idempotent, so an already normalised dic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from solver.errors import CaseError
@@ -168,4 +168,3 @@ class KindSpec:
     build: Callable
     summary: str
     check: Callable[[dict], None] | None = None   # cross-option checks on the normalised dict
-    extra: dict = field(default_factory=dict)

@@ -46,37 +46,56 @@ to 80/16/4.
 
 Placement
 ---------
-Random sequential addition with a cell-list neighbour search, controlled by deficits:
+Random sequential addition with a cell-list neighbour search, driven by per-bin deficits:
 
-1. ``central_pores_um3`` first, the largest at the origin, the next ones touching (plus gap).
+1. ``central_pores_um3`` first, the largest at the origin, the next ones touching it (plus gap).
 2. Section control (``control_sections=True``, default): the three central planes xy, yz, zx
-   (the planes :func:`measure_porosity` cuts) are split into annuli 0-0.1, ..., 0.9-1.0 R.  Pores
-   crossing a plane are placed first, annulus by annulus, until the exact (analytic) pore area in
-   every annulus equals ``phi`` times the annulus area; their centres are uniform in the annulus
-   and uniform in offset (-h, h) from the plane, sizes weighted by extent h, i.e. exactly the
-   statistics of pores hit by a plane in an isotropic random structure.  A pore is accepted only if
-   it lowers the area-weighted squared deficit and overshoots no annulus by more than 0.1 point; a
-   last "tuning" pore (smallest class, offset chosen so that its section area equals the residual)
-   closes each annulus.  Without this step a central section of a particle with a few hundred pores
-   is noisy (~2 points per 0.1-wide annulus), because only the few tens of pores that straddle the
-   plane are seen.
-3. Volume control: the particle is split into ``n_shells`` spherical shells; each shell is filled
-   until its pore volume (exact sphere/ball lens partition of each pore across shells, equal-volume
-   sphere for ellipsoids) equals ``int phi dV``.  When ``control_sections`` is on, these pores must
-   not cross the three central planes (the sections were finished in step 2), so the sections
-   measure exactly what step 2 placed, and the 3D shells carry the profile everywhere else.
-   A shell (annulus) that cannot be filled (crowded centre, surface gap) is merged with its
-   neighbour, so the unmet deficit moves there instead of being lost.
+   (the planes :func:`measure_porosity` cuts) are split into annuli 0-0.1, ..., 0.9-1.0 R with
+   target pore areas phi x annulus area.  Pores crossing a plane are drawn first: sizes weighted by
+   their extent (a plane hits a pore with probability ~ its size), centres uniform in the annulus,
+   offset uniform in (-h, h) from the plane, i.e. the statistics of the pores a plane hits in an
+   isotropic random structure.  (a) A plan of such pores worth ~90 % of each annulus target is
+   placed largest first; (b) a greedy loop adds pores while they lower the area-weighted squared
+   deficit; (c) one or a few "tuning" pores (smallest class, offset chosen so that the section area
+   equals the residual) close each annulus.  No annulus is overshot by more than 0.025 points.
+   The pore areas are exact (closed form for circles, Green's theorem for ellipses).  Without this
+   step a central section of a particle with a few hundred pores is noisy (several points per
+   0.1-wide annulus), because only the few tens of pores straddling the plane are seen; with it the
+   three sections measure the profile to ~0.1 point.
+3. Volume control: the particle is split into ``n_shells`` spherical shells with target pore
+   volume int phi dV (shells whose middle no pore centre can reach because of the surface gap join
+   the next shell inward).  (a) A plan worth ~97 % of the remaining deficit is drawn per shell,
+   with the class mix of each shell set to its expected class counts minus the pores already there
+   (so that, with the extent-weighted section pores, the whole particle has the measured 80/16/4),
+   and placed largest first in its shell (or a neighbouring one if it does not fit); (b) a greedy
+   top-up fills the shells still short, never beyond the total target.  With section control on,
+   these pores never cross the three central planes, so the sections measure exactly step 2.
+   Each pore's volume is split across shells exactly (ball-ball lens; equal-volume sphere for
+   ellipsoids).  Placing sizes in decreasing order keeps the large pores (which fit badly late in
+   a random sequential addition) and thus the measured class fractions.
 
 Non-overlap: every pair of pores keeps ``min_gap_um`` (spheres: exact; ellipsoids: each is inflated
 by the factor (1 + gap / (2 a_min)), which contains its gap/2 parallel body, and the inflated pair is
 tested with the Perram-Wertheim contact function, so the true gap is at least ``min_gap_um``, up to
 a_max/a_min times larger along long axes).  Every pore keeps ``surface_gap_um`` to the outer surface
 (|c| + a_max <= R - gap; exact for spheres, conservative for ellipsoids) so that no pore cuts the
-surface into a sliver.  Clusters (``cluster_fraction`` > 0): a child pore is placed deliberately
-overlapping ONE parent (coral-like interconnection) and keeps the gap to every other pore, siblings
-included; overlaps therefore form trees and no three pores share a point, which makes the union
-volume and union section areas exact by pairwise inclusion-exclusion.
+surface into a sliver.  Clusters (``cluster_fraction`` > 0): that fraction of pores is placed as
+children deliberately overlapping ONE parent (coral-like interconnection; overlap depth 30-90 % of
+the smaller radial extent) and keeping the gap to every other pore, siblings included; overlaps
+therefore form trees and no three pores share a point, which makes the union volume and the union
+section areas exact by pairwise inclusion-exclusion.  Clusters keep the surface gap and the gap to
+other clusters.
+
+Central pores: with ``central_pores_um3`` the central section is dominated by them (3.779 um^3 alone
+is 15 % of the 50 % circle of a 10 um particle, above the 13.11 % target).  Their excess is taken
+back inside the 50 % circle where possible; the paper's rings (50-100 %) keep their targets, and the
+overall section porosity then exceeds the profile by the unavoidable excess (e.g. GP-NCM83, R = 5
+um: 16 % inside the 50 % circle, 8.9 % overall).
+
+Measured result (R = 5 um, gaps 0.03 / 0.1 um, spheres): with ~600 or ~3000 pores the plane-averaged
+central sections hit the overall porosity within 0.02 point and every 50-100 % ring within 0.1
+point, the 3D pore volume fraction within 0.01 point, the class mix 80/16/4 within ~2 points; with
+100-300 coarse pores (volume_scale ~10) the rings stay within 0.5 point.
 
 Faithful versus runnable (``volume_scale``, ``max_pores``)
 ---------------------------------------------------------
@@ -94,6 +113,7 @@ expected count exceeds it, and again if the cap is hit before the targets are me
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -111,7 +131,9 @@ __all__ = [
     "expected_pore_count",
     "volume_scale_for_pore_count",
     "circle_disk_area",
+    "circle_annulus_area",
     "ellipse_disk_area",
+    "ellipse_annulus_area",
     "MEASURED_VOLUME_CLASSES",
     "MEASURED_CENTRAL_PORES_UM3",
     "PRESETS",
@@ -482,11 +504,23 @@ def circle_disk_area(radius, center_distance, disk_radius):
     lens = (~inside) & (d < a + r)
     if np.any(lens):
         aa, dd, rr = a[lens], d[lens], r[lens]
-        c1 = np.clip((dd * dd + aa * aa - rr * rr) / (2 * dd * aa), -1.0, 1.0)
-        c2 = np.clip((dd * dd + rr * rr - aa * aa) / (2 * dd * rr), -1.0, 1.0)
-        k = (-dd + aa + rr) * (dd + aa - rr) * (dd - aa + rr) * (dd + aa + rr)
-        out[lens] = aa * aa * np.arccos(c1) + rr * rr * np.arccos(c2) - 0.5 * np.sqrt(np.maximum(k, 0.0))
+        # lens = circular segment of each circle; half-angles from atan2 and a series for thin
+        # segments keep full relative precision when one circle is much larger than the other
+        k = np.sqrt(np.maximum((-dd + aa + rr) * (dd + aa - rr) * (dd - aa + rr) * (dd + aa + rr), 0.0))
+        alpha_a = np.arctan2(k, dd * dd + aa * aa - rr * rr)
+        alpha_r = np.arctan2(k, dd * dd + rr * rr - aa * aa)
+        out[lens] = aa * aa * _segment_factor(alpha_a) + rr * rr * _segment_factor(alpha_r)
     return out if out.ndim else float(out)
+
+
+def _segment_factor(alpha: np.ndarray) -> np.ndarray:
+    """alpha - sin(2 alpha) / 2: area of a circular segment of half-angle alpha on the unit circle."""
+    x = 2.0 * alpha
+    small = np.abs(x) < 0.05
+    out = alpha - 0.5 * np.sin(x)
+    xs = x[small]
+    out[small] = xs ** 3 / 12.0 - xs ** 5 / 240.0 + xs ** 7 / 10080.0
+    return out
 
 
 def _ball_volume_inside(radius, center_distance, ball_radius):
@@ -539,7 +573,8 @@ def _intersection_area(C: np.ndarray, M: np.ndarray, n_grid: int = 128) -> np.nd
                          0.5 * (ff - hh), np.sum(f * h, 1)], axis=1)
 
     def evaluate(cf: np.ndarray, tt: np.ndarray) -> np.ndarray:
-        return cf[:, 0] + cf[:, 1] * np.cos(tt) + cf[:, 2] * np.sin(tt) + cf[:, 3] * np.cos(2 * tt) + cf[:, 4] * np.sin(2 * tt)
+        return (cf[:, 0] + cf[:, 1] * np.cos(tt) + cf[:, 2] * np.sin(tt) + cf[:, 3] * np.cos(2 * tt)
+                + cf[:, 4] * np.sin(2 * tt))
 
     def derivative(cf: np.ndarray, tt: np.ndarray) -> np.ndarray:
         return (-cf[:, 1] * np.sin(tt) + cf[:, 2] * np.cos(tt) - 2 * cf[:, 3] * np.sin(2 * tt)
@@ -600,7 +635,7 @@ def _intersection_area(C: np.ndarray, M: np.ndarray, n_grid: int = 128) -> np.nd
     return total
 
 
-def _ellipse_map(semi_axes, angle=0.0) -> np.ndarray:
+def ellipse_boundary_map(semi_axes, angle=0.0) -> np.ndarray:
     a, b = semi_axes
     c, s = math.cos(angle), math.sin(angle)
     return np.array([[c * a, -s * b], [s * a, c * b]])
@@ -619,6 +654,19 @@ def ellipse_disk_area(center, boundary_map, disk_radius) -> np.ndarray:
         Mm[0, :, 1] *= -1
     r = np.atleast_1d(np.asarray(disk_radius, dtype=float))
     return _ellipses_in_disks(w0, Mm, r)[0]
+
+
+def circle_annulus_area(radius, center_distance, r_inner, r_outer):
+    """Area of a circle (radius a, centre at distance d from the origin) inside the annulus
+    r_inner <= |x| <= r_outer (closed form)."""
+    return np.asarray(circle_disk_area(radius, center_distance, r_outer)) - np.asarray(
+        circle_disk_area(radius, center_distance, r_inner))
+
+
+def ellipse_annulus_area(center, boundary_map, r_inner: float, r_outer: float) -> float:
+    """Area of the ellipse {center + M u : |u| <= 1} inside the annulus r_inner <= |x| <= r_outer."""
+    a = ellipse_disk_area(center, boundary_map, [r_inner, r_outer])
+    return float(a[1] - a[0])
 
 
 def _ellipses_in_disks(w0: np.ndarray, M: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -745,29 +793,44 @@ def _pair_volume(pores: PoreSet, i: int, j: int) -> float:
     return _ellipsoid_pair_volume(ci, ai, pores.rotations[i], cj, aj, pores.rotations[j])
 
 
+def _z_slices(c, a, rot, zs):
+    """Sections of one ellipsoid by the planes z = zs: centres (n, 2), boundary maps (n, 2, 2), valid (n,).
+
+    With P = Q[:2, :2], b = Q[:2, 2] (Q = R diag(a^-2) R^T) the slice at z is
+    (y - y0)^T P (y - y0) <= 1 - kappa, y0 = -(z - c_z) P^-1 b, kappa = (z - c_z)^2 (Q_zz - b^T P^-1 b):
+    scaled copies of one ellipse.
+    """
+    Q = rot @ np.diag(1.0 / np.asarray(a) ** 2) @ rot.T
+    P, b = Q[:2, :2], Q[:2, 2]
+    Pib = np.linalg.solve(P, b)
+    dz = np.asarray(zs, float) - c[2]
+    kappa = dz * dz * (Q[2, 2] - b @ Pib)
+    valid = kappa < 1.0
+    lam, V = np.linalg.eigh(P)
+    unit = V / np.sqrt(lam)[None, :]
+    if np.linalg.det(unit) < 0:
+        unit[:, 1] *= -1
+    scale = np.sqrt(np.clip(1.0 - kappa, 0.0, None))
+    centres = c[:2][None, :] - dz[:, None] * Pib[None, :]
+    return centres, unit[None] * scale[:, None, None], valid
+
+
 def _ellipsoid_pair_volume(ci, ai, Ri, cj, aj, Rj, n_nodes: int = 48) -> float:
-    Ai = Ri @ np.diag(ai ** 2) @ Ri.T
-    Aj = Rj @ np.diag(aj ** 2) @ Rj.T
-    hi_, hj_ = math.sqrt(Ai[2, 2]), math.sqrt(Aj[2, 2])
+    """Intersection volume of two ellipsoids: Gauss-Legendre in z of exact slice-intersection areas."""
+    hi_ = math.sqrt(float((Ri[2] ** 2) @ (np.asarray(ai) ** 2)))
+    hj_ = math.sqrt(float((Rj[2] ** 2) @ (np.asarray(aj) ** 2)))
     z0 = max(ci[2] - hi_, cj[2] - hj_)
     z1 = min(ci[2] + hi_, cj[2] + hj_)
     if z1 <= z0:
         return 0.0
     xg, wg = np.polynomial.legendre.leggauss(n_nodes)
     zs = 0.5 * (z0 + z1) + 0.5 * (z1 - z0) * xg
-    cen = np.stack([ci, cj])
-    sem = np.stack([ai, aj])
-    rot = np.stack([Ri, Rj])
+    wi, Mi, vi = _z_slices(np.asarray(ci, float), ai, Ri, zs)
+    wj, Mj, vj = _z_slices(np.asarray(cj, float), aj, Rj, zs)
+    ok = vi & vj
     areas = np.zeros(n_nodes)
-    Cb, Mb, rows = [], [], []
-    for q, z in enumerate(zs):
-        idx, w0, M = _sections(cen, sem, rot, (0.0, 0.0, 1.0), z)
-        if idx.size == 2:
-            Cb.append(w0)
-            Mb.append(M)
-            rows.append(q)
-    if rows:
-        areas[rows] = _intersection_area(np.array(Cb), np.array(Mb))
+    if np.any(ok):
+        areas[ok] = _intersection_area(np.stack([wi[ok], wj[ok]], axis=1), np.stack([Mi[ok], Mj[ok]], axis=1))
     return float(0.5 * (z1 - z0) * np.dot(wg, areas))
 
 
@@ -789,68 +852,89 @@ def _section_pore_area_in_disks(pores: PoreSet, normal, offset_um: float, radii_
     return areas, int(idx.size)
 
 
+def _check_edges(name: str, edges) -> np.ndarray:
+    try:
+        e = np.asarray(edges, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise _bad(name, edges, "must be strictly increasing fractions within [0, 1]") from None
+    if e.size < 1 or np.any(~np.isfinite(e)) or np.any(e < 0) or np.any(e > 1) or np.any(np.diff(e) <= 0):
+        raise _bad(name, tuple(e.tolist()), "must be strictly increasing fractions within [0, 1]")
+    return e
+
+
+def _section_areas(pores: PoreSet, normal, offset_um: float, fractions: np.ndarray):
+    """Section radius R_s, {fraction: union pore area (um^2) inside the circle fraction * R_s}, pores cut."""
+    R = pores.particle_radius_um
+    off = _finite_float("offset_um", offset_um)
+    if abs(off) >= R:
+        raise _bad("offset_um", offset_um, f"must satisfy |offset_um| < particle radius {R:g}")
+    n, _, _ = _plane_basis(normal)
+    Rs = math.sqrt(R * R - off * off)
+    fr = np.unique(np.concatenate([np.asarray(fractions, float), [1.0]]))
+    areas, ncut = _section_pore_area_in_disks(pores, n, off, fr * Rs)
+    return n, off, Rs, {round(float(f), 12): float(a) for f, a in zip(fr, areas)}, ncut
+
+
+def _ring_porosity(areas: dict, Rs: float, a: float, b: float) -> float:
+    inner = areas[round(float(a), 12)] if a > 0 else 0.0
+    return (areas[round(float(b), 12)] - inner) / (np.pi * Rs * Rs * (b * b - a * a))
+
+
+def _circle_porosity(areas: dict, Rs: float, x: float) -> float:
+    return areas[round(float(x), 12)] / (np.pi * (x * Rs) ** 2)
+
+
 def section_porosity(pores: PoreSet, *, plane_normal=(0.0, 0.0, 1.0), offset_um: float = 0.0,
                      ring_edges_fraction: Sequence[float] = PAPER_RING_EDGES) -> dict:
     """Exact pore area fractions of one planar cross-section, overall and in concentric rings.
 
     The plane is {x : n.x = offset_um}; its section of the particle is a disk of radius
-    R_s = sqrt(R^2 - offset^2), and ring edges are fractions of R_s (as circles drawn on an SEM
+    R_s = sqrt(R^2 - offset^2), and ring edges are fractions of R_s (circles drawn on an SEM
     image).  Pore sections are exact circles/ellipses; their areas inside each circle are closed
-    form (circles) or Green's-theorem exact (ellipses); overlapping cluster pairs are subtracted.
+    form (circle-circle lens) or exact by Green's theorem (ellipses); overlapping cluster pairs are
+    subtracted (pairwise inclusion-exclusion, exact for the sampler's tree-shaped clusters).
 
     Returns ``{"plane_normal", "offset_um", "section_radius_um", "pores_cut", "porosity",
-    "rings": [{"r_inner_fraction", "r_outer_fraction", "porosity"}, ...] (between consecutive
-    edges), "circles": [{"r_fraction", "porosity"}, ...] (inside each edge circle: the paper's
-    cumulative concentric-circle quantity)}``.
+    "rings": [{"r_inner_fraction", "r_outer_fraction", "porosity"}, ...] (annuli between
+    consecutive edges), "circles": [{"r_fraction", "porosity"}, ...] (inside each edge circle, the
+    paper's cumulative concentric-circle quantity)}``.
     """
-    R = pores.particle_radius_um
-    off = _finite_float("offset_um", offset_um)
-    if abs(off) >= R:
-        raise _bad("offset_um", offset_um, f"must satisfy |offset_um| < particle radius {R}")
-    edges = np.asarray(ring_edges_fraction, dtype=float).ravel()
-    if edges.size < 1 or np.any(~np.isfinite(edges)) or np.any(edges < 0) or np.any(edges > 1) \
-            or np.any(np.diff(edges) <= 0):
-        raise _bad("ring_edges_fraction", tuple(np.asarray(ring_edges_fraction).tolist()),
-                   "must be strictly increasing fractions within [0, 1]")
-    n, _, _ = _plane_basis(plane_normal)
-    Rs = math.sqrt(R * R - off * off)
-    radii = np.unique(np.concatenate([edges, [1.0]])) * Rs
-    areas, ncut = _section_pore_area_in_disks(pores, n, off, radii)
-    lookup = {round(float(r / Rs), 12): a for r, a in zip(radii, areas)}
-
-    def pore_area(frac):
-        return lookup[round(float(frac), 12)] if frac > 0 else 0.0
-
-    rings = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        ring_area = np.pi * Rs * Rs * (b * b - a * a)
-        rings.append({"r_inner_fraction": float(a), "r_outer_fraction": float(b),
-                      "porosity": float((pore_area(b) - pore_area(a)) / ring_area)})
-    circles = [{"r_fraction": float(e), "porosity": float(pore_area(e) / (np.pi * (e * Rs) ** 2))}
-               for e in edges if e > 0]
+    edges = _check_edges("ring_edges_fraction", ring_edges_fraction)
+    n, off, Rs, areas, ncut = _section_areas(pores, plane_normal, offset_um, edges)
     return {
         "plane_normal": [float(v) for v in n],
         "offset_um": off,
         "section_radius_um": Rs,
         "pores_cut": ncut,
-        "porosity": float(pore_area(1.0) / (np.pi * Rs * Rs)),
-        "rings": rings,
-        "circles": circles,
+        "porosity": _circle_porosity(areas, Rs, 1.0),
+        "rings": [{"r_inner_fraction": float(a), "r_outer_fraction": float(b),
+                   "porosity": float(_ring_porosity(areas, Rs, a, b))} for a, b in zip(edges[:-1], edges[1:])],
+        "circles": [{"r_fraction": float(x), "porosity": float(_circle_porosity(areas, Rs, x))}
+                    for x in edges if x > 0],
     }
 
 
-def measure_porosity(pores: PoreSet, *, planes: Mapping[str, Sequence[float]] | Sequence[Sequence[float]] = CENTRAL_PLANES,
+def measure_porosity(pores: PoreSet, *,
+                     planes: Mapping[str, Sequence[float]] | Sequence[Sequence[float]] = CENTRAL_PLANES,
                      rings_paper: Sequence[float] = PAPER_RING_EDGES,
                      rings_full: Sequence[float] = FULL_RING_EDGES) -> dict:
     """Porosity measured as in the paper (central SEM sections), plus 3D numbers for geometry.json.
 
-    Keys: ``porosity_overall`` (mean over the section planes), ``porosity_overall_by_plane``,
-    ``porosity_volume`` (3D union pore volume / particle volume), ``porosity_by_ring`` (annuli
-    between the ``rings_paper`` edges, plane-averaged), ``porosity_within_circle`` (inside each
-    ``rings_paper`` circle: the paper's cumulative concentric-circle numbers, 13.11 % at 0.5 and
-    8.11 % at 1.0 for GP-NCM83), ``porosity_profile_full`` (annuli between the ``rings_full``
-    edges), ``pore_count``, ``cluster_count``, ``pores_in_clusters``, ``pore_volume_um3``
-    (min, p10, p50, p90, max of the individual pore volumes), ``pore_volume_total_um3``.
+    Every quantity from sections is the average over ``planes`` (default: the central xy, yz, zx
+    sections, the ones :func:`sample_pores` controls; other planes, e.g. ``section_porosity`` with
+    an offset or an oblique normal, show the natural section-to-section scatter).  Keys:
+      ``porosity_overall``          mean section porosity (the paper's 8.19 % for GP-NCM83);
+      ``porosity_overall_by_plane`` per plane;
+      ``porosity_volume``           3D union pore volume / particle volume;
+      ``porosity_by_ring``          annuli between consecutive ``rings_paper`` edges (50-60 %, ...,
+                                    90-100 % of the radius), [{r_inner_fraction, r_outer_fraction, porosity}];
+      ``porosity_within_circle``    inside each ``rings_paper`` circle, [{r_fraction, porosity}]: the
+                                    paper's cumulative concentric-circle numbers (13.11 % at 0.5,
+                                    8.11 % at 1.0 for GP-NCM83, see the module docstring);
+      ``porosity_profile_full``     annuli between consecutive ``rings_full`` edges (0-10 %, ..., 90-100 %);
+      ``pore_count``, ``cluster_count``, ``pores_in_clusters``;
+      ``pore_volume_um3``           {min, p10, p50, p90, max} of the individual pore volumes;
+      ``pore_volume_total_um3``     union pore volume.
     """
     if isinstance(planes, Mapping):
         named = [(str(k), v) for k, v in planes.items()]
@@ -858,59 +942,35 @@ def measure_porosity(pores: PoreSet, *, planes: Mapping[str, Sequence[float]] | 
         named = [(f"plane{q}", v) for q, v in enumerate(planes)]
     if not named:
         raise _bad("planes", planes, "needs at least one plane normal")
-    edges = np.unique(np.concatenate([np.asarray(rings_paper, float), np.asarray(rings_full, float)]))
-    per_plane = {name: section_porosity(pores, plane_normal=nv, offset_um=0.0, ring_edges_fraction=edges)
-                 for name, nv in named}
-    R = pores.particle_radius_um
+    paper = _check_edges("rings_paper", rings_paper)
+    full = _check_edges("rings_full", rings_full)
+    sections = [_section_areas(pores, nv, 0.0, np.concatenate([paper, full])) for _, nv in named]
 
-    def ring_avg(a, b):
-        vals = []
-        for sec in per_plane.values():
-            for ring in _rings_between(sec, a, b):
-                vals.append(ring)
-        return float(np.mean(vals))
+    def ring(a, b):
+        return float(np.mean([_ring_porosity(ar, Rs, a, b) for _, _, Rs, ar, _ in sections]))
 
-    def _rings_between(sec, a, b):
-        # combine consecutive measured rings into [a, b] (area weighted)
-        num = den = 0.0
-        for ring in sec["rings"]:
-            lo, hi = ring["r_inner_fraction"], ring["r_outer_fraction"]
-            if lo >= a - 1e-12 and hi <= b + 1e-12:
-                w = hi * hi - lo * lo
-                num += ring["porosity"] * w
-                den += w
-        if a <= 1e-12 and edges[0] > 1e-12:  # central disk not covered by rings
-            first = edges[0]
-            circ = next(c for c in sec["circles"] if abs(c["r_fraction"] - first) < 1e-12)
-            num += circ["porosity"] * first * first
-            den += first * first
-        return [num / den]
+    def circle(x):
+        return float(np.mean([_circle_porosity(ar, Rs, x) for _, _, Rs, ar, _ in sections]))
 
-    def circle_avg(x):
-        return float(np.mean([next(c["porosity"] for c in sec["circles"] if abs(c["r_fraction"] - x) < 1e-9)
-                              for sec in per_plane.values()]))
-
-    paper = np.asarray(rings_paper, float)
-    full = np.asarray(rings_full, float)
+    by_plane = {name: _circle_porosity(sec[3], sec[2], 1.0) for (name, _), sec in zip(named, sections)}
     vols = pores.volumes_um3()
     union = pores.total_volume_um3()
-    q = (np.quantile(vols, [0.0, 0.1, 0.5, 0.9, 1.0]) if vols.size else np.zeros(5))
+    q = np.quantile(vols, [0.0, 0.1, 0.5, 0.9, 1.0]) if vols.size else np.zeros(5)
     cid = pores.cluster_ids
     return {
-        "porosity_overall": float(np.mean([s["porosity"] for s in per_plane.values()])),
-        "porosity_overall_by_plane": {k: s["porosity"] for k, s in per_plane.items()},
-        "porosity_volume": float(union / (4.0 / 3.0 * np.pi * R ** 3)),
-        "porosity_by_ring": [{"r_inner_fraction": float(a), "r_outer_fraction": float(b),
-                              "porosity": ring_avg(a, b)} for a, b in zip(paper[:-1], paper[1:])],
-        "porosity_within_circle": [{"r_fraction": float(x), "porosity": circle_avg(x)} for x in paper if x > 0],
-        "porosity_profile_full": [{"r_inner_fraction": float(a), "r_outer_fraction": float(b),
-                                   "porosity": ring_avg(a, b)} for a, b in zip(full[:-1], full[1:])],
+        "porosity_overall": float(np.mean(list(by_plane.values()))),
+        "porosity_overall_by_plane": by_plane,
+        "porosity_volume": float(union / (4.0 / 3.0 * np.pi * pores.particle_radius_um ** 3)),
+        "porosity_by_ring": [{"r_inner_fraction": float(a), "r_outer_fraction": float(b), "porosity": ring(a, b)}
+                             for a, b in zip(paper[:-1], paper[1:])],
+        "porosity_within_circle": [{"r_fraction": float(x), "porosity": circle(x)} for x in paper if x > 0],
+        "porosity_profile_full": [{"r_inner_fraction": float(a), "r_outer_fraction": float(b), "porosity": ring(a, b)}
+                                  for a, b in zip(full[:-1], full[1:])],
         "pore_count": len(pores),
         "cluster_count": int(np.unique(cid[cid >= 0]).size),
         "pores_in_clusters": int(np.sum(cid >= 0)),
         "pore_volume_um3": dict(zip(("min", "p10", "p50", "p90", "max"), (float(v) for v in q))),
         "pore_volume_total_um3": float(union),
-        "sections": per_plane,
     }
 
 
@@ -921,7 +981,8 @@ def _validate_classes(volume_classes, volume_scale: float) -> np.ndarray:
     try:
         arr = np.asarray(volume_classes, dtype=float)
     except (TypeError, ValueError):
-        raise _bad("volume_classes", volume_classes, "must be a list of (v_min_um3, v_max_um3, count_fraction)") from None
+        raise _bad("volume_classes", volume_classes,
+                   "must be a list of (v_min_um3, v_max_um3, count_fraction)") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
         raise _bad("volume_classes", volume_classes, "must be a list of (v_min_um3, v_max_um3, count_fraction)")
     if not np.all(np.isfinite(arr)) or np.any(arr[:, 0] <= 0) or np.any(arr[:, 1] <= arr[:, 0]):
@@ -1403,8 +1464,9 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                           q drawn uniformly in ``aspect_ratio_range``, random orientation, same volume).
       central_pores_um3   volumes placed at the centre first (e.g. MEASURED_CENTRAL_PORES_UM3 for a
                           ~10 um particle); not scaled by volume_scale; they count toward the targets.
-      cluster_fraction    in [0, 0.5]: probability that a new pore is placed as a child overlapping one
-                          existing pore (coral-like interconnected clusters).
+      cluster_fraction    in [0, 0.5]: probability that a pore is placed as a child overlapping one
+                          nearby existing pore (coral-like interconnected clusters; children are
+                          placed only where a parent exists, so the realised fraction is a bit lower).
       volume_scale        > 0, multiplies the class volumes: fewer, larger pores at the same profile
                           (see the module docstring: ~3500 pores at 1.0 for a 5 um GP-NCM83 particle,
                           a few hundred at 6-7).
@@ -1416,7 +1478,16 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                           measure exactly the profile (see module docstring).
       n_shells            radial shells for the 3D volume control (>= 4).
 
-    Returns a :class:`PoreSet` whose ``meta`` records the settings and the targets.
+    Raises ValueError (:class:`solver.errors.CaseError`) naming the argument, its value and the
+    allowed range for bad input, and refuses results that miss the targets (3D pore volume off by
+    more than 2 % or half the largest class volume; a central section's overall porosity off by more
+    than 0.2 point).  A plane-averaged ring (50-100 %) or the 50 % circle off by more than 1 point,
+    e.g. when ``surface_gap_um`` leaves no room for pores in the outer ring or ``volume_scale``
+    makes pores too coarse for a small particle, gives a RuntimeWarning; ``meta["section_errors"]``
+    records those errors for every result.
+
+    Returns a :class:`PoreSet` whose ``meta`` records the settings, the targets and how many pores
+    each step placed (``pores_by_step``).
     """
     R = _finite_float("particle_radius_um", particle_radius_um)
     if R <= 0:
@@ -1472,12 +1543,17 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     edges_f, shell_vol, shell_tgt = _shell_targets(R, prof, int(n_shells))
     if central.sum() > 0.9 * shell_tgt.sum():
         raise _bad("central_pores_um3", central.tolist(),
-                   f"total {central.sum():.4g} um^3 exceeds 90 % of the profile's pore volume {shell_tgt.sum():.4g} um^3")
+                   f"total {central.sum():.4g} um^3 exceeds 90 % of the profile's pore volume "
+                   f"{shell_tgt.sum():.4g} um^3")
     xm = 0.5 * (edges_f[1:] + edges_f[:-1])
     model = _SizeModel(cl, bias, xm, shell_tgt)
     n_expected = expected_pore_count(particle_radius_um=R, porosity_profile=prof, volume_classes=volume_classes,
                                      volume_scale=vs, size_bias=bias, central_pores_um3=central,
                                      n_shells=int(n_shells))
+    if n_expected > 100_000:
+        raise _bad("volume_scale", volume_scale,
+                   f"gives about {n_expected:.0f} pores (at most 100000 are supported); "
+                   f"use volume_scale >= {vs * n_expected / 100_000:.3g}")
     if max_pores is not None and n_expected > 1.05 * max_pores:
         need = vs * n_expected / max_pores
         raise _bad("max_pores", int(max_pores),
@@ -1512,7 +1588,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
 
     def lens_volume(cand: _Cand, parent: int) -> float:
         if cand.sph and pack.sph[parent]:
-            return float(_ball_volume_inside(cand.a[0], float(np.linalg.norm(cand.c - pack.c[parent])), pack.a[parent, 0]))
+            dist = float(np.linalg.norm(cand.c - pack.c[parent]))
+            return float(_ball_volume_inside(cand.a[0], dist, pack.a[parent, 0]))
         return _ellipsoid_pair_volume(cand.c, cand.a, cand.rot, pack.c[parent], pack.a[parent], pack.rot[parent],
                                       n_nodes=24)
 
@@ -1530,7 +1607,8 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     n_ann = 10
     ann_edges_um = np.linspace(0.0, 1.0, n_ann + 1) * R
     ann_area = np.pi * np.diff(ann_edges_um ** 2)
-    ann_tgt = np.array([prof.annulus_mean(a, b) for a, b in zip(ann_edges_um[:-1] / R, ann_edges_um[1:] / R)]) * ann_area
+    ann_frac = ann_edges_um / R
+    ann_tgt = np.array([prof.annulus_mean(a, b) for a, b in zip(ann_frac[:-1], ann_frac[1:])]) * ann_area
     sec_tgt = np.tile(ann_tgt, 3)
     sec_w = np.tile(ann_area, 3)
     bin_lists: list[list[int]] = [[] for _ in range(3 * n_ann)]
@@ -1568,15 +1646,28 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             out[pi_ * n_ann:(pi_ + 1) * n_ann] = np.diff(a_in)
         return out
 
+    def neediest_annulus(mem: np.ndarray) -> tuple[float, float]:
+        """Radial range of a member annulus drawn with probability ~ its missing pore area (merged
+        groups keep trying the annuli that are short, e.g. the outermost one, not the whole range)."""
+        short = np.maximum(fill.target[mem] - fill.placed[mem], 0.0)
+        if mem.size == 1 or short.sum() <= 0:
+            m = int(mem[0] % n_ann) if mem.size == 1 else int(mem[int(rng.integers(mem.size))] % n_ann)
+        else:
+            cum = np.cumsum(short)
+            m = int(mem[min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), mem.size - 1)] % n_ann)
+        return float(ann_edges_um[m]), float(ann_edges_um[m + 1])
+
     def crosses_planes(cand: _Cand) -> bool:
         return bool(np.any(np.abs(cand.c) < cand.h))
 
     def place_child(cand: _Cand, parent: int) -> None:
-        """Move cand so that it overlaps pore ``parent`` (centre distance s (rho_p + rho_c), s < 1)."""
+        """Move cand so that it overlaps pore ``parent``: along a random direction u the two boundaries
+        overlap by 30-90 % of the smaller radial extent, so neither pore swallows the other's centre."""
         u = _unit_vector(rng)
         rho_p = 1.0 / math.sqrt(float(u @ pack.Q[parent] @ u))
-        s = float(rng.uniform(0.55, 0.85))
-        cand.move(pack.c[parent] + s * (rho_p + cand.radial_extent(-u)) * u)
+        rho_c = cand.radial_extent(-u)
+        depth = float(rng.uniform(0.3, 0.9)) * min(rho_p, rho_c)  # overlap depth along u
+        cand.move(pack.c[parent] + (rho_p + rho_c - depth) * u)
 
     n_positions = 25
     plan_fraction_sections = 0.9
@@ -1622,10 +1713,11 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
         sec_seq = [list(range(p * n_ann, (p + 1) * n_ann)) for p in range(3)]
         fill = _Filler(sec_tgt, sec_w, sec_seq, tol_close=2e-4, tol_merge=1.5e-3, max_fail=max_fail)
         fill.placed += sec_placed0
-        # annuli overfilled by the central pores join their outer neighbours, so the excess is
-        # taken back there (the 50 % circle keeps its target when the excess fits inside it)
+        # annuli overfilled by the central pores join their outer neighbours inside the 50 % circle,
+        # so the excess is taken back there; beyond 0.5 R (the paper's rings) targets stay as they are
+        m_half = int(round(0.5 * n_ann))
         for pi_ in range(3):
-            for m in range(n_ann - 1):
+            for m in range(m_half - 1):
                 D, W = fill.remaining()
                 g = int(fill.gid[pi_ * n_ann + m])
                 if D[g] < 0:
@@ -1633,6 +1725,9 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
         D, W = fill.remaining()
         for g in np.unique(fill.gid):
             fill.is_open[g] = D[g] > 0
+        sec_excess = np.zeros(3)  # area the central pores put beyond the targets, per plane
+        for g in np.unique(fill.gid):
+            sec_excess[int(g) // n_ann] += max(-float(D[g]), 0.0)
         overshoot = 2.5e-4
         # 2a. planned pores, largest first: sizes are drawn per annulus up to ~90 % of its target,
         # then placed in decreasing size, so that the class mix is the measured one and large pores
@@ -1687,7 +1782,6 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                     bin_lists[int(np.argmax(contrib))].append(q)
                     done = True
                     break
-        n_planned_sections = pack.n - central_n
         proposals = 0
         while True:
             g = fill.pick()
@@ -1700,8 +1794,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             mem = fill.members(g)
             pidx = int(mem[0] // n_ann)
             axis = _PLANE_AXES[pidx]
-            lo = ann_edges_um[int(mem.min() % n_ann)]
-            hi = ann_edges_um[int(mem.max() % n_ann) + 1]
+            lo, hi = neediest_annulus(mem)
             parent = -1
             parents = [q for b in mem for q in bin_lists[b]]
             if cf > 0 and parents and rng.random() < cf:
@@ -1726,8 +1819,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                     g = g2
                     mem = fill.members(g)
                     axis = _PLANE_AXES[int(mem[0] // n_ann)]
-                    lo = ann_edges_um[int(mem.min() % n_ann)]
-                    hi = ann_edges_um[int(mem.max() % n_ann) + 1]
+                    lo, hi = neediest_annulus(mem)
             # keep the drawn size and retry positions: rejecting sizes would bias toward small pores
             ok = False
             for _ in range(n_positions):
@@ -1756,24 +1848,21 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             bin_lists[int(np.argmax(contrib))].append(q)
         n_after_sections = pack.n
         # tuning: smallest-class pores whose offset is chosen so that the section area is the residual
-        D, W = fill.remaining()
-        reps = np.nonzero(np.arange(D.size) == fill.gid)[0]
-        for g in reps:
-            for attempt in range(300):
+        def tune(g: int, attempts: int) -> None:
+            for _ in range(attempts):
                 D, W = fill.remaining()
                 if D[g] / W[g] <= 5e-5:
-                    break
+                    return
                 mem = fill.members(g)
-                pidx = int(mem[0] // n_ann)
-                axis = _PLANE_AXES[pidx]
-                lo = ann_edges_um[int(mem.min() % n_ann)]
-                hi = ann_edges_um[int(mem.max() % n_ann) + 1]
+                axis = _PLANE_AXES[int(mem[0] // n_ann)]
+                lo, hi = neediest_annulus(mem)
                 v = float(cl[0, 0] * (cl[0, 1] / cl[0, 0]) ** rng.random())
                 a, rot, sph = make(v)
                 cand = _Cand(np.zeros(3), a, rot, gap, sph)
                 b = cand.bound
-                if hi - lo > 2.2 * b:
-                    s_r = math.sqrt((lo + 1.1 * b) ** 2 + rng.random() * ((hi - 1.1 * b) ** 2 - (lo + 1.1 * b) ** 2))
+                if hi - lo > 2.2 * b:  # keep the tuning pore inside its annulus
+                    s_lo, s_hi = lo + 1.1 * b, hi - 1.1 * b
+                    s_r = math.sqrt(s_lo ** 2 + rng.random() * (s_hi ** 2 - s_lo ** 2))
                 else:
                     s_r = 0.5 * (lo + hi)
                 th = 2.0 * math.pi * rng.random()
@@ -1781,10 +1870,10 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 c = np.zeros(3)
                 c[p], c[qd] = s_r * math.cos(th), s_r * math.sin(th)
                 cand.move(c)
-                sec0 = _cand_section(cand, axis)
-                A0 = math.pi * abs(float(np.linalg.det(sec0[1])))
+                A0 = math.pi * abs(float(np.linalg.det(_cand_section(cand, axis)[1])))
                 frac = min(D[g] / A0, 1.0)
-                c[axis] = (1.0 if rng.random() < 0.5 else -1.0) * cand.h[axis] * math.sqrt(max(1.0 - frac, 0.0))
+                side = 1.0 if rng.random() < 0.5 else -1.0
+                c[axis] = side * cand.h[axis] * math.sqrt(max(1.0 - frac, 0.0))  # section area = frac A0
                 cand.move(c)
                 if not fits_surface(cand) or not pack.clear(cand):
                     continue
@@ -1794,6 +1883,20 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 q = register(cand, 0, -1)
                 fill.accept(g, contrib)
                 bin_lists[int(np.argmax(contrib))].append(q)
+
+        for g in np.nonzero(np.arange(fill.gid.size) == fill.gid)[0]:
+            tune(int(g), 300)
+        # a plane still short overall (annuli narrower than the smallest pore, in small particles):
+        # one last pass over the whole plane, where a ring may take what its neighbour cannot
+        for pi_ in range(3):
+            D, W = fill.remaining()
+            sl = slice(pi_ * n_ann, (pi_ + 1) * n_ann)
+            if (fill.target[sl] - fill.placed[sl]).sum() / sec_w[sl].sum() > 1e-4:
+                g = int(fill.gid[pi_ * n_ann])
+                for b in range(pi_ * n_ann + 1, (pi_ + 1) * n_ann):
+                    if fill.gid[b] != g:
+                        g = fill.merge(g, int(fill.gid[b]))
+                tune(g, 300)
         sec_placed = fill.placed
         n_after_tuning = pack.n
     else:
@@ -1853,10 +1956,13 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
         probs = left / left.sum() if left.sum() > 0 else model.probs(0.5 * (lo + hi) / R)[0]
         cum = np.cumsum(probs)
         need = plan_fraction_volume * dpos * share - carry
+        last = g == reps[-1]
         acc = 0.0
         while acc < need:
             k = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), ncls - 1)
             v = float(cl[k, 0] * (cl[k, 1] / cl[k, 0]) ** rng.random())
+            if last and acc + v - need > need - acc:  # the very last pore only if it helps
+                break
             acc += v
             plan.append((v, k, int(g)))
         carry = max(acc - need, 0.0) if need > 0 else -need
@@ -1992,16 +2098,35 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     # refuse results that miss the targets
     placed_total = float(sfill.placed.sum())
     tgt_total = float(shell_tgt.sum())
-    if tgt_total > 0 and abs(placed_total - tgt_total) > max(0.02 * tgt_total, 1e-3 * Vp):
+    tol_total = max(0.02 * tgt_total, 0.5 * float(cl[:, 1].max()), 1e-3 * Vp)
+    hint = (f"(volume_scale={vs:g}, min_gap_um={gap:g}, surface_gap_um={sgap:g}): "
+            f"lower volume_scale, min_gap_um or surface_gap_um")
+    if tgt_total > 0 and abs(placed_total - tgt_total) > tol_total:
         raise CaseError(f"sample_pores: placed {placed_total:.4g} um^3 of pores against a target of "
-                        f"{tgt_total:.4g} um^3; the pores do not fit (volume_scale={vs:g}, "
-                        f"min_gap_um={gap:g}, surface_gap_um={sgap:g}): lower volume_scale or the gaps")
+                        f"{tgt_total:.4g} um^3; the pores do not fit {hint}")
     if st.control:
+        names = list(CENTRAL_PLANES)
         for pi_ in range(3):
             got = sec_placed[pi_ * n_ann:(pi_ + 1) * n_ann].sum()
-            want = sec_tgt[pi_ * n_ann:(pi_ + 1) * n_ann].sum()
+            want = sec_tgt[pi_ * n_ann:(pi_ + 1) * n_ann].sum() + sec_excess[pi_]
             if abs(got - want) > 2e-3 * np.pi * R * R:
-                raise CaseError(f"sample_pores: central section {list(CENTRAL_PLANES)[pi_]} has porosity "
-                                f"{got / (np.pi * R * R):.4f} against {want / (np.pi * R * R):.4f}; the pores "
-                                f"do not fit (volume_scale={vs:g}): lower volume_scale or the gaps")
+                raise CaseError(f"sample_pores: central section {names[pi_]} has porosity "
+                                f"{got / (np.pi * R * R):.4f} against {want / (np.pi * R * R):.4f}; "
+                                f"the pores do not fit {hint}")
+        # rings, averaged over the three planes as measure_porosity reports them: pores much coarser
+        # than a 0.1 R ring (small particles, large volume_scale) or a wide surface gap can leave a
+        # ring off target; that is recorded in meta and warned about, not refused
+        m_half = int(round(0.5 * n_ann))
+        got = sec_placed.reshape(3, n_ann).mean(axis=0)
+        want = sec_tgt.reshape(3, n_ann).mean(axis=0)
+        inner = (got[:m_half].sum() - want[:m_half].sum() - sec_excess.mean()) / ann_area[:m_half].sum()
+        rings = (got[m_half:] - want[m_half:]) / ann_area[m_half:]
+        pores.meta["section_errors"] = {"within_half_circle": float(inner),
+                                        "paper_rings": [float(v) for v in rings]}
+        if abs(inner) > 0.01 or np.any(np.abs(rings) > 0.01):
+            worst = int(np.argmax(np.abs(rings)))
+            warnings.warn(
+                f"sample_pores: the central sections miss their ring targets by more than 1 point "
+                f"(inside the 50 % circle: {inner:+.4f}; ring {(m_half + worst) / n_ann:.1f}-"
+                f"{(m_half + worst + 1) / n_ann:.1f} R: {rings[worst]:+.4f}) {hint}", RuntimeWarning, stacklevel=2)
     return pores

@@ -26,8 +26,9 @@ MESH_OPTIONS = [
     Option("layer_cells", INT, 2, check=at_least(1), help="least cells across thin shells and islands"),
     Option("pore_volume_compensation", BOOL, True,
            help="inflate pores so the meshed (polyhedral) pores hold the sampled volume"),
-    Option("min_quality", FLOAT, 0.01, check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)",
-           help="reject meshes whose worst tetrahedron (gmsh minSICN) is below this"),
+    Option("min_quality", FLOAT, 0.02, check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)",
+           help="worst accepted tetrahedron (gmsh minSICN); below it the mesh gets one Netgen optimisation, "
+                "then is rejected"),
     Option("algorithm_3d", STR, "delaunay", choices=("delaunay", "hxt")),
     Option("optimize_netgen", BOOL, False),
     Option("threads", INT, 1, check=at_least(1), help="gmsh threads (1 keeps meshes reproducible)"),

@@ -5,6 +5,8 @@ import math
 
 import ufl
 
+from solver.physics.tables import piecewise_linear
+
 
 def tabulated_diffusivity(li_fraction, table):
     """D(x) interpolated linearly in log D between table rows [[x, D_m2_s], ...], constant outside.
@@ -13,12 +15,7 @@ def tabulated_diffusivity(li_fraction, table):
     """
     xs = [row[0] for row in table]
     logs = [math.log(row[1]) for row in table]
-    log_d = logs[0]
-    for (x0, l0), (x1, l1) in zip(zip(xs, logs), zip(xs[1:], logs[1:])):
-        segment = l0 + (l1 - l0) * (li_fraction - x0) / (x1 - x0)
-        log_d = ufl.conditional(ufl.ge(li_fraction, x0), segment, log_d)
-    log_d = ufl.conditional(ufl.ge(li_fraction, xs[-1]), logs[-1], log_d)
-    return ufl.exp(log_d)
+    return ufl.exp(piecewise_linear(li_fraction, xs, logs))
 
 
 def li_flux(c, diffusivity, hydrostatic_stress=None, stress_coupling=None):

@@ -1,0 +1,199 @@
+"""The axisymmetric formulation: the 3D problem's forms on the meridian quarter disc in cylindrical coordinates.
+
+Fields depend on (rho, z) only. Transport keeps its form with the volume element 2 pi rho d(rho) dz;
+elasticity has u = (u_rho, u_z) and the strain of an axisymmetric body,
+
+    eps = [[du_rho/drho, (du_rho/dz + du_z/drho)/2, 0], [., du_z/dz, 0], [0, 0, u_rho/rho]]
+
+ordered (rho, z, theta), so that at the point (rho, z, 0) it is the Cartesian strain of the body with its
+symmetry axis along y: every stress measure of the 3D model (von Mises, principal, spherical radial and
+hoop about the centre, hydrostatic) follows from postprocess.stress_measures unchanged.
+
+AxisymmetricProblem is ChemoMechanicalProblem with (a) measures that multiply every integrand by the
+weight 4 pi rho (2 pi of revolution, x 2 for the mirror half z < 0), so the inherited transport forms,
+stress-assisted split, surface fluxes, volume and wetted area are those of the whole particle, and
+(b) the cylindrical strain above. Boundary conditions: u_rho = 0 on the axis (symmetry_x), u_z = 0 on the
+equator (symmetry_y); no rigid modes remain, so both operators are SPD and small: direct solvers
+(factorised once while the operator is unchanged) beat multigrid here.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+import dolfinx.fem
+
+from solver import compat, linalg
+from solver.postprocess import ConcentrationProbe, stress_measures
+from solver.problem import ChemoMechanicalProblem
+from solver.reduced import meridian_vtu
+from solver.reduced.meridian_mesh import build_meridian_mesh
+from solver.reduced.peaks import local_peaks
+from solver.reduced.symmetry import RadialLayout
+
+# One polynomial degree above the case's 3D degrees (P2 c, P3 u by default) on curved (quadratic) triangles:
+# in 2D it costs little, and on the same [mesh] sizes the peaks then agree with the 1D reference to ~0.1 %
+# where P1/P2 on straight triangles erred by 1-5 % (polygonal surfaces put stress spikes at their corners).
+DEGREE_RAISE = 1
+
+
+class _Weighted:
+    """A ufl measure that multiplies every integrand by a weight, so that `integrand * dx` keeps working."""
+
+    def __init__(self, measure, weight):
+        self.measure, self.weight = measure, weight
+
+    def __rmul__(self, integrand):
+        return (integrand * self.weight) * self.measure
+
+    def __call__(self, *args, **kwargs):
+        return _Weighted(self.measure(*args, **kwargs), self.weight)
+
+    def __add__(self, other: "_Weighted"):
+        return _Weighted(self.measure + other.measure, self.weight)
+
+
+def cylindrical_strain(u, rho):
+    """Small strain of an axisymmetric displacement (u_rho, u_z), ordered (rho, z, theta); see the module docstring.
+
+    On the axis u_rho / rho is replaced by its limit du_rho/drho (stresses are sampled at vertices there).
+    """
+    g = ufl.grad(u)
+    shear = 0.5 * (g[0, 1] + g[1, 0])
+    hoop = ufl.conditional(ufl.gt(rho, 0.0), u[0] / rho, g[0, 0])
+    return ufl.as_matrix([[g[0, 0], shear, 0], [shear, g[1, 1], 0], [0, 0, hoop]])
+
+
+class AxisymmetricProblem(ChemoMechanicalProblem):
+    """ChemoMechanicalProblem on the meridian quarter disc (see the module docstring)."""
+
+    @property
+    def dx(self):
+        return self._dx
+
+    @dx.setter
+    def dx(self, measure):
+        self._dx = _Weighted(measure, self._weight(measure))
+
+    @property
+    def ds(self):
+        return self._ds
+
+    @ds.setter
+    def ds(self, measure):
+        self._ds = _Weighted(measure, self._weight(measure))
+
+    def _weight(self, measure):
+        self.rho = ufl.SpatialCoordinate(measure.ufl_domain())[0]
+        return 4.0 * math.pi * self.rho
+
+    def __init__(self, case: dict, particle, comm=MPI.COMM_SELF):
+        solver_opts = case["solver"]
+        degrees = {"concentration_degree": solver_opts["concentration_degree"] + DEGREE_RAISE,
+                   "displacement_degree": solver_opts["displacement_degree"] + DEGREE_RAISE}
+        super().__init__(dict(case, solver=dict(solver_opts, **degrees)), particle, comm)
+        # the transport operator is small and SPD: factorise it (again only when dt changes)
+        self.tr_ksp = linalg.make_ksp(comm, "axisymmetric_transport_", "lu", case["solver"]["linear_rtol"], self.tr_A)
+
+    def _strain(self, u):
+        return cylindrical_strain(u, self.rho)
+
+    def stress(self):
+        return self.constitutive(self._strain(self.u) - self.eigenstrain(self.c))
+
+    def _build_mechanics(self, solver_opts):
+        u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
+        bilinear = ufl.inner(self.constitutive(self._strain(u)), self._strain(v)) * self.dx
+        linear = ufl.inner(self.constitutive(self.eigenstrain(self.c)), self._strain(v)) * self.dx
+        self.mech_bcs = self._symmetry_bcs()
+        self.mech_a = dolfinx.fem.form(bilinear)
+        self.mech_L = dolfinx.fem.form(linear)
+        self.mech_A = compat.assemble_matrix(self.mech_a, self.mech_bcs)
+        self.mech_b = compat.create_vector(self.mech_L)
+        self.floating = False      # the axis and equator conditions leave no rigid motion
+        self.mech_ksp = linalg.make_ksp(self.comm, "axisymmetric_mechanics_", "lu", solver_opts["linear_rtol"],
+                                        self.mech_A)
+
+
+class AxisymmetricModel:
+    """Mesh, problem, stress sampling, concentration probe and field pictures of one axisymmetric run (serial)."""
+
+    comm = MPI.COMM_SELF
+
+    def __init__(self, case: dict, layout: RadialLayout):
+        self.case, self.layout = case, layout
+        started = time.perf_counter()
+        self.particle = build_meridian_mesh(layout, case["mesh"], self.comm)
+        self.mesh_seconds = time.perf_counter() - started
+        self.problem = AxisymmetricProblem(case, self.particle, self.comm)
+        problem = self.problem
+        self.c_max, self.radius_m = problem.c_max, layout.radius_m
+        self.volume_m3, self.wetted_area_m2 = problem.volume_m3, problem.wetted_area_m2
+        self.surface_flux_mol_m2_s = float(problem.surface_flux.value)
+        self.probe = ConcentrationProbe(problem)
+        # the interface solver.stepping.run_time_loop drives is the problem's own
+        self.advance, self.accept_step, self.reject_step = problem.advance, problem.accept_step, problem.reject_step
+        self.c, self.c_old, self.c_older, self.V_c = problem.c, problem.c_old, problem.c_older, problem.V_c
+        mesh = self.particle.mesh
+        # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)
+        degree = max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
+        self.V_sample = compat.scalar_space(mesh, degree)
+        self.cells = np.arange(compat.owned_cell_count(mesh), dtype=np.int32)
+        self.cell_nodes = compat.cell_dofs(self.V_sample)[self.cells]           # (cells, nodes); vertices first
+        coordinates = compat.dof_coordinates(self.V_sample)
+        # sample points in the frame of the pictures: (rho, z, 0), symmetry axis along y
+        self.points = np.column_stack([coordinates[:, 0], coordinates[:, 1], np.zeros(len(coordinates))])
+        self.stress_expression = compat.expression_at_points(problem.stress(),
+                                                             compat.interpolation_points(self.V_sample))
+        self.field_expressions = {"c": compat.expression(problem.c, self.V_sample),
+                                  **{k: compat.expression(problem.u[k], self.V_sample) for k in range(2)}}
+
+    def _measures(self) -> tuple[dict, np.ndarray]:
+        """Stress measures at every cell vertex (the exact stress per cell: discontinuous), with their points."""
+        values = compat.evaluate_expression(self.stress_expression, self.particle.mesh, self.cells)
+        tensors = values.reshape(-1, 3, 3)
+        points = self.points[self.cell_nodes.ravel()]
+        return stress_measures(tensors, points, self.radius_m), points
+
+    def solve_mechanics(self) -> None:
+        self.problem.solve_mechanics()
+
+    def peaks(self) -> dict:
+        measures, points = self._measures()
+        return local_peaks(measures, points)
+
+    def concentration(self) -> dict:
+        return self.probe.sample()
+
+    def mesh_summary(self) -> dict:
+        problem = self.problem
+        return {"cells": compat.cell_count_global(self.particle.mesh),
+                "dofs": {"concentration": compat.dof_count_global(problem.V_c),
+                         "displacement": compat.dof_count_global(problem.V_u)},
+                "cell_regions": self.particle.cell_regions, "facet_regions": self.particle.facet_regions,
+                "description": dict(self.particle.description, kind=self.case["geometry"]["kind"])}
+
+    def write_fields(self, path) -> None:
+        """Node values (cell-node stresses averaged over the cells around each node) on the straight triangles of
+        the vertices, as a meridian VTU."""
+        measures, _ = self._measures()
+        nodes = self.cell_nodes.ravel()
+        n = len(self.points)
+        counts = np.maximum(np.bincount(nodes, minlength=n), 1)
+        nodal = {f"{name}_Pa": np.bincount(nodes, weights=measures[name], minlength=n) / counts
+                 for name in ("von_mises", "max_principal", "hydrostatic", "hoop", "radial")}
+        values = {}
+        for key, expression in self.field_expressions.items():
+            function = dolfinx.fem.Function(self.V_sample)
+            function.interpolate(expression)
+            values[key] = function.x.array[:n].copy()
+        regions = np.zeros(len(self.cells), dtype=np.int32)
+        tags = self.particle.cell_tags
+        regions[tags.indices] = tags.values
+        data = {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
+                "displacement_m": np.column_stack([values[0], values[1]]), **nodal}
+        meridian_vtu.write_meridian_vtu(path, self.points[:, :2], self.cell_nodes[:, :3], data, regions,
+                                        self.radius_m)

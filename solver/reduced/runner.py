@@ -1,0 +1,137 @@
+"""A reduced-formulation case end to end, with the outputs of a 3D run (summary.json, timeseries.csv, VTU fields).
+
+The model (SphericalModel or AxisymmetricModel) is stepped by solver.stepping.run_time_loop, like the 3D
+problem, so steps, adaptivity and the c = 0 / c_max cut-off are the same. Reduced models are small and
+serial: under MPI rank 0 computes and the other ranks wait for the summary.
+"""
+from __future__ import annotations
+
+import time as wallclock
+from pathlib import Path
+
+from mpi4py import MPI
+
+from solver.case import end_time_s
+from solver.postprocess import PeakTracker
+from solver.reduced.symmetry import RadialLayout, check_reducible
+from solver.run import _log, render_pictures, snapshot_times, state_of_charge
+from solver.stepping import Progress, run_time_loop
+from solver.writers import ResultFolder, TimeseriesWriter, write_json
+
+
+def build_model(case: dict, layout: RadialLayout):
+    formulation = case["solver"]["formulation"]
+    if formulation == "spherical_1d":
+        from solver.reduced.spherical import SphericalModel
+        return SphericalModel(case, layout)
+    from solver.reduced.axisymmetric import AxisymmetricModel
+    return AxisymmetricModel(case, layout)
+
+
+class _Recorder:
+    """Per accepted step: peaks (tracked over time), concentrations, one time-series row, due snapshots."""
+
+    def __init__(self, case: dict, model, folder: ResultFolder, t_end_s: float):
+        self.case, self.model, self.folder = case, model, folder
+        self.tracker = PeakTracker(model.radius_m)
+        self.timeseries = TimeseriesWriter(folder.path("timeseries.csv"), MPI.COMM_SELF)
+        self.due = snapshot_times(t_end_s, case["output"]["snapshots"]) if case["output"]["fields"] else []
+        self.snapshots: list[dict] = []
+
+    def _li_fraction(self, concentration: dict) -> float:
+        return concentration["mean_mol_m3"] / self.model.c_max
+
+    def __call__(self, step: int, t: float, dt: float, report) -> str:
+        peaks = self.model.peaks()
+        self.tracker.update(peaks, t)
+        concentration = self.model.concentration()
+        x = self._li_fraction(concentration)
+        row = {"time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(self.case, x), "mean_li_fraction": x,
+               "surface_concentration_mol_m3": concentration["surface_mol_m3"],
+               "centre_concentration_mol_m3": concentration["centre_mol_m3"],
+               "coupling_iterations": getattr(report, "coupling_iterations", 0)}
+        row.update({f"peak_{kind}_Pa": value for kind, (value, _) in peaks.items()})
+        self.timeseries.append(row)
+        while self.due and t >= self.due[0] * (1 - 1e-9):
+            self.due.pop(0)
+            self.snapshot(t, f"{len(self.snapshots):03d}")
+        return f"x_mean = {x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
+
+    def snapshot(self, t: float, label: str) -> None:
+        name = f"fields_{label}.vtu"
+        self.model.write_fields(self.folder.path(name))
+        soc = state_of_charge(self.case, self._li_fraction(self.model.concentration()))
+        self.snapshots.append({"file": name, "time_s": t, "state_of_charge": soc})
+        write_json(self.folder.path("snapshots.json"), self.snapshots)
+
+
+def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
+    started = wallclock.perf_counter()
+    show = case["output"]["progress"]
+    formulation = case["solver"]["formulation"]
+    comm = MPI.COMM_SELF
+    _log(comm, f"case {case['name']}: {formulation} model of a {case['geometry']['kind']}", show)
+    model = build_model(case, layout)
+    timings = {"mesh": getattr(model, "mesh_seconds", 0.0)}
+    timings["setup"] = wallclock.perf_counter() - started - timings["mesh"]
+    t_end = end_time_s(case, layout.radius_m)
+    mesh = model.mesh_summary()
+    _log(comm, f"  {mesh['cells']} cells, {mesh['dofs']['concentration']} + {mesh['dofs']['displacement']} dofs, "
+               f"t_end = {t_end:.4g} s", show)
+    record = _Recorder(case, model, folder, t_end)
+    model.solve_mechanics()
+    record(0, 0.0, 0.0, None)
+    outcome = run_time_loop(model, t_end, case["time"], record, Progress(comm, show, t_end),
+                            case["operation"]["stop_at_surface_limit"])
+    if outcome.status != "completed":
+        model.solve_mechanics()      # the kept state is the last accepted one
+        _log(comm, f"  {outcome.status}: {outcome.message}")
+    timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
+    timings["postprocess_and_output"] = outcome.timings_s["observers"]
+    if case["output"]["fields"]:
+        record.snapshot(outcome.time_s, "final")
+    record.timeseries.close()
+    final = model.concentration()
+    timings["total"] = wallclock.perf_counter() - started
+    summary = {
+        "case_name": case["name"], "case": case, "formulation": formulation,
+        "status": outcome.status, "message": outcome.message,
+        "peak": record.tracker.as_dict(), "concentration": final,
+        "final_li_fraction_mean": final["mean_mol_m3"] / model.c_max,
+        "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
+                 "rejected_steps": outcome.rejected_steps,
+                 "dimensionless_t_end": case["material"]["diffusivity_m2_s"] * t_end / layout.radius_m**2},
+        "particle": {"radius_m": layout.radius_m, "volume_m3": model.volume_m3, "wetted_area_m2": model.wetted_area_m2,
+                     "surface_flux_mol_m2_s": model.surface_flux_mol_m2_s},
+        "mesh": mesh,
+        "mpi_ranks": 1,
+        "timing_s": timings,
+    }
+    write_json(folder.path("summary.json"), summary)
+    return summary
+
+
+def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
+    """Run a validated case with solver.formulation 'spherical_1d' or 'axisymmetric'; returns the summary."""
+    layout = check_reducible(case)
+    folder = ResultFolder(out_dir, comm)
+    summary, failure = None, None
+    try:
+        if comm.rank == 0:
+            try:
+                summary = _solve(case, layout, folder)
+            except Exception as exc:   # handed to every rank, raised there
+                failure = exc
+        if comm.size > 1:
+            summary, failure = comm.bcast((summary, failure), root=0)
+        if failure is not None:
+            raise failure
+    except BaseException:
+        folder.discard()
+        raise
+    final_dir = folder.commit()
+    if render is None:
+        render = case["output"]["pictures"]
+    if render and case["output"]["fields"] and comm.rank == 0:
+        render_pictures(final_dir)
+    return summary

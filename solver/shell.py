@@ -1,0 +1,278 @@
+"""A Li-deficient shell: an initial Li profile rising through the shell, and bounded regions whose Li
+content stops changing at a limit (the 3D counterpart of the bounded regions of solver/spherical1d.py).
+
+Case keys
+    [initial] shell_li_fraction_surface = 0.8   Li fraction at r = R; it rises to operation.li_fraction_start
+              shell_profile = "linear" | "erf"  at the shell's inner radius (geometry kind core_shell)
+              shell_deficit = "structural" | "diffusing"
+    [material.regions.<region>] li_fraction_min / li_fraction_max   bounds of that region's Li content
+
+Model
+-----
+The transported P1 field problem.c is a potential-like concentration u (mol/m^3); the Li content is
+
+    c_Li = clip(u - d(r), c_lo, c_hi)
+
+d(r) >= 0 is the shell's Li deficit (zero in the bulk) and [c_lo, c_hi] the bounds of the cell's region
+(unbounded regions: c_Li = u - d). The flux is driven by grad u, as in spherical1d.
+- "structural" deficit (default): the shell has fewer accessible Li sites, so the graded profile is in
+  equilibrium at t = 0 (u uniform = c0, c_Li = c0 - d). Li then leaves the shell and the bulk alike until
+  the shell reaches its lower bound. A measured, persistent gradient (EELS, TOF-SIMS) must be of this kind:
+  a plain concentration gradient would even out by diffusion within minutes at room temperature.
+- "diffusing" deficit: u starts at c0 - d and d = 0 afterwards, an ordinary Fickian gradient.
+The stress-free reference is the initial content (stress_free_li_fraction * c_max - d), so lattice strain is
+proportional to the Li extracted since the start.
+
+Bounded storage (mass exact)
+  On cells of bounded regions the storage term is mass-lumped (vertex quadrature): vertex i of cell K
+  holds |K|/4 clip(u_i - d_i, c_lo_K, c_hi_K), exactly the half-element content of the 1D model. Where
+  the content sits at a bound its storage derivative is zero: the content no longer changes, but Li
+  still flows through. The nonlinear storage is linearised about the coupling iterate u_k (a semismooth
+  Newton step, done by the existing Picard loop of ChemoMechanicalProblem.advance):
+      m(u) ~ m(u_k) + m'(u_k) (u - u_k),   m'(u_k) = 1 inside the bounds, 0 at or beyond them.
+  Mass balances because the balance is written for the clipped content itself (d is constant in time and
+  the multistep weights sum to zero, so the deficit drops out of the storage of unbounded cells).
+  The content is kept as a DG1 field interpolated cell by cell at the vertices, so that integrals of it
+  (mean concentration) equal the lumped storage exactly, and the eigenstrain uses it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from solver.errors import CaseError
+
+ERF_STEEPNESS = 2.0          # erf profile: 0.5 (1 + erf(k (2 s - 1)) / erf(k)), s = depth fraction of the shell
+_UNBOUNDED = 1e6             # bound sentinel, in units of c_max (clip is then the identity)
+
+
+# --------------------------------------------------------------------------------------------
+# numpy: the radial deficit profile and the 1D spherical reference of a shell case
+# --------------------------------------------------------------------------------------------
+
+def deficit_shape(r_m, inner_radius_m: float, outer_radius_m: float, profile: str = "linear") -> np.ndarray:
+    """0 at the shell's inner radius and inside, 1 at the outer radius (and beyond): linear or erf rise."""
+    s = np.clip((np.asarray(r_m, dtype=float) - inner_radius_m) / (outer_radius_m - inner_radius_m), 0.0, 1.0)
+    if profile == "linear":
+        return s
+    if profile == "erf":
+        k = ERF_STEEPNESS
+        return np.clip(0.5 * (1.0 + erf(k * (2.0 * s - 1.0)) / math.erf(k)), 0.0, 1.0)
+    raise CaseError(f"initial.shell_profile = {profile!r}: must be 'linear' or 'erf'")
+
+
+def shell_profile(case: dict) -> dict | None:
+    """The initial shell profile of a case in SI (None: uniform start)."""
+    initial = case.get("initial", {})
+    x_surface = initial.get("shell_li_fraction_surface")
+    if x_surface is None:
+        return None
+    c_max = case["material"]["c_max_mol_m3"]
+    x0 = case["operation"]["li_fraction_start"]
+    return {"deficit_surface_mol_m3": (x0 - x_surface) * c_max, "profile": initial["shell_profile"],
+            "structural": initial["shell_deficit"] == "structural"}
+
+
+def region_bounds(case: dict) -> dict[str, tuple[float, float]]:
+    """{region: (c_lo, c_hi)} in mol/m^3 for the regions with li_fraction_min/max."""
+    c_max = case["material"]["c_max_mol_m3"]
+    out = {}
+    for region, values in case["material"].get("regions", {}).items():
+        low, high = values.get("li_fraction_min"), values.get("li_fraction_max")
+        if low is not None or high is not None:
+            out[region] = (-math.inf if low is None else low * c_max, math.inf if high is None else high * c_max)
+    return out
+
+
+def radial_reference(case: dict, shell_inner_radius_m: float, radius_m: float, n_cells: int = 400):
+    """The 1D spherical problem (solver.spherical1d) equivalent to a core_shell case without islands.
+
+    Returns (problem, deficit) with deficit(r) in mol/m^3. In the structural model the 1D solver runs with
+    u uniform and the shell's lower bound shifted by the deficit (c_min = c_lo + d, per element); its
+    reported concentration is then u-space, and the Li content is that minus d(r). The stress needs no
+    correction: content - reference = clip(u) - c_sf with the deficit cancelling.
+    """
+    from solver import spherical1d, units
+
+    material, op = case["material"], case["operation"]
+    if op["mode"] != "galvanostatic" or op["wetted_surfaces"] != ["outer_surface"]:
+        raise CaseError("radial_reference: needs galvanostatic operation through the outer surface only")
+    c_max = material["c_max_mol_m3"]
+    regions = material.get("regions", {})
+    interfaces = [shell_inner_radius_m]
+
+    def by_region(key):
+        return spherical1d.piecewise_constant(
+            interfaces, [regions.get(name, {}).get(key, material[key]) for name in ("bulk", "shell")])
+
+    profile = shell_profile(case)
+    if profile is None:
+        def deficit(r):
+            return np.zeros_like(np.asarray(r, dtype=float))
+    else:
+        def deficit(r):
+            return profile["deficit_surface_mol_m3"] * deficit_shape(r, shell_inner_radius_m, radius_m,
+                                                                     profile["profile"])
+    structural = profile is not None and profile["structural"]
+    bounds = region_bounds(case)
+    c0 = op["li_fraction_start"] * c_max
+    c_sf = material["stress_free_li_fraction"] * c_max
+    bulk_lo, bulk_hi = bounds.get("bulk", (-math.inf, math.inf))
+    shell_lo, shell_hi = bounds.get("shell", (-math.inf, math.inf))
+    shift = deficit if structural else (lambda r: 0.0 * np.asarray(r))
+
+    def c_min(r):
+        return np.where(np.asarray(r) < shell_inner_radius_m, bulk_lo, shell_lo + shift(r))
+
+    def c_max_of(r):
+        return np.where(np.asarray(r) < shell_inner_radius_m, bulk_hi, shell_hi + shift(r))
+
+    diffusivity = by_region("diffusivity_m2_s")
+    flux = units.galvanostatic_flux_mol_m2_s(
+        c_rate=op["c_rate"], capacity_li_fraction=op["capacity_li_fraction"], c_max_mol_m3=c_max,
+        volume_m3=radius_m**3 / 3.0, area_m2=radius_m**2, extracting=op["direction"] == "charge")
+    elasticity = spherical1d.Elasticity(
+        by_region("young_modulus_Pa"), by_region("poisson_ratio"), by_region("partial_molar_volume_m3_mol"),
+        c_sf if structural else (lambda r: c_sf - deficit(r)))
+    problem = spherical1d.SphericalProblem(
+        radius_m, lambda c, r: diffusivity(r), c0 if structural else (lambda r: c0 - deficit(r)),
+        spherical1d.SurfaceFlux(flux), elasticity, interfaces_m=tuple(interfaces),
+        c_min_mol_m3=c_min if bounds else None, c_max_mol_m3=c_max_of if bounds else None, n_cells=n_cells)
+    return problem, (deficit if structural else (lambda r: 0.0 * np.asarray(r)))
+
+
+# --------------------------------------------------------------------------------------------
+# dolfinx: the Li content on the mesh
+# --------------------------------------------------------------------------------------------
+
+class LiContent:
+    """Li content c_Li(u) on the mesh: the identity (inactive) unless a shell profile or bounds are given.
+
+    Attributes used by ChemoMechanicalProblem: active, bounded, initial_potential, field (DG1 content),
+    reference (stress-free content, P1) and storage_terms(...).
+    """
+
+    def __init__(self, case: dict, particle, V_c, dx):
+        import ufl
+        import dolfinx.fem
+
+        from solver import compat
+
+        self.case, self.particle = case, particle
+        c_max = case["material"]["c_max_mol_m3"]
+        self.c_max = c_max
+        self.profile = shell_profile(case)
+        self.bounds = region_bounds(case)
+        self.bounded = bool(self.bounds)
+        self.active = self.bounded or self.profile is not None
+        c0 = case["operation"]["li_fraction_start"] * c_max
+        c_sf = case["material"]["stress_free_li_fraction"] * c_max
+        mesh = particle.mesh
+        deficit = dolfinx.fem.Function(V_c, name="li_deficit_mol_m3")
+        if self.profile is not None:
+            inner_m = self._shell_inner_radius_m()
+            radius = np.linalg.norm(compat.dof_coordinates(V_c), axis=1)
+            deficit.x.array[:] = self.profile["deficit_surface_mol_m3"] * deficit_shape(
+                radius, inner_m, particle.radius_m, self.profile["profile"])
+        structural = self.profile is not None and self.profile["structural"]
+        self.initial_potential = np.full(deficit.x.array.shape, c0) - (0.0 if structural else deficit.x.array)
+        self.reference = dolfinx.fem.Function(V_c, name="stress_free_li_mol_m3")
+        self.reference.x.array[:] = c_sf - deficit.x.array
+        self.deficit = deficit if structural else None
+        if not self.active:
+            return
+        if case["material"]["model"] != "isotropic":
+            raise CaseError(f"material.model = {case['material']['model']!r}: the shell profile and region "
+                            "Li bounds (solver/shell.py) are implemented for the isotropic model only")
+        self.lower, self.upper = self._bound_fields(mesh, c_max)
+        self.dx = dx
+        self.dx_lumped = ufl.Measure("dx", domain=mesh, subdomain_data=particle.cell_tags,
+                                     metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        self.bounded_tags = tuple(particle.cell_regions[name] for name in self.bounds)
+        self.space = compat.scalar_space(mesh, 1, "Discontinuous Lagrange")
+        self.field = dolfinx.fem.Function(self.space, name="li_content_mol_m3")
+        self._expression = None
+
+    def _shell_inner_radius_m(self) -> float:
+        inner_um = self.particle.description.get("shell_inner_radius_um")
+        if inner_um is None:
+            raise CaseError("initial.shell_li_fraction_surface: needs a particle with a shell "
+                            f"(geometry.kind = 'core_shell'), not {self.particle.description.get('kind')!r}")
+        return inner_um * 1e-6
+
+    def _bound_fields(self, mesh, c_max):
+        from solver.materials import cellwise_property
+
+        unknown = [name for name in self.bounds if name not in self.particle.cell_regions]
+        if unknown:
+            raise CaseError(f"material.regions.{unknown[0]}: not a cell region of this geometry; "
+                            f"available: {', '.join(sorted(self.particle.cell_regions))}")
+        big = _UNBOUNDED * c_max
+        tags, regions = self.particle.cell_tags, self.particle.cell_regions
+        lower = cellwise_property(mesh, tags, regions, -big,
+                                  {name: max(lo, -big) for name, (lo, _) in self.bounds.items()})
+        upper = cellwise_property(mesh, tags, regions, big,
+                                  {name: min(hi, big) for name, (_, hi) in self.bounds.items()})
+        return lower, upper
+
+    # ------------------------------------------------------------------ UFL pieces
+    def content(self, u):
+        """UFL: the Li content of potential u (clip(u - d, c_lo, c_hi))."""
+        import ufl
+
+        shifted = u - self.deficit if self.deficit is not None else u
+        return ufl.min_value(ufl.max_value(shifted, self.lower), self.upper) if self.bounded else shifted
+
+    def capacity(self, u):
+        """UFL: d content / du, 1 within the bounds (inclusive), 0 beyond."""
+        import ufl
+
+        shifted = u - self.deficit if self.deficit is not None else u
+        inside = ufl.And(ufl.ge(shifted, self.lower), ufl.le(shifted, self.upper))
+        return ufl.conditional(inside, 1.0, 0.0)
+
+    def storage_terms(self, c, v, iterate, old, older, weights, dt):
+        """(bilinear, linear) to add to the transport forms: on bounded cells they swap the consistent
+        storage weight_new c / dt + history / dt for the lumped, linearised bounded storage."""
+        if not self.bounded:
+            return 0, 0
+        w_new, w_old, w_older = weights
+        dxv = self.dx_lumped(self.bounded_tags)
+        dxc = self.dx(self.bounded_tags)
+        cap = self.capacity(iterate)
+        bilinear = w_new / dt * (cap * c * v * dxv - c * v * dxc)
+        history = w_new * (self.content(iterate) - cap * iterate) + w_old * self.content(old) \
+            + w_older * self.content(older)
+        linear = -history / dt * v * dxv + (w_old * old + w_older * older) / dt * v * dxc
+        return bilinear, linear
+
+    def update(self, u) -> None:
+        """Refresh the DG1 content field from the potential u (cell by cell at the vertices)."""
+        if not self.active:
+            return
+        if self._expression is None:
+            from solver import compat
+
+            self._expression = compat.expression(self.content(u), self.space)
+        self.field.interpolate(self._expression)
+
+    def check_initial_state(self, u) -> None:
+        """Fill the content field from the initial potential u; it must lie within every region's bounds."""
+        self.update(u)
+        if not self.bounded:
+            return
+        from mpi4py import MPI
+        import dolfinx.fem
+
+        from solver import compat
+
+        unclipped = dolfinx.fem.Function(self.space)
+        unclipped.interpolate(compat.expression(u - self.deficit if self.deficit is not None else u, self.space))
+        local = np.abs(unclipped.x.array - self.field.x.array)
+        gap = self.particle.mesh.comm.allreduce(float(local.max()) if local.size else 0.0, op=MPI.MAX)
+        if gap > 1e-9 * self.c_max:
+            names = ", ".join(f"material.regions.{n}.li_fraction_min/max" for n in self.bounds)
+            raise CaseError(f"{names}: the initial Li content lies outside these bounds (by up to "
+                            f"{gap / self.c_max:.3g} in Li fraction); the start must be within them")

@@ -1,0 +1,172 @@
+"""Reduced formulations (solver.formulation = spherical_1d | axisymmetric) against references and the 3D model.
+
+- spherical_1d on the galvanostatic sphere against the analytic series (stresses and mean Li fraction);
+- axisymmetric against spherical_1d on dense, hollow and core-shell particles (1 %, every peak measure; on the
+  verification case's own coarse mesh sizes), also with stress-assisted diffusion, potentiostatic, D(x) tables;
+- the outputs of a 3D run (summary keys, time-series columns, a field file the renderer draws);
+- refusals of non-symmetric cases with a message that names the formulation to use;
+- slow: axisymmetric against the 3D solver on the same mesh sizes (1 %).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from conftest import CASES, REPO
+from solver import analytic
+from solver.case import apply_overrides, load_case, read_case_file, validate_case
+from solver.errors import CaseError
+from solver.run import run_case
+from solver.writers import TIMESERIES_COLUMNS
+
+CASE = CASES / "verification_sphere.toml"
+QUIET = ["output.pictures=false", "output.progress=false", "time.steps=20"]
+HOLLOW = ['geometry.kind="hollow_sphere"', "geometry.void_radius_fraction=0.4"]
+CORE_SHELL = ['geometry.kind="core_shell"', "geometry.shell_thickness_fraction=0.2",
+              "material.regions.shell.young_modulus_GPa=250", "material.regions.shell.diffusivity_m2_s=5e-15",
+              "material.regions.shell.partial_molar_volume_m3_mol=0.7e-6"]
+SUMMARY_KEYS = {"case_name", "case", "status", "message", "peak", "concentration", "final_li_fraction_mean", "time",
+                "particle", "mesh", "mpi_ranks", "timing_s"}
+PEAK_KEYS = {"value_Pa", "position_m", "radius_fraction", "time_s"}
+
+
+def run(tmp_path, formulation, *overrides, name=None):
+    case = load_case(CASE, [*QUIET, f'solver.formulation="{formulation}"', *overrides])
+    out = tmp_path / (name or formulation)
+    return run_case(case, out, MPI.COMM_SELF, render=False), out
+
+
+def relative_differences(summary, reference):
+    return {kind: summary["peak"][kind]["value_Pa"] / peak["value_Pa"] - 1 for kind, peak in reference["peak"].items()}
+
+
+def test_spherical_1d_matches_the_series_solution(tmp_path):
+    summary, _ = run(tmp_path, "spherical_1d", "output.fields=false")
+    assert summary["status"] == "completed"
+    material, radius = summary["case"]["material"], summary["particle"]["radius_m"]
+    t_end = summary["time"]["t_reached_s"]
+    sigma_r, sigma_t = analytic.galvanostatic_sphere_stresses(
+        np.array([0.0, radius]), t_end, radius, material["diffusivity_m2_s"],
+        summary["particle"]["surface_flux_mol_m2_s"], material["young_modulus_Pa"], material["poisson_ratio"],
+        material["partial_molar_volume_m3_mol"])
+    assert summary["peak"]["hoop"]["value_Pa"] == pytest.approx(sigma_t[1], rel=2e-3)
+    assert summary["peak"]["hoop"]["radius_fraction"] == pytest.approx(1.0)
+    assert summary["peak"]["radial"]["value_Pa"] == pytest.approx(sigma_r[0], rel=2e-3)
+    assert summary["peak"]["radial"]["radius_fraction"] == pytest.approx(0.0)
+    # the mean Li fraction falls at exactly the C-rate (galvanostatic, conservative scheme)
+    op = summary["case"]["operation"]
+    expected = op["li_fraction_start"] - op["c_rate"] * op["capacity_li_fraction"] * t_end / 3600
+    assert summary["final_li_fraction_mean"] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("geometry", [[], HOLLOW, CORE_SHELL], ids=["dense", "hollow", "core_shell"])
+def test_axisymmetric_agrees_with_spherical_1d_within_one_percent(tmp_path, geometry):
+    reference, _ = run(tmp_path, "spherical_1d", "output.fields=false", *geometry)
+    summary, _ = run(tmp_path, "axisymmetric", "output.fields=false", *geometry)
+    differences = relative_differences(summary, reference)
+    print(differences)
+    assert all(abs(d) < 0.01 for d in differences.values()), differences
+    for kind, peak in reference["peak"].items():
+        assert summary["peak"][kind]["radius_fraction"] == pytest.approx(peak["radius_fraction"], abs=0.03), kind
+    assert summary["final_li_fraction_mean"] == pytest.approx(reference["final_li_fraction_mean"], abs=1e-6)
+
+
+def test_stress_assisted_diffusion_agrees_between_formulations(tmp_path):
+    coupled = ["coupling.stress_assisted_diffusion=true", "output.fields=false"]
+    reference, _ = run(tmp_path, "spherical_1d", *coupled)
+    uncoupled, _ = run(tmp_path, "spherical_1d", "output.fields=false", name="uncoupled")
+    summary, _ = run(tmp_path, "axisymmetric", *coupled)
+    differences = relative_differences(summary, reference)
+    assert all(abs(d) < 0.01 for d in differences.values()), differences
+    # theta c ~ 2 here: the coupling lowers the surface stress far beyond the tolerance
+    assert reference["peak"]["hoop"]["value_Pa"] < 0.6 * uncoupled["peak"]["hoop"]["value_Pa"]
+
+
+@pytest.mark.parametrize("formulation", ["spherical_1d", "axisymmetric"])
+def test_outputs_are_those_of_a_3d_run(tmp_path, formulation):
+    summary, out = run(tmp_path, formulation, *HOLLOW, "output.snapshots=3")
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(on_disk)
+    assert on_disk["formulation"] == formulation
+    for peak in on_disk["peak"].values():
+        assert set(peak) == PEAK_KEYS
+        assert len(peak["position_m"]) == 3
+    assert {"mesh", "setup", "time_loop", "postprocess_and_output", "total"} <= set(on_disk["timing_s"])
+    assert set(on_disk["mesh"]["facet_regions"]) >= {"outer_surface", "inner_surface"}
+    with open(out / "timeseries.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == TIMESERIES_COLUMNS
+    assert len(rows) == summary["time"]["steps"] + 1
+    snapshots = json.loads((out / "snapshots.json").read_text())
+    assert [s["file"] for s in snapshots] == ["fields_000.vtu", "fields_001.vtu", "fields_final.vtu"]
+
+
+def test_renderer_draws_a_reduced_result(tmp_path):
+    _, out = run(tmp_path, "axisymmetric", *CORE_SHELL, "output.snapshots=1")
+    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW="vtkOSOpenGLRenderWindow")
+    done = subprocess.run([sys.executable, "-m", "solver.render", str(out)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "cross_section_von_mises_Pa.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("formulation", ["spherical_1d", "axisymmetric"])
+def test_cut_off_when_the_surface_empties(tmp_path, formulation):
+    summary, _ = run(tmp_path, formulation, "operation.c_rate=40", "output.fields=false", "time.steps=30")
+    assert summary["status"] == "cutoff"
+    assert "below 0" in summary["message"]
+    assert summary["concentration"]["min_mol_m3"] >= 0.0
+    assert 0 < summary["time"]["t_reached_s"] < 0.5 * summary["time"]["t_end_s"]
+
+
+def test_potentiostatic_and_tabulated_diffusivity_agree(tmp_path):
+    overrides = ['operation.mode="potentiostatic"', "operation.surface_li_fraction=0.5",
+                 "time.t_end_dimensionless=0.05", "output.fields=false",
+                 "material.diffusivity_table_li_fraction_m2_s=[[0.2, 3e-15], [0.6, 1e-14], [1.0, 3e-14]]"]
+    reference, _ = run(tmp_path, "spherical_1d", *overrides)
+    summary, _ = run(tmp_path, "axisymmetric", *overrides)
+    differences = relative_differences(summary, reference)
+    assert all(abs(d) < 0.01 for d in differences.values()), differences
+    assert summary["concentration"]["surface_mol_m3"] == pytest.approx(0.5 * 49000.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("overrides, words", [
+    (['geometry.kind="porous"', "geometry.porosity=0.05", "geometry.target_pore_count=5"], ["porous", "'3d'"]),
+    (['geometry.kind="core_shell"', "geometry.shell_thickness_fraction=0.2", "geometry.island_coverage_fraction=0.1"],
+     ["island_coverage_fraction", "'3d'"]),
+    (HOLLOW + ["geometry.porosity=0.05"], ["porosity", "'3d'"]),
+])
+@pytest.mark.parametrize("formulation", ["spherical_1d", "axisymmetric"])
+def test_non_symmetric_cases_are_refused(tmp_path, overrides, words, formulation):
+    raw = read_case_file(CASE)
+    del raw["geometry"]["symmetry"]      # octant models of pores and islands do not exist
+    case = validate_case(apply_overrides(raw, [*QUIET, f'solver.formulation="{formulation}"', *overrides]))
+    with pytest.raises(CaseError) as error:
+        run_case(case, tmp_path / "refused", MPI.COMM_SELF, render=False)
+    for word in words + [formulation]:
+        assert word in str(error.value)
+    assert not (tmp_path / "refused").exists()
+
+
+def test_1d_stress_assisted_diffusion_needs_uniform_elastic_properties(tmp_path):
+    case = load_case(CASE, [*QUIET, 'solver.formulation="spherical_1d"', *CORE_SHELL,
+                            "coupling.stress_assisted_diffusion=true"])
+    with pytest.raises(CaseError, match="axisymmetric"):
+        run_case(case, tmp_path / "refused", MPI.COMM_SELF, render=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("geometry", [[], HOLLOW, CORE_SHELL], ids=["dense", "hollow", "core_shell"])
+def test_axisymmetric_agrees_with_3d_within_one_percent(tmp_path, geometry):
+    """Same case, same [mesh] sizes (fractions of R): peaks of the 2D and the 3D (octant) model within 1 %."""
+    common = ["output.fields=false", "time.steps=10", "time.t_end_dimensionless=0.1", *geometry]
+    three_d, _ = run(tmp_path, "3d", *common)
+    summary, _ = run(tmp_path, "axisymmetric", *common)
+    differences = relative_differences(summary, three_d)
+    print(differences, three_d["timing_s"]["total"], summary["timing_s"]["total"])
+    assert all(abs(d) < 0.01 for d in differences.values()), differences
