@@ -6,10 +6,11 @@
 
 Import-light on purpose: dolfinx is imported only by the modules that solve, so that rendering
 (PyVista/VTK, which must not share a process with Debian's dolfinx) and the sweep driver can import
-this package. `Case`, `Result` and `run` come from solver/api.py on first use. `solver.run` is the API
-function even after the submodule solver/run.py is loaded; reach that module with
-`from solver.run import run_case` (or sys.modules["solver.run"]).
+this package. `Case` and `Result` come from solver/api.py on first use. `solver.run(case, out)` calls
+solver.api.run; the same name also gives the attributes of the module solver/run.py
+(`solver.run.run_case`), which `from solver.run import ...` imports as usual.
 """
+import importlib
 import sys
 import types
 
@@ -25,19 +26,43 @@ def __getattr__(name):
     raise AttributeError(f"module 'solver' has no attribute {name!r}")
 
 
-class _Package(types.ModuleType):
-    """Keeps `solver.run` the API function: the import system would otherwise bind the submodule
-    solver/run.py to that name the first time it is imported."""
+class _RunEntry:
+    """`solver.run`: call it to solve a case (solver.api.run); its attributes are those of the module
+    solver/run.py, so `solver.run.run_case(...)` and `solver.run.run_time_loop = f` keep working."""
 
-    @property
-    def run(self):
+    __slots__ = ()
+
+    def __call__(self, case, out, **options):
         from solver.api import run
 
-        return run
+        return run(case, out, **options)
+
+    @staticmethod
+    def _module():
+        return importlib.import_module("solver.run")
+
+    def __getattr__(self, name):
+        return getattr(self._module(), name)
+
+    def __setattr__(self, name, value):
+        setattr(self._module(), name, value)
+
+    def __delattr__(self, name):
+        delattr(self._module(), name)
+
+    def __repr__(self):
+        return "<solver.run: call to run a case (solver.api.run); attributes of module solver/run.py>"
+
+
+class _Package(types.ModuleType):
+    """Keeps `solver.run` the entry above: the import system would otherwise bind the submodule
+    solver/run.py to that name the first time it is imported."""
+
+    run = _RunEntry()
 
     def __setattr__(self, name, value):
         if name == "run" and isinstance(value, types.ModuleType):
-            return  # the submodule stays reachable through sys.modules["solver.run"]
+            return  # the submodule stays reachable through the entry and sys.modules["solver.run"]
         super().__setattr__(name, value)
 
 

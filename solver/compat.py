@@ -167,3 +167,13 @@ def evaluate_expression(expression, mesh, cells: np.ndarray) -> np.ndarray:
     """(n_cells, n_points * value_size) values of a compiled Expression on local cells."""
     cells = np.asarray(cells, dtype=np.int32)
     return expression.eval(mesh, cells) if _NEW_API else expression.eval(cells)
+
+
+def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
+    """(mesh, cell_tags, facet_tags) of a gmsh model meshed on `rank` (0.5 returns a tuple; 0.8+ MeshData)."""
+    from dolfinx.io import gmshio
+
+    result = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    if isinstance(result, tuple):
+        return result[:3]
+    return result.mesh, result.cell_tags, result.facet_tags

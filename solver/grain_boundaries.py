@@ -6,6 +6,7 @@ Case section (extension, see solver/extensions.py):
     critical_traction_MPa = 150.0     # required: boundary area with t_n above it is reported
     core_radius_fraction = 0.5        # r / R below which a point is "core" (the paper's 50 % circle)
     point_field = true                # add gb_normal_traction_Pa to the field snapshots (pictures)
+    report_thresholds_MPa = [250.0, 500.0, 1000.0, 2000.0]   # area fractions also reported at these
 
 What is computed after every accepted step
 ------------------------------------------
@@ -61,6 +62,7 @@ def _fields():
         "critical_traction_MPa": Field((int, float), check=lambda v: v > 0, allowed="> 0 (MPa)"),
         "core_radius_fraction": Field((int, float), 0.5, check=lambda v: 0 < v < 1, allowed="in (0, 1)"),
         "point_field": Field(bool, True),
+        "report_thresholds_MPa": Field(list, [250.0, 500.0, 1000.0, 2000.0]),
     }
 
 
@@ -152,6 +154,10 @@ class GrainBoundaryTraction:
         values = validate_section(SECTION, table, _fields())
         values["critical_traction_Pa"] = values.pop("critical_traction_MPa") * 1e6
         values["core_radius_fraction"] = float(values["core_radius_fraction"])
+        thresholds = values.pop("report_thresholds_MPa")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in thresholds):
+            raise CaseError(f"{SECTION}.report_thresholds_MPa = {thresholds!r}: must be a list of numbers > 0 (MPa)")
+        values["report_thresholds_Pa"] = sorted(float(v) * 1e6 for v in thresholds)
         return values
 
     def __init__(self, case: dict, problem, folder):
@@ -202,6 +208,7 @@ class GrainBoundaryTraction:
         self.peak = Extreme()
         self.area_fraction = Extreme()
         self.mismatch = Extreme()
+        self.threshold_extremes = {t: Extreme() for t in self.options["report_thresholds_Pa"]}
         self.zone_extremes = {zone: {name: Extreme() for name in (
             "gb_peak_normal_traction_Pa", "gb_area_fraction_above_critical", "max_principal_peak_Pa",
             "max_principal_p99_Pa", "max_principal_mean_tension_Pa")} for zone in ZONES}
@@ -279,6 +286,8 @@ class GrainBoundaryTraction:
             "gb_peak_radius_fraction": float(np.linalg.norm(position) / self.radius_m),
             "gb_mean_normal_traction_Pa": self._sum(float(area @ self.traction)) / self.area_total,
             "gb_area_fraction_above_critical": self._sum(float(area[above].sum())) / self.area_total,
+            "gb_area_fraction_above_thresholds": [
+                self._sum(float(area[self.traction > t].sum())) / self.area_total for t in self.threshold_extremes],
             "gb_side_mismatch_rms_Pa": math.sqrt(self._sum(float(area @ (sides[:, 0] - sides[:, 1]) ** 2))
                                                  / self.area_total),
         }
@@ -316,6 +325,8 @@ class GrainBoundaryTraction:
                                   core=stats["gb_area_fraction_above_critical_core"],
                                   outer=stats["gb_area_fraction_above_critical_outer"])
         self.mismatch.update(stats["gb_side_mismatch_rms_Pa"], t_s, soc)
+        for extreme, value in zip(self.threshold_extremes.values(), stats["gb_area_fraction_above_thresholds"]):
+            extreme.update(value, t_s, soc)
         for zone in ZONES:
             extremes = self.zone_extremes[zone]
             gb_value, gb_position = stats[f"gb_peak_normal_traction_{zone}"]
@@ -355,6 +366,8 @@ class GrainBoundaryTraction:
             "peak_normal_traction": self.peak.as_dict("value_Pa"),
             "max_area_fraction_above_critical": self.area_fraction.as_dict("value"),
             "max_side_mismatch_rms": self.mismatch.as_dict("value_Pa"),
+            "max_area_fraction_above_thresholds": [dict(threshold_Pa=t, **e.as_dict("value"))
+                                                   for t, e in self.threshold_extremes.items()],
             "by_zone": {zone: {name: extreme.as_dict("value") for name, extreme in extremes.items()}
                         for zone, extremes in self.zone_extremes.items()},
             "final": {k: v for k, v in self.last_row.items()},

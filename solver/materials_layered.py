@@ -118,11 +118,6 @@ class LatticeTable:
         a_ref, c_ref = self.lattice(x_ref)
         return a / a_ref - 1.0, c / c_ref - 1.0
 
-    def strain_tables(self, x_ref: float) -> tuple[list[float], list[float], list[float]]:
-        """(xs, eps_a rows, eps_c rows): the strains are piecewise linear through these rows."""
-        eps_a, eps_c = self.strains(np.asarray(self.li_fraction), x_ref)
-        return list(self.li_fraction), [float(v) for v in eps_a], [float(v) for v in eps_c]
-
     def volume_change(self, x, x_ref: float) -> np.ndarray:
         """Relative unit-cell volume change (a^2 c) from x_ref to x (exact, not linearised)."""
         a, c = self.lattice(x)
@@ -319,12 +314,20 @@ class LayeredOxideMaterial:
                 raise CaseError(f"material.regions.{overridden[0]}: E / nu overrides do not apply with "
                                 "material.layered.stiffness = 'hexagonal'")
             self.constants_Pa = {k: v * units.GPA_TO_PA for k, v in layered["elastic_constants_GPa"].items()}
-        self.xs, self.eps_a_rows, self.eps_c_rows = self.lattice.strain_tables(self.x_ref)
+
+    def lattice_parameters(self, c):
+        """(a, c) in angstrom at concentration c as UFL expressions (piecewise linear in x = c / c_max)."""
+        x = c / self.c_max
+        table = self.lattice
+        return piecewise_linear(x, table.li_fraction, table.a_angstrom), piecewise_linear(x, table.li_fraction,
+                                                                                          table.c_angstrom)
 
     def lattice_strains(self, c):
-        """(eps_a, eps_c) at concentration c as UFL expressions."""
-        x = c / self.c_max
-        return piecewise_linear(x, self.xs, self.eps_a_rows), piecewise_linear(x, self.xs, self.eps_c_rows)
+        """(eps_a, eps_c) at concentration c relative to the lattice at c_ref (a Constant, or a field when a
+        problem sets one, e.g. the shell deficit of solver/shell.py)."""
+        a, c_axis = self.lattice_parameters(c)
+        a_ref, c_axis_ref = self.lattice_parameters(self.c_ref)
+        return a / a_ref - 1, c_axis / c_axis_ref - 1
 
     def eigenstrain(self, c):
         eps_a, eps_c = self.lattice_strains(c)

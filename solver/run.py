@@ -53,7 +53,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     try:
         _log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
         t0 = wallclock.perf_counter()
-        particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache)
+        particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache,
+                                       progress=(lambda message: _log(comm, f"  {message}")) if show else None)
         timings["mesh"] = wallclock.perf_counter() - t0
 
         t0 = wallclock.perf_counter()

@@ -281,6 +281,10 @@ def test_grain_boundary_traction_on_the_laminate(tmp_path):
     assert summary["peak_normal_traction"]["value_Pa"] == pytest.approx(traction, rel=1e-7)
     assert summary["max_area_fraction_above_critical"]["value"] == pytest.approx(1.0)
     assert summary["max_side_mismatch_rms"]["value_Pa"] < 1e-7 * traction
+    above = {entry["threshold_Pa"]: entry["value"] for entry in summary["max_area_fraction_above_thresholds"]}
+    assert above == {t: (1.0 if t < traction else 0.0) for t in (250e6, 500e6, 1000e6, 2000e6)}
+    assert summary["by_zone"]["outer"]["max_principal_p99_Pa"]["value"] == pytest.approx(
+        max(np.linalg.eigvalsh(stresses[0])[-1], np.linalg.eigvalsh(stresses[1])[-1]), rel=1e-6)
     # the P1 picture field carries the facet traction at the boundary vertices
     assert extension.nodal.x.array.max() == pytest.approx(traction, rel=1e-7)
     assert (tmp_path / "grain_boundaries.csv").read_text().count("\n") == 2
@@ -350,3 +354,51 @@ def test_study_cases_share_everything_but_material_and_porosity(name):
     fast = load_case(CASES / f"{name}.toml", ["operation.c_rate=1.0"])
     slow = load_case(CASES / f"{name}.toml", ["operation.c_rate=0.1"])
     assert fast["operation"]["c_rate"] == 10 * slow["operation"]["c_rate"]
+
+
+# ----------------------------------------------------------------------------- the study
+def test_study_plan_varies_one_thing_at_a_time():
+    from solver.studies.gradient_porous import CASES, Run, plan
+
+    main, more = plan(sensitivity=True)
+    assert {(r.case, r.c_rate) for r in main} == {(c, rate) for c in CASES for rate in (0.1, 1.0)}
+    assert {r.variant for r in more} == {"seed", "grains", "mesh"}
+    assert len({r.label for r in main + more}) == len(main + more)
+    sets = Run("p_ncm83", 1.0, mesh_scale=0.5).overrides({"cell_size_fraction": 0.2, "surface_cell_size_fraction": 0.1})
+    assert "mesh.cell_size_fraction=0.1" in sets and "mesh.surface_cell_size_fraction=0.05" in sets
+    assert "operation.c_rate=1.0" in sets
+
+
+def test_study_aggregates_seeds_and_pairs_gp_with_p():
+    from solver.studies.gradient_porous import add_gp_ratios, aggregate, markdown_table
+
+    rows = [{"material": "ncm83", "pores": p, "c_rate": 1.0, "seed": seed, "grain_count": 30, "mesh_scale": 1.0,
+             "case": f"{p.lower()}_ncm83", "core_p99_MPa": value, "core_mean_tension_MPa": value / 2,
+             "gb_area_above_critical_core": 0.1}
+            for p, seed, value in (("P", 1, 100.0), ("GP", 1, 80.0), ("P", 2, 120.0), ("GP", 2, 90.0))]
+    add_gp_ratios(rows)
+    assert rows[1]["gp_over_p_core_p99"] == pytest.approx(0.8) and rows[3]["gp_over_p_core_p99"] == pytest.approx(0.75)
+    assert math.isnan(rows[0]["gp_over_p_core_p99"])
+    stats = {s["case"]: s for s in aggregate(rows, ("case",), ("core_p99_MPa",))}
+    assert stats["p_ncm83"]["n"] == 2 and stats["p_ncm83"]["core_p99_MPa_mean"] == pytest.approx(110.0)
+    assert stats["gp_ncm83"]["core_p99_MPa_std"] == pytest.approx(math.sqrt(50.0))
+    table = markdown_table(rows, [("case", "case", "{}"), ("core_p99_MPa", "P99", "{:.0f}")])
+    assert table.splitlines()[2] == "| p_ncm83 | 100 |"
+
+
+@pytest.mark.slow
+def test_study_quick_end_to_end(tmp_path):
+    """The whole pipeline on tiny particles: 8 runs, table, pictures (several minutes on 2 cores)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "solver.studies.gradient_porous", "--quick", "--out", str(tmp_path),
+                           "--jobs", "2"], capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads((tmp_path / "rows.json").read_text())["main"]
+    assert len(rows) == 8 and all(r["status"] == "completed" for r in rows)
+    assert all(r["gb_peak_MPa"] > 0 and 0 <= r["gb_area_above_critical"] <= 1 for r in rows)
+    for rate in ("0.1C", "1C"):
+        assert (tmp_path / f"compare_max_principal_{rate}.png").stat().st_size > 10_000
+        assert (tmp_path / f"compare_gb_traction_{rate}.png").stat().st_size > 10_000

@@ -220,6 +220,7 @@ def test_islands_cover_the_requested_fraction():
 
 
 # -- reproducibility and the cache -----------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:sample_pores")     # tiny particle: the sampler's ring targets are loose
 @pytest.mark.parametrize("geometry", [SMALL_POROUS, {"kind": "polycrystal", "radius_um": 1.0, "grain_count": 6}])
 def test_same_seed_same_mesh_other_seed_other_mesh(geometry):
     first, again = build(geometry), build(geometry)
@@ -304,6 +305,7 @@ def test_polycrystal_grain_volumes_fill_the_sphere(stand_in_pores):
 
 
 # -- measurements ----------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:sample_pores")
 def test_porous_mesh_measures_like_the_sampled_pores():
     particle = build(dict(SMALL_POROUS, target_pore_count=60), {})
     m = particle.measure()
@@ -317,13 +319,27 @@ def test_porous_mesh_measures_like_the_sampled_pores():
     assert set(m["pore_volume_um3"]) >= {"min", "p50", "max"}
 
 
-def test_dense_sphere_measures_no_porosity():
-    m = build({"kind": "sphere", "radius_um": 1.0}, {"cell_size_fraction": 0.2,
-                                                     "surface_cell_size_fraction": 0.1}).measure()
+@pytest.mark.parametrize("geometry, area_m2", [
+    ({"kind": "sphere", "radius_um": 1.0}, 4 * math.pi * 1e-12),
+    ({"kind": "hollow_sphere", "radius_um": 1.0, "void_radius_fraction": 0.5, "symmetry": "octant"},
+     math.pi / 2 * 1e-12),
+])
+def test_dense_particles_measure_no_porosity(geometry, area_m2):
+    m = build(geometry, {"cell_size_fraction": 0.2, "surface_cell_size_fraction": 0.1}).measure()
     assert m["porosity_overall"] == 0 and m["pore_count"] == 0 and m["porosity_mesh_volume"] == 0
-    assert abs(m["porosity_mesh_overall"]) < 0.01
-    assert all(abs(r["porosity"]) < 0.02 for r in m["porosity_mesh_by_ring"])
-    assert m["surface_areas_m2"]["outer_surface"] == pytest.approx(4 * math.pi * 1e-12, rel=0.02)
+    assert abs(m["porosity_mesh_overall"]) < 0.01                   # the hollow void is not porosity
+    assert all(abs(r["porosity"]) < 0.02 for r in m["porosity_mesh_by_ring"] + m["porosity_mesh_shells"])
+    assert m["surface_areas_m2"]["outer_surface"] == pytest.approx(area_m2, rel=0.02)
+
+
+def test_hollow_porous_mesh_measures_like_its_pores(stand_in_pores):
+    geometry = {"kind": "hollow_sphere", "radius_um": 1.0, "void_radius_fraction": 0.3, "porosity": "p_ncm83",
+                "target_pore_count": 30}
+    particle = build(geometry, {})
+    m = particle.measure()
+    assert 0 < m["pore_count"] <= 30 and m["void_volume_fraction"] == pytest.approx(0.027)
+    difference = m["porosity_mesh_minus_analytic_pp"]
+    assert abs(difference["overall"]) < 1.0 and abs(difference["volume"]) < 0.5
 
 
 @pytest.mark.slow

@@ -118,6 +118,15 @@ def test_sweep_file_mistakes_name_the_key(raw, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize("path", sorted((CASES / "sweeps").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_sweep_file_gives_valid_cases(path):
+    from solver.sweep.engine import invalid_cases
+
+    sweep = load_sweep(path)
+    assert sweep.cases and sweep.plot.x in sweep.swept_keys
+    assert invalid_cases(sweep, list(sweep.cases)) == {}
+
+
 @pytest.mark.parametrize("value", [1e-14, 0.1, 150.0, -2.5e300, float("inf"), 3, True, False, "bdf2",
                                    'say "hi"\\', [1, 2.5, "x"], {"kind": "linear", "centre": 0.1}])
 def test_override_values_survive_the_trip_through_set(value):

@@ -18,7 +18,7 @@ from solver.units import UM_TO_M
 
 RING_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 PROFILE_EDGES = tuple(np.round(np.linspace(0.0, 1.0, 11), 10))
-_LEVELS = 2            # midpoint subdivisions of a straddling tetrahedron / section triangle (8^2, 4^2 parts)
+_LEVELS = {4: 2, 3: 3}   # midpoint subdivisions of a straddling tetrahedron / section triangle: 64 parts each
 
 
 def measure_particle(particle) -> dict:
@@ -46,8 +46,8 @@ def measure_particle(particle) -> dict:
     pore_total_um3 = 0.0 if pores is None else pores.total_volume_um3()
     out["volume_nominal_m3"] = particle.nominal_volume_m3["envelope"] - pore_total_um3 * UM_TO_M**3
     out["volume_relative_error"] = out["volume_mesh_m3"] / out["volume_nominal_m3"] - 1.0
-    if particle.description.get("void_radius_um"):
-        out["void_volume_fraction"] = (particle.description["void_radius_um"] * UM_TO_M / radius) ** 3
+    if desc.get("void_radius_um"):
+        out["void_volume_fraction"] = (desc["void_radius_um"] * UM_TO_M / radius) ** 3
 
     analytic = _analytic(pores)
     ring_edges = _edges(analytic.get("porosity_by_ring"), RING_EDGES)
@@ -60,16 +60,20 @@ def measure_particle(particle) -> dict:
         out["pore_volume_um3"] = analytic["pore_volume_um3"]
         out["sampler_measure"] = {k: v for k, v in analytic.items() if k != "sections"}
 
-    # the mesh itself: 3D pore volume (enclosed by the pore facets) and by spherical shell
+    # the mesh itself: 3D pore volume (enclosed by the pore facets) and by spherical shell; the central
+    # void of a hollow particle is not porosity, its exact share is taken out of the shells and annuli
+    void = desc.get("void_radius_um", 0.0) * UM_TO_M / radius
     hull = 0.0 if "island_surface" in particle.facet_regions else _enclosed_volume(particle, ("outer_surface",), comm)
     out["porosity_mesh_volume"] = -_enclosed_volume(particle, ("pore_surface",), comm) / ball
-    out["porosity_mesh_shells"] = _rings(profile_edges, _shell_porosity(cells, volumes, profile_edges, radius,
-                                                                         symmetry, hull, comm))
+    shells = _shell_porosity(cells, volumes, profile_edges, radius, symmetry, hull, comm)
+    out["porosity_mesh_shells"] = _rings(profile_edges, shells - _void_share(profile_edges, void, 3))
     # ... and on the three central sections, as the sampler (and the paper) measure
     offset = 1e-6 * radius if octant else 0.0
     sections = np.mean([_section_porosity(cells, axis, profile_edges, ring_edges, radius=radius, offset=offset,
                                           symmetry=0.25 if octant else 1.0, comm=comm) for axis in (2, 0, 1)],
                        axis=0)
+    sections -= np.concatenate([_void_share((0.0, 1.0), void, 2), _void_share(profile_edges, void, 2),
+                                _void_share(ring_edges, void, 2)])
     n_profile = len(profile_edges) - 1
     out["porosity_mesh_overall"] = float(sections[0])
     out["porosity_mesh_profile_full"] = _rings(profile_edges, sections[1:1 + n_profile])
@@ -177,7 +181,7 @@ def _barycentric(vertices: int) -> np.ndarray:
     """Barycentric centroids of the equal-volume parts of a simplex split _LEVELS times (a stratified,
     deterministic quadrature with equal weights)."""
     parts = [np.eye(vertices)]
-    for _ in range(_LEVELS):
+    for _ in range(_LEVELS[vertices]):
         parts = [child for part in parts for child in _split(part)]
     return np.array([part.mean(axis=0) for part in parts])
 
@@ -213,6 +217,13 @@ def _shell_porosity(cells, volumes, edges, radius, symmetry, hull_volume, comm) 
     if np.isclose(edges[-1], 1.0) and hull_volume > 0:
         nominal[-1] = hull_volume - 4.0 / 3.0 * math.pi * edges_m[-2] ** 3 * symmetry
     return 1.0 - solid / nominal
+
+
+def _void_share(edges, void_fraction: float, power: int) -> np.ndarray:
+    """Share of each shell (power 3) or annulus (power 2) between the edges taken by a central void."""
+    e = np.asarray(edges, float)
+    inside = np.minimum(e, void_fraction) ** power
+    return np.diff(inside) / np.diff(e**power)
 
 
 def _rings(edges, values) -> list[dict]:

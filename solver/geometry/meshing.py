@@ -122,15 +122,11 @@ def check_quality(quality: dict, threshold: float) -> None:
 
 
 def to_dolfinx(comm, rank: int = 0):
-    """(mesh, cell_tags, facet_tags) from the current gmsh model on `rank`, coordinates scaled um -> m.
-
-    Version-specific (dolfinx 0.5: model_to_mesh returns a tuple; 0.8+ returns MeshData).
-    """
+    """(mesh, cell_tags, facet_tags) from the current gmsh model on `rank`, coordinates scaled um -> m."""
     import gmsh
-    from dolfinx.io import gmshio
 
-    result = gmshio.model_to_mesh(gmsh.model, comm, rank, gdim=3)
-    mesh, cell_tags, facet_tags = (result if isinstance(result, tuple)
-                                   else (result.mesh, result.cell_tags, result.facet_tags))
+    from solver import compat
+
+    mesh, cell_tags, facet_tags = compat.gmsh_model_to_mesh(gmsh.model, comm, rank)
     mesh.geometry.x[:] *= UM_TO_M
     return mesh, cell_tags, facet_tags

@@ -1,0 +1,1 @@
+"""Studies: scripted sets of case runs that answer one question from ../shared/docs/science.md."""
