@@ -8,7 +8,7 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 export VTK_DEFAULT_OPENGL_WINDOW := vtkOSOpenGLRenderWindow
 
-.PHONY: setup demo test test-slow clean
+.PHONY: setup demo test test-slow benchmarks benchmarks-quick clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,13 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# docs/performance.md: where the time goes (full sizes ~30-60 min; -quick: the scripts on small sizes)
+benchmarks: setup
+	$(PY) benchmarks/run_all.py
+
+benchmarks-quick: setup
+	$(PY) benchmarks/run_all.py --quick
 
 clean:
 	rm -rf results meshes/cache .pytest_cache

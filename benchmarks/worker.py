@@ -107,12 +107,23 @@ def linear(task: dict, comm) -> dict:
     return info
 
 
+def _resident_bytes() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def main() -> None:
     task = json.loads(sys.argv[1])
     comm = MPI.COMM_WORLD
+    import dolfinx.fem  # noqa: F401  (libraries loaded before the baseline memory reading)
+    import solver.problem  # noqa: F401
+    baseline = comm.allreduce(_resident_bytes(), op=MPI.SUM)
     PETSc.Log.begin()
     result = {"steps": steps, "linear": linear}[task["task"]](task, comm)
     result["peak_memory_bytes"] = comm.allreduce(peak_memory_bytes(), op=MPI.SUM)
+    result["baseline_memory_bytes"] = baseline
     if comm.rank == 0:
         print(json.dumps(result), flush=True)
 

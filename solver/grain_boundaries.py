@@ -161,7 +161,6 @@ class GrainBoundaryTraction:
         return values
 
     def __init__(self, case: dict, problem, folder):
-        import ufl
         import dolfinx.fem
         from mpi4py import MPI
 

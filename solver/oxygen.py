@@ -91,7 +91,7 @@ def partition_constant(binding_energy_eV: float, reference_binding_energy_eV: fl
 
 def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.ndarray, bins: int,
                    comm=None) -> dict:
-    """Weighted mean of nodal values in equal radial bins of r/R in [0, 1] (empty bins: nan)."""
+    """Weighted mean of nodal values in equal radial bins of r/R in [0, 1] (empty bins: None)."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(np.minimum(radius_fraction, 1.0), edges) - 1, 0, bins - 1)
     sums = np.bincount(index, weights * values, minlength=bins)
@@ -100,9 +100,8 @@ def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.
         from mpi4py import MPI
 
         sums, totals = comm.allreduce(sums, op=MPI.SUM), comm.allreduce(totals, op=MPI.SUM)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(totals > 0, sums / np.where(totals > 0, totals, 1.0), np.nan)
-    return {"r_over_R": (0.5 * (edges[:-1] + edges[1:])).tolist(), "mean": mean.tolist()}
+    mean = [float(s / w) if w > 0 else None for s, w in zip(sums, totals)]
+    return {"r_over_R": (0.5 * (edges[:-1] + edges[1:])).tolist(), "mean": mean}
 
 
 class OxygenRelease:

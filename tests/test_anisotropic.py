@@ -290,6 +290,33 @@ def test_grain_boundary_traction_on_the_laminate(tmp_path):
     assert (tmp_path / "grain_boundaries.csv").read_text().count("\n") == 2
 
 
+def test_free_bicrystal_converges_and_carries_no_net_boundary_force(tmp_path):
+    """Two randomly oriented half-cubes, free surfaces: the elastic energy converges under refinement (observed
+    order from three meshes, Richardson), and the normal traction integrates to zero over the planar boundary
+    (each half is free, so the boundary carries no net force), on every mesh."""
+    from solver.physics import mechanics
+
+    rotations = random_rotations(np.random.default_rng(11), 2)
+    size = np.full(3, 1e-6)
+    energies = []
+    for n in (2, 4, 8):
+        particle = box_particle(size, (n, n, n), lambda p: int(p[0] > size[0] / 2), rotations,
+                                {"outer_surface": lambda x: np.full(x.shape[1], True)},
+                                interfaces=[lambda x: np.isclose(x[0], size[0] / 2)])
+        problem = ChemoMechanicalProblem(layered_case(extra={"grain_boundaries": {"critical_traction_MPa": 100}}),
+                                         particle)
+        set_uniform_li_fraction(problem, X_NOW)
+        problem.solve_mechanics()
+        elastic = mechanics.strain(problem.u) - problem.eigenstrain(problem.c)
+        energies.append(dolfinx.fem.assemble_scalar(dolfinx.fem.form(
+            0.5 * ufl.inner(problem.stress(), elastic) * ufl.dx)))
+        stats = GrainBoundaryTraction(problem.case, problem, _Folder(tmp_path)).evaluate()
+        assert abs(stats["gb_mean_normal_traction_Pa"]) < 1e-6 * stats["gb_peak_normal_traction_Pa"]
+    order = math.log2((energies[0] - energies[1]) / (energies[1] - energies[2]))
+    assert energies[0] > energies[1] > energies[2] > 0     # P2 energies decrease towards the exact one
+    assert order > 1.0, energies                            # measured 1.5 (edge singularities limit it)
+
+
 def test_weighted_quantile():
     values = np.array([5.0, 1.0, 3.0, 100.0])
     weights = np.array([1.0, 1.0, 1.0, 0.001])
@@ -402,3 +429,18 @@ def test_study_quick_end_to_end(tmp_path):
     for rate in ("0.1C", "1C"):
         assert (tmp_path / f"compare_max_principal_{rate}.png").stat().st_size > 10_000
         assert (tmp_path / f"compare_gb_traction_{rate}.png").stat().st_size > 10_000
+
+
+def test_radial_tension_profile_weights_cells_by_volume(tmp_path):
+    import meshio
+
+    from solver.studies.gradient_porous import radial_tension_profile
+
+    # two tetrahedra: a small one near the centre (tension 2 MPa), a large one at the rim (-1 MPa -> no tension)
+    points = np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1],
+                       [1, 0, 0], [0.6, 0, 0], [1, 0.4, 0], [1, 0, 0.4]], dtype=float)
+    values = np.array([2e6] * 4 + [-1e6] * 4)
+    meshio.write(tmp_path / "fields_final.vtu", meshio.Mesh(points, [("tetra", np.array([[0, 1, 2, 3], [4, 5, 6, 7]]))],
+                                                             point_data={"max_principal_Pa": values}))
+    profile = radial_tension_profile(tmp_path, "final", edges=(0.0, 0.5, 1.0))
+    assert profile == pytest.approx([2e6, 0.0])

@@ -21,7 +21,7 @@ SMALL_POROUS = {"kind": "porous", "radius_um": 1.0, "porosity": "gp_ncm83", "tar
 def stand_in_pores(monkeypatch):
     """Hand-made spherical pores instead of the sampler (geometry tests independent of its tuning)."""
     from solver.geometry import pores as pore_tools
-    from solver.geometry.pore_sampling import PoreSet
+    from solver.geometry.porosity import PoreSet
 
     def sample(geometry, radius_um):
         if not pore_tools.has_pores(geometry):
@@ -254,6 +254,29 @@ def test_cache_keeps_pores_and_orientations(tmp_path, stand_in_pores):
     assert cached.description["cache_hit"]
     assert np.array_equal(fresh.grain_orientations, cached.grain_orientations)
     assert fresh.pores == cached.pores
+
+
+def test_sampler_digest_covers_every_module_of_the_porosity_package(tmp_path, monkeypatch):
+    """The mesh cache key's sampler hash changes when any file of solver/geometry/porosity/ changes."""
+    import shutil
+
+    from solver.geometry import pores as pore_tools
+
+    real = pore_tools.sampler_digest()
+    package = tmp_path / "porosity"
+    shutil.copytree(pore_tools.Path(pore_tools.__file__).with_name("porosity"), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(pore_tools, "__file__", str(tmp_path / "pores.py"))
+    assert pore_tools.sampler_digest() == real
+    digests = {real}
+    for module in sorted(package.glob("*.py")):
+        original = module.read_bytes()
+        module.write_bytes(original + b"\n# changed\n")
+        digests.add(pore_tools.sampler_digest())
+        module.write_bytes(original)
+    assert len(digests) == 1 + len(list(package.glob("*.py"))) >= 3
+    shutil.rmtree(package)
+    assert pore_tools.sampler_digest() == "absent"
 
 
 # -- quality ---------------------------------------------------------------------------------------

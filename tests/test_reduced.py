@@ -153,6 +153,16 @@ def test_non_symmetric_cases_are_refused(tmp_path, overrides, words, formulation
     assert not (tmp_path / "refused").exists()
 
 
+@pytest.mark.parametrize("overrides, key", [
+    (["initial.shell_li_fraction_surface=0.6"], "initial.shell_li_fraction_surface"),
+    (["material.regions.shell.li_fraction_min=0.5"], "material.regions.shell.li_fraction_min"),
+])
+def test_shell_models_of_the_3d_solver_are_refused(tmp_path, overrides, key):
+    case = load_case(CASE, [*QUIET, 'solver.formulation="axisymmetric"', *CORE_SHELL, *overrides])
+    with pytest.raises(CaseError, match=key.replace(".", r"\.") + ".*'3d'"):
+        run_case(case, tmp_path / "refused", MPI.COMM_SELF, render=False)
+
+
 def test_1d_stress_assisted_diffusion_needs_uniform_elastic_properties(tmp_path):
     case = load_case(CASE, [*QUIET, 'solver.formulation="spherical_1d"', *CORE_SHELL,
                             "coupling.stress_assisted_diffusion=true"])

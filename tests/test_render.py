@@ -1,4 +1,4 @@
-"""solver/render.py: pictures from a synthetic result folder, always in a subprocess.
+"""solver/render/: pictures from a synthetic result folder, always in a subprocess.
 
 Nothing here imports pyvista/vtk or solver.render into the pytest process: other tests import
 dolfinx, and the PyPI VTK wheel must never share a process with it (docs: CRASH TRAP).
@@ -22,8 +22,8 @@ Image = pytest.importorskip("PIL.Image")
 
 REPO = Path(__file__).resolve().parents[1]
 RADIUS_M = 5e-6
-SECTION_SIZE = (1100, 900)  # render.SECTION_WINDOW
-CURVES_SIZE = (1100, 700)  # render.CURVES_WINDOW
+SECTION_SIZE = (1100, 900)  # solver/render/cross_section.py SECTION_WINDOW
+CURVES_SIZE = (1100, 700)  # solver/render/curves.py CURVES_WINDOW
 CONC_CENTRE, CONC_SURFACE = 20000.0, 48000.0
 
 

@@ -6,7 +6,7 @@
 
 Kinds (GEOMETRY_KINDS; options in each module's OPTIONS / SPEC, listed on a typo):
 sphere.py, hollow.py (hollow_sphere), core_shell.py (+ islands.py), porous.py (+ pores.py and the
-sampler pore_sampling.py), polycrystal.py (+ voronoi.py, orientations.py). Shared machinery: options.py
+sampler package porosity/), polycrystal.py (+ voronoi.py, orientations.py). Shared machinery: options.py
 (table validation), schema.py (registry, [mesh] options), occ.py (OCC booleans, surface naming),
 sizing.py (size fields), meshing.py (gmsh meshing, quality, dolfinx conversion), cache.py, build.py,
 measure.py.

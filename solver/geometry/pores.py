@@ -1,7 +1,7 @@
 """Pores in a particle: the [geometry] pore options, the call into the pore sampler, OCC pore solids, and
 the inflation that makes the meshed (polyhedral) pores hold the sampled pore volume.
 
-The sampler (solver/geometry/pore_sampling.py) is imported lazily: other kinds work without it.
+The sampler (the package solver/geometry/porosity/) is imported lazily: other kinds work without it.
 """
 from __future__ import annotations
 
@@ -56,17 +56,25 @@ _SAMPLER_KEYS = {"volume_classes_um3": "volume_classes", "pore_shape": "shape",
 
 
 def sampler():
-    """The pore sampler module (imported on first use)."""
+    """The pore sampler package (imported on first use)."""
     try:
-        return importlib.import_module("solver.geometry.pore_sampling")
+        return importlib.import_module("solver.geometry.porosity")
     except ImportError as exc:
-        raise CaseError(f"porous geometries need solver/geometry/pore_sampling.py, which is not importable: {exc}")
+        raise CaseError(f"porous geometries need solver/geometry/porosity/, which is not importable: {exc}")
 
 
 def sampler_digest() -> str:
-    """Hash of the sampler's source: part of the mesh cache key, so a changed sampler re-meshes."""
-    path = Path(__file__).with_name("pore_sampling.py")
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "absent"
+    """Hash of the sampler's source (every .py file of solver/geometry/porosity/, names and contents, in
+    sorted order): part of the mesh cache key, so a change to any sampler module re-meshes."""
+    package = Path(__file__).with_name("porosity")
+    files = sorted(package.rglob("*.py")) if package.is_dir() else []
+    if not files:
+        return "absent"
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def has_pores(geometry: dict) -> bool:

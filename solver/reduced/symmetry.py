@@ -89,6 +89,15 @@ def check_reducible(case: dict) -> RadialLayout:
         if region not in layout.region_names():
             raise CaseError(f"material.regions.{region}: not a cell region of this geometry; "
                             f"available: {', '.join(layout.region_names())}")
+    profile = case.get("initial", {}).get("shell_li_fraction_surface")
+    if profile is not None:
+        raise CaseError(f"initial.shell_li_fraction_surface = {profile}: the Li-deficient shell profile "
+                        f"(solver/shell.py) runs with solver.formulation = '3d' only (this case has {formulation!r})")
+    for region, values in material["regions"].items():
+        for key in ("li_fraction_min", "li_fraction_max"):
+            if values.get(key) is not None:
+                raise CaseError(f"material.regions.{region}.{key} = {values[key]}: bounded regions (solver/shell.py) "
+                                f"run with solver.formulation = '3d' only (this case has {formulation!r})")
     extensions = sorted(set(EXTENSION_MODULES) & set(case))
     if extensions:
         raise CaseError(f"[{extensions[0]}]: extensions run with solver.formulation = '3d' only "

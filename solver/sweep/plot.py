@@ -69,7 +69,7 @@ def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: s
     xs, labels = _positions([row[x] for row in points])
     position = {id(row): value for row, value in zip(points, xs)}
 
-    from solver.render import _pv
+    from solver.render.backend import _pv
 
     pv = _pv()
     chart = pv.Chart2D(x_label=x, y_label=ylabel)

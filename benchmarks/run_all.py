@@ -1,0 +1,61 @@
+"""Every benchmark in one go, each in its own process, then the RATIO lines collected at the end.
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh reduced adaptive]
+    make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
+
+Full sizes take ~30-60 minutes on a shared 2-core machine (the 1M-unknown scaling point and LU at 500k
+dominate); --quick runs every benchmark on small sizes in a few minutes (a smoke test of the scripts, not the
+targets). Numbers are noisy on shared machines: the ratios inside one run are what count.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    # name: (script, full-size arguments, quick arguments)
+    "pipeline": ("pipeline_overhead.py", [], ["--steps", "10", "--cell-size", "0.2", "--surface-size", "0.1"]),
+    "amg": ("amg_vs_lu.py", ["--unknowns", "5e4", "1.5e5", "5e5"], ["--unknowns", "2e4", "5e4"]),
+    "scaling": ("scaling.py", ["--unknowns", "5e4", "1.5e5", "5e5", "1e6"], ["--unknowns", "2e4", "5e4", "--steps", "2"]),
+    "mpi": ("mpi_ranks.py", ["--unknowns", "1.5e5"], ["--unknowns", "3e4", "--steps", "2"]),
+    "mesh": ("mesh_vs_pores.py", ["--counts", "50", "200", "500", "1000"], ["--counts", "20", "50"]),
+    "reduced": ("reduced_speedup.py", [], ["--geometries", "dense"]),
+    "adaptive": ("adaptive_steps.py", ["--3d"], ["--fixed", "20", "80", "--tolerances", "1e-2", "1e-3"]),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the scripts, not the targets")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
+    args = parser.parse_args()
+    ratios = []
+    for name in args.only:
+        script, full, quick = BENCHMARKS[name]
+        command = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
+        print(f"\n##### {name}: {' '.join(command[1:])}", flush=True)
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=HERE.parent)
+        for line in process.stdout:
+            if line.lstrip().startswith("["):      # progress lines of the solver
+                continue
+            print(line, end="", flush=True)
+            if line.startswith("RATIO"):
+                ratios.append(f"[{name}] {line.strip()}")
+        process.wait()
+        status = "ok" if process.returncode == 0 else f"FAILED (exit {process.returncode})"
+        print(f"##### {name}: {status} in {time.perf_counter() - started:.0f} s", flush=True)
+        if process.returncode != 0:
+            ratios.append(f"[{name}] FAILED (exit {process.returncode})")
+    print("\n##### all ratios")
+    print("\n".join(ratios))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Argument checks shared by the porosity modules: CaseError naming the argument, value and what is allowed."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from solver.errors import CaseError
+
+
+def _bad(name: str, value: Any, allowed: str) -> CaseError:
+    return CaseError(f"{name} = {value!r}: {allowed}")
+
+
+def _finite_float(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise _bad(name, value, "must be a number") from None
+    if not math.isfinite(v):
+        raise _bad(name, value, "must be finite")
+    return v

@@ -1,0 +1,21 @@
+"""The dolfinx guard and the lazy, off-screen PyVista import every drawing module goes through."""
+from __future__ import annotations
+
+import sys
+
+
+def _check_no_dolfinx() -> None:
+    if "dolfinx" in sys.modules:
+        raise RuntimeError(
+            "dolfinx was imported into this process after solver.render: rendering here would "
+            "abort (PyPI VTK vs Debian dolfinx). Run `python -m solver.render` as a subprocess."
+        )
+
+
+def _pv():
+    """Import pyvista lazily (keeps `import solver.render` and error paths fast)."""
+    _check_no_dolfinx()
+    import pyvista as pv
+
+    pv.OFF_SCREEN = True
+    return pv
