@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/pipeline_overhead.py [--cell-size 0.1] [--surface-size 0.05] [--steps 40]
                                                      [--set key=value ...]
 
-Runs the verification sphere through solver.run.run_case (fields, snapshots, time series: everything but the
+Runs the verification sphere through solver.pipeline.run_case (fields, snapshots, time series: everything but the
 pictures) with PETSc logging on, and splits each step's time into: KSPSolve (the bare solve, including any
 preconditioner set-up inside it), matrix/vector assembly, the rest of advance() (coupling bookkeeping,
 warm-start checks), post-processing (stress evaluation, peaks, concentration probes) and output (XDMF/VTU
@@ -42,7 +42,7 @@ def main() -> None:
     from mpi4py import MPI
     from petsc4py import PETSc
 
-    import solver.run
+    import solver.pipeline
     from solver import compat, writers
     from solver.case import load_case
 
@@ -51,7 +51,7 @@ def main() -> None:
     def ksp_seconds():
         return PETSc.Log.Event("KSPSolve").getPerfInfo()["time"], PETSc.Log.Event("PCSetUp").getPerfInfo()["time"]
 
-    loop = solver.run.run_time_loop
+    loop = solver.pipeline.run_time_loop
 
     def timed_loop(*a, **k):      # KSP time inside the time loop only (not the solve before step 1)
         before = ksp_seconds()
@@ -60,7 +60,7 @@ def main() -> None:
         finally:
             after = ksp_seconds()
             totals["ksp"], totals["pc_setup"] = after[0] - before[0], after[1] - before[1]
-    solver.run.run_time_loop = timed_loop
+    solver.pipeline.run_time_loop = timed_loop
     for name in ("assemble_matrix_into", "assemble_vector_into"):
         _timed(compat, name, "assembly", totals)
     _timed(writers.FieldWriter, "write", "output", totals)
@@ -70,7 +70,7 @@ def main() -> None:
                             "output.pictures=false", "output.progress=false", *args.overrides])
     PETSc.Log.begin()
     with tempfile.TemporaryDirectory() as tmp:
-        summary = solver.run.run_case(case, f"{tmp}/run", MPI.COMM_WORLD, render=False)
+        summary = solver.pipeline.run_case(case, f"{tmp}/run", MPI.COMM_WORLD, render=False)
     if MPI.COMM_WORLD.rank:
         return
     timing = summary["timing_s"]

@@ -169,7 +169,7 @@ def run(case: Case, out: str | Path, comm=None, pictures: bool = False, mesh_cac
         raise TypeError(f"solver.run needs a solver.Case, got {type(case).__name__}; use Case.from_toml or Case.from_dict")
     from mpi4py import MPI
 
-    from solver.run import DEFAULT_MESH_CACHE, run_case
+    from solver.pipeline import DEFAULT_MESH_CACHE, run_case
 
     comm = comm if comm is not None else MPI.COMM_WORLD
     cache = DEFAULT_MESH_CACHE if mesh_cache == "default" else (Path(mesh_cache) if mesh_cache else None)

@@ -40,17 +40,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _mesh_cache(args):
-    from solver.run import DEFAULT_MESH_CACHE
+    from solver.pipeline import DEFAULT_MESH_CACHE
 
     return None if args.no_mesh_cache else DEFAULT_MESH_CACHE
 
 
 def _command_run(args, case, comm) -> int:
-    from solver.run import run_case
+    from solver.pipeline import run_case
 
     summary = run_case(case, args.out, comm, mesh_cache=_mesh_cache(args), render=False if args.no_pictures else None)
     if comm.rank == 0:
-        from solver.run import format_peaks
+        from solver.pipeline import format_peaks
         print(format_peaks(summary))
         print(f"results in {args.out}")
     return 0 if summary["status"] != "failed" else 3
