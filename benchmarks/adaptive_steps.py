@@ -27,7 +27,7 @@ def _run(overrides: list[str], folder: str) -> dict:
 
     from solver import analytic
     from solver.case import load_case
-    from solver.run import run_case
+    from solver.pipeline import run_case
 
     case = load_case(CASE, ["output.pictures=false", "output.progress=false", "output.fields=false", *overrides])
     started = time.perf_counter()

@@ -21,8 +21,9 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1"}
 # unknowns (P1 c + P2 u) per tetrahedron of a quasi-uniform sphere mesh, measured: ~5.2
 UNKNOWNS_PER_CELL = 5.2
-# tetrahedra of a uniform full-sphere mesh of cell size h (fraction of R), measured: ~ 20 / h^3
-CELLS_AT_UNIT_SIZE = 20.0
+# tetrahedra of a uniform full-sphere mesh of cell size h (fraction of R), measured: ~ 16.5 / h^3 at 0.4M unknowns
+# (~19 / h^3 at 50k: surface cells are smaller); the benchmarks print the unknowns they got
+CELLS_AT_UNIT_SIZE = 16.5
 
 
 def cell_size_for_unknowns(unknowns: float) -> float:

@@ -33,7 +33,7 @@ def _run(overrides: list[str], folder: str) -> tuple[dict, float]:
     from mpi4py import MPI
 
     from solver.case import load_case
-    from solver.run import run_case
+    from solver.pipeline import run_case
 
     case = load_case(CASE, [*QUIET, *overrides])
     started = time.perf_counter()

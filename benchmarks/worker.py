@@ -28,7 +28,7 @@ def _problem(task: dict, comm):
     from solver.case import load_case
     from solver.geometry import build_particle_mesh
     from solver.problem import ChemoMechanicalProblem
-    from solver.run import DEFAULT_MESH_CACHE
+    from solver.pipeline import DEFAULT_MESH_CACHE
 
     case = load_case(task.get("case", CASE), task["overrides"])
     t0 = time.perf_counter()

@@ -19,6 +19,7 @@ import importlib
 EXTENSION_MODULES: dict[str, str] = {
     "grain_boundaries": "solver.grain_boundaries:GrainBoundaryTraction",
     "oxygen": "solver.oxygen:OxygenRelease",
+    "region_peaks": "solver.shell:RegionPeaks",
 }
 
 

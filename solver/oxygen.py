@@ -152,7 +152,7 @@ class OxygenRelease:
         self.blocking.x.array[:] = 1.0
         self.c.x.array[:] = options["initial_mol_m3"]
         self.c_old.x.array[:] = self.c.x.array
-        self.li = problem.li_concentration()
+        self.li = problem.li_concentration_field()
         self.li_previous = dolfinx.fem.Function(self.li.function_space)
 
         scalar = PETSc.ScalarType
@@ -268,8 +268,6 @@ class OxygenRelease:
 
     def _escaped(self, dt: float) -> float:
         """Amount that left through the escape surfaces in this step (mol)."""
-        import dolfinx.fem
-
         from solver import compat
 
         if self.robin:

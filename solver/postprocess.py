@@ -147,9 +147,9 @@ class ConcentrationProbe:
 
     def __init__(self, problem):
         self.problem = problem
-        li = problem.li_concentration()  # the Li content (differs from c in a Li-deficient shell)
-        self.mean_form = dolfinx.fem.form(li * problem.dx)
-        self.surface_form = dolfinx.fem.form(li * problem.ds_wetted)
+        # the Li content (differs from c in a Li-deficient shell, solver/shell.py)
+        self.mean_form = dolfinx.fem.form(problem.li_amount())
+        self.surface_form = dolfinx.fem.form(problem.li_concentration() * problem.ds_wetted)
         n_owned = problem.V_c.dofmap.index_map.size_local
         self.n_owned = n_owned
         distances = np.linalg.norm(compat.dof_coordinates(problem.V_c)[:n_owned], axis=1)

@@ -115,8 +115,16 @@ class ChemoMechanicalProblem:
         return self.material.eigenstrain(c)
 
     def li_concentration(self):
-        """The Li content (mol/m^3): c itself, or the shell model's DG1 content (solver/shell.py)."""
+        """UFL: the Li content (mol/m^3), c itself or the shell model's clip(c - d, c_lo, c_hi) (solver/shell.py)."""
+        return self.li_content.content(self.c) if self.li_content.active else self.c
+
+    def li_concentration_field(self):
+        """The Li content as a Function (c, or its DG1 vertex values in each cell): pictures, extensions."""
         return self.li_content.field if self.li_content.active else self.c
+
+    def li_amount(self):
+        """UFL form: the Li in the particle (mol), integrated exactly as the transport stores it."""
+        return self.li_content.amount_form(self.c) if self.li_content.active else self.c * self.dx
 
     def stress(self):
         return mechanics.stress(self.u, self.eigenstrain(self.li_concentration()), self.constitutive)
@@ -124,7 +132,7 @@ class ChemoMechanicalProblem:
     def _build_mechanics(self, solver_opts):
         u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
         bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.li_concentration()),
-                                                      self.constitutive, self.dx)
+                                                      self.constitutive, self.li_content.mechanics_measure(self.dx))
         self.mech_bcs = self._symmetry_bcs()
         self.mech_a = dolfinx.fem.form(bilinear)
         self.mech_L = dolfinx.fem.form(linear)
@@ -327,7 +335,7 @@ class ChemoMechanicalProblem:
         self.li_content.update(self.c)
 
     def mean_concentration(self) -> float:
-        return self._integrate(self.li_concentration() * self.dx) / self.volume_m3
+        return self._integrate(self.li_amount()) / self.volume_m3
 
     def dimensionless_time(self, t_s: float) -> float:
         return self.case["material"]["diffusivity_m2_s"] * t_s / self.particle.radius_m**2

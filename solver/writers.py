@@ -129,7 +129,7 @@ class FieldWriter:
     def _update_nodal_fields(self) -> None:
         from solver.postprocess import stress_measures
 
-        self.concentration.interpolate(self.problem.li_concentration())  # Li content (solver/shell.py)
+        self.concentration.interpolate(self.problem.li_concentration_field())  # Li content (solver/shell.py)
         self.displacement.interpolate(self.problem.u)
         self._nodal_stress.x.array[:] = compat.assemble_accumulated(self._stress_form) / self._lumped_mass
         points = compat.dof_coordinates(self.V1)

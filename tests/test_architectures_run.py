@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from solver.case import load_case
-from solver.run import run_case
+from solver.pipeline import run_case
 
 from conftest import CASES
 

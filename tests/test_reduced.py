@@ -5,7 +5,8 @@
   verification case's own coarse mesh sizes), also with stress-assisted diffusion, potentiostatic, D(x) tables;
 - the outputs of a 3D run (summary keys, time-series columns, a field file the renderer draws);
 - refusals of non-symmetric cases with a message that names the formulation to use;
-- slow: axisymmetric against the 3D solver on the same mesh sizes (1 %).
+- slow: the 3D solver's peaks converge towards the axisymmetric ones under refinement (dense, hollow, core-shell);
+  the surface hoop stress agrees within 1 % on the finer 3D mesh.
 """
 import csv
 import json
@@ -21,7 +22,7 @@ from conftest import CASES, REPO
 from solver import analytic
 from solver.case import apply_overrides, load_case, read_case_file, validate_case
 from solver.errors import CaseError
-from solver.run import run_case
+from solver.pipeline import run_case
 from solver.writers import TIMESERIES_COLUMNS
 
 CASE = CASES / "verification_sphere.toml"
@@ -172,11 +173,27 @@ def test_1d_stress_assisted_diffusion_needs_uniform_elastic_properties(tmp_path)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("geometry", [[], HOLLOW, CORE_SHELL], ids=["dense", "hollow", "core_shell"])
-def test_axisymmetric_agrees_with_3d_within_one_percent(tmp_path, geometry):
-    """Same case, same [mesh] sizes (fractions of R): peaks of the 2D and the 3D (octant) model within 1 %."""
+def test_3d_converges_to_the_axisymmetric_peaks(tmp_path, geometry):
+    """On the case's mesh sizes the 3D model's own peak error is 1-10 % (flat facets, peaks at cell vertices,
+    coarse interior) while the axisymmetric one matches the 1D reference within 0.5 %: agreement is shown as
+    convergence. Refining the 3D mesh moves its peaks towards the axisymmetric ones, and the surface hoop
+    stress (the tensile peak of a charging particle) then agrees within 1 %."""
     common = ["output.fields=false", "time.steps=10", "time.t_end_dimensionless=0.1", *geometry]
-    three_d, _ = run(tmp_path, "3d", *common)
     summary, _ = run(tmp_path, "axisymmetric", *common)
-    differences = relative_differences(summary, three_d)
-    print(differences, three_d["timing_s"]["total"], summary["timing_s"]["total"])
-    assert all(abs(d) < 0.01 for d in differences.values()), differences
+    reference, _ = run(tmp_path, "spherical_1d", *common, "mesh.surface_cell_size_fraction=0.01")
+    assert all(abs(d) < 0.005 for d in relative_differences(summary, reference).values())
+    gaps = []
+    for level, (cell, surface) in enumerate([(0.1, 0.05), (0.07, 0.035)]):
+        three_d, _ = run(tmp_path, "3d", *common, f"mesh.cell_size_fraction={cell}",
+                         f"mesh.surface_cell_size_fraction={surface}", name=f"3d_{level}")
+        # peaks the two models place at the same radius (the hollow sphere's |hydrostatic| is a near-tie
+        # between the outer and the inner surface, which a 1 % error flips)
+        same_place = [kind for kind, peak in summary["peak"].items()
+                      if abs(peak["radius_fraction"] - three_d["peak"][kind]["radius_fraction"]) < 0.05]
+        gaps.append({kind: abs(d) for kind, d in relative_differences(three_d, summary).items() if kind in same_place})
+        print(level, three_d["mesh"]["cells"], gaps[-1])
+    common_kinds = set(gaps[0]) & set(gaps[1])
+    assert len(common_kinds) >= 3, gaps
+    assert max(gaps[1][k] for k in common_kinds) < max(gaps[0][k] for k in common_kinds)
+    assert sum(gaps[1][k] for k in common_kinds) < sum(gaps[0][k] for k in common_kinds)
+    assert gaps[1]["hoop"] < 0.01

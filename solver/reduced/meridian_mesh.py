@@ -8,6 +8,8 @@ Regions by name, as in 3D: cells `bulk` (and `shell`); facets `outer_surface`, `
 `shell_interface`, and the two symmetry lines named after the coordinate that vanishes on them:
 `symmetry_x` (the axis rho = 0: u_rho = 0) and `symmetry_y` (the equator z = 0: u_z = 0).
 Each ring between consecutive radii is built from explicit lines and arcs, so tags need no search.
+The triangles are quadratic (GEOMETRY_ORDER = 2): their edges on the arcs are curved, so the surfaces are
+round instead of polygonal (flat edges put stress spikes at the boundary vertices; see axisymmetric.py).
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from mpi4py import MPI
 from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.run import _log, render_pictures, snapshot_times, state_of_charge
+from solver.pipeline import _log, render_pictures, snapshot_times, state_of_charge
 from solver.stepping import Progress, run_time_loop
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
