@@ -138,12 +138,18 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     except BaseException:
         folder.discard()
         raise
+    publish(folder, case, comm, render)
+    return summary
+
+
+def publish(folder: ResultFolder, case: dict, comm, render: bool | None) -> Path:
+    """Move the finished result folder into place, then draw its pictures (unless the case or caller says not)."""
     final_dir = folder.commit()
     if render is None:
         render = case["output"]["pictures"]
     if render and case["output"]["fields"] and comm.rank == 0:
         render_pictures(final_dir)
-    return summary
+    return final_dir
 
 
 def render_pictures(result_dir: Path) -> bool:

@@ -14,7 +14,7 @@ from mpi4py import MPI
 from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.pipeline import _log, render_pictures, snapshot_times, state_of_charge
+from solver.pipeline import _log, publish, snapshot_times, state_of_charge
 from solver.stepping import Progress, run_time_loop
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
@@ -129,9 +129,5 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
     except BaseException:
         folder.discard()
         raise
-    final_dir = folder.commit()
-    if render is None:
-        render = case["output"]["pictures"]
-    if render and case["output"]["fields"] and comm.rank == 0:
-        render_pictures(final_dir)
+    publish(folder, case, comm, render)
     return summary
