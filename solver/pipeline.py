@@ -94,16 +94,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 fields.write(t, state_of_charge(case, mean_x), f"{len(fields.snapshots):03d}")
             return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
-        problem.solve_mechanics()
-        observe(0, 0.0, 0.0, None)
-        progress = Progress(comm, show, t_end)
-        outcome = run_time_loop(problem, t_end, case["time"], observe, progress,
-                                case["operation"]["stop_at_surface_limit"])
-        if outcome.status != "completed":
-            problem.solve_mechanics()  # the kept state is the last accepted one
-            _log(comm, f"  {outcome.status}: {outcome.message}")
-        timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
-        timings["postprocess_and_output"] = outcome.timings_s["observers"]
+        outcome = march(problem, case, t_end, observe, comm, show, timings)
         if fields:
             conc = probe.sample()
             fields.write(outcome.time_s, state_of_charge(case, conc["mean_mol_m3"] / problem.c_max), "final")
@@ -140,6 +131,20 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         raise
     publish(folder, case, comm, render)
     return summary
+
+
+def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):
+    """Observe t = 0, run the time loop, leave the kept state's stress solved, record the loop timings."""
+    problem.solve_mechanics()
+    observe(0, 0.0, 0.0, None)
+    outcome = run_time_loop(problem, t_end, case["time"], observe, Progress(comm, show, t_end),
+                            case["operation"]["stop_at_surface_limit"])
+    if outcome.status != "completed":
+        problem.solve_mechanics()  # the kept state is the last accepted one
+        _log(comm, f"  {outcome.status}: {outcome.message}")
+    timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
+    timings["postprocess_and_output"] = outcome.timings_s["observers"]
+    return outcome
 
 
 def publish(folder: ResultFolder, case: dict, comm, render: bool | None) -> Path:

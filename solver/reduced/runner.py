@@ -14,8 +14,7 @@ from mpi4py import MPI
 from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.pipeline import _log, publish, snapshot_times, state_of_charge
-from solver.stepping import Progress, run_time_loop
+from solver.pipeline import _log, march, publish, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
@@ -79,15 +78,7 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
     _log(comm, f"  {mesh['cells']} cells, {mesh['dofs']['concentration']} + {mesh['dofs']['displacement']} dofs, "
                f"t_end = {t_end:.4g} s", show)
     record = _Recorder(case, model, folder, t_end)
-    model.solve_mechanics()
-    record(0, 0.0, 0.0, None)
-    outcome = run_time_loop(model, t_end, case["time"], record, Progress(comm, show, t_end),
-                            case["operation"]["stop_at_surface_limit"])
-    if outcome.status != "completed":
-        model.solve_mechanics()      # the kept state is the last accepted one
-        _log(comm, f"  {outcome.status}: {outcome.message}")
-    timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
-    timings["postprocess_and_output"] = outcome.timings_s["observers"]
+    outcome = march(model, case, t_end, record, comm, show, timings)
     if case["output"]["fields"]:
         record.snapshot(outcome.time_s, "final")
     record.timeseries.close()
