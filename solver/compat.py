@@ -73,11 +73,6 @@ def dof_count_global(space) -> int:
     return space.dofmap.index_map.size_global * space.dofmap.index_map_bs
 
 
-def owned_dof_count(space) -> int:
-    """Number of owned dofs (blocked) on this rank."""
-    return space.dofmap.index_map.size_local * space.dofmap.index_map_bs
-
-
 def dof_coordinates(space) -> np.ndarray:
     """Coordinates of the (unblocked) dofs of `space`, local including ghosts."""
     return space.tabulate_dof_coordinates()
