@@ -218,10 +218,16 @@ class ChemoMechanicalProblem:
         weights = transport.multistep_weights(dt, previous_dt, scheme)
         self.weight_new.value, self.weight_old.value, self.weight_older.value = weights
 
+    @property
+    def nonlinear(self) -> bool:
+        """Whether a step iterates: D(c), the stress-assisted flux, or bounded Li content (solver/shell.py,
+        where each iteration is a semismooth Newton step, left unrelaxed). The transport matrix then
+        changes with every iterate."""
+        return self.diffusivity_is_variable or self.stress_assisted or self.li_content.bounded
+
     def _transport_matrix_is_stale(self) -> bool:
         key = (float(self.dt.value), float(self.weight_new.value))
-        stale = (self.diffusivity_is_variable or self.stress_assisted or self.li_content.bounded
-                 or key != self._transport_matrix_dt)
+        stale = self.nonlinear or key != self._transport_matrix_dt
         self._transport_matrix_dt = key
         return stale
 
@@ -266,8 +272,7 @@ class ChemoMechanicalProblem:
         """
         self.set_time_weights(dt, previous_dt, scheme)
         self._predict_displacement(dt, previous_dt)
-        # bounded Li content (solver/shell.py): each iteration is a semismooth Newton step, left unrelaxed
-        nonlinear = self.diffusivity_is_variable or self.stress_assisted or self.li_content.bounded
+        nonlinear = self.nonlinear
         coupling = self.case["coupling"]
         n_owned = self.V_c.dofmap.index_map.size_local
         self.c_iterate.x.array[:] = self.c_old.x.array
