@@ -95,12 +95,11 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
         outcome = march(problem, case, t_end, observe, comm, show, timings)
+        final = probe.sample()
         if fields:
-            conc = probe.sample()
-            fields.write(outcome.time_s, state_of_charge(case, conc["mean_mol_m3"] / problem.c_max), "final")
+            fields.write(outcome.time_s, state_of_charge(case, final["mean_mol_m3"] / problem.c_max), "final")
             fields.close()
         timeseries.close()
-        final = probe.sample()
         timings["total"] = wallclock.perf_counter() - started
         summary = {
             "case_name": case["name"],
