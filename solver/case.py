@@ -127,11 +127,15 @@ SOLVER_FIELDS = {
     "formulation": Field(str, "3d", choices=("3d", "spherical_1d", "axisymmetric")),
 }
 
+PEAK_STRESS_EVALUATIONS = ("cellwise", "recovered")
 OUTPUT_FIELDS = {
     "fields": Field(bool, True),
     "snapshots": Field(int, 5, check=_non_negative, allowed="a whole number >= 0"),
     "pictures": Field(bool, True),
     "progress": Field(bool, True),
+    # which stress the peaks are taken of (solver/postprocess.py): the exact DG stress cell by cell, or its
+    # nodal average within each cell region (for steep stress gradients across few cells, e.g. thin shells)
+    "peak_stress": Field(str, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
 }
 
 # The initial Li profile (solver/shell.py): uniform operation.li_fraction_start, or a Li-deficient shell whose

@@ -59,7 +59,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
 
         t0 = wallclock.perf_counter()
         problem = ChemoMechanicalProblem(case, particle, comm)
-        sampler = StressSampler(problem)
+        sampler = StressSampler(problem, case["output"]["peak_stress"])
         probe = ConcentrationProbe(problem)
         tracker = PeakTracker(particle.radius_m)
         timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
@@ -107,6 +107,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             "status": outcome.status,
             "message": outcome.message,
             "peak": tracker.as_dict(),
+            "peak_stress_evaluation": sampler.evaluation,
             "concentration": final,
             "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
             "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,

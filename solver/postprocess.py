@@ -2,7 +2,14 @@
 
 The stress is interpolated into a discontinuous Lagrange tensor space of the degree that holds it
 exactly (P2 displacement and P1 concentration give a DG1 stress), so peaks are taken over values
-the solution really has, cell by cell, not over smoothed nodal averages.
+the solution really has, cell by cell ("cellwise", the default of output.peak_stress).
+
+Where the stress falls steeply across a few cells (a thin shell at its Li limit, solver/shell.py) the
+cellwise values jump between neighbouring cells by ~ |grad sigma| h and the maximum over cells picks the
+largest overshoot. output.peak_stress = "recovered" takes the peaks of the nodal average instead: at each
+vertex, the volume-weighted mean of the values the cells of one region have there. Smooth within a region,
+still discontinuous across region interfaces (where the stress itself jumps), and equal to the cellwise
+value wherever the stress is continuous.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
+from solver.errors import CaseError
 
 PEAK_KINDS = ("von_mises", "max_principal", "hoop", "radial", "hydrostatic")
 # Which peak each measure reports: the largest tension, or the largest magnitude with its sign.
@@ -76,25 +84,108 @@ def _beats(candidate: float, incumbent: float, rule: str) -> bool:
     return candidate > incumbent if rule == "max" else abs(candidate) > abs(incumbent)
 
 
-class StressSampler:
-    """Evaluates the stress of a ChemoMechanicalProblem on its exact DG space and reduces over ranks."""
+def exact_stress_degree(problem) -> int:
+    """The DG degree that holds the stress of a P(k) displacement and P(m) concentration: max(k - 1, m)."""
+    return max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
+
+
+class DGStress:
+    """The stress of a problem interpolated into a DG tensor space of `degree`; update() refreshes `function`."""
+
+    def __init__(self, problem, degree: int):
+        self.space = compat.tensor_space(problem.mesh, degree, "Discontinuous Lagrange")
+        self.function = dolfinx.fem.Function(self.space)
+        self._expression = compat.expression(problem.stress(), self.space)
+
+    def update(self):
+        self.function.interpolate(self._expression)
+        return self.function
+
+
+# Region-wise recovery assembles once per region per evaluation; beyond this many regions (e.g. the grains
+# of a polycrystal) that is no longer cheap, and the cellwise peaks are the ones to use.
+MAX_RECOVERED_REGIONS = 8
+
+
+class RecoveredStress:
+    """The nodal stress of each cell region: at every vertex of the region, the volume-weighted average of the
+    exact DG stress values that the region's cells around it have at that vertex. Equal to the stress wherever
+    it is continuous and linear in each cell, boundaries included (a lumped L2 projection would be biased there).
+
+    The sums come from assembling with a vertex quadrature rule (weights |cell|/4 at the vertices), so every
+    cell counts once and rank boundaries see all their cells. update() returns (tensors (n, 3, 3), points
+    (n, 3)) over the owned vertices of all regions; `region_slices` says which rows belong to which region."""
 
     def __init__(self, problem):
+        import ufl
+
+        particle = problem.particle
+        regions = particle.cell_regions
+        if len(regions) > MAX_RECOVERED_REGIONS:
+            raise CaseError(f"output.peak_stress = 'recovered': supports up to {MAX_RECOVERED_REGIONS} cell "
+                            f"regions; this particle has {len(regions)} (e.g. polycrystal grains): use 'cellwise'")
+        mesh = problem.mesh
+        at_vertices = ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        tensor_space = compat.tensor_space(mesh, 1)
+        scalar_space = compat.scalar_space(mesh, 1)
+        self.indicator = dolfinx.fem.Function(compat.scalar_space(mesh, 0, "Discontinuous Lagrange"))
+        self._stress_form = dolfinx.fem.form(
+            self.indicator * ufl.inner(problem.stress(), ufl.TestFunction(tensor_space)) * at_vertices)
+        weight_form = dolfinx.fem.form(self.indicator * ufl.TestFunction(scalar_space) * at_vertices)
+        n_owned = scalar_space.dofmap.index_map.size_local
+        vertices = compat.dof_coordinates(scalar_space)[:n_owned]
+        self.regions, self.region_slices, points = [], {}, []
+        start = 0
+        for name, tag in sorted(regions.items()):
+            cells = compat.entities_with_tag(particle.cell_tags, tag)
+            self._select(cells)
+            weights = compat.assemble_accumulated(weight_form)[:n_owned]
+            nodes = np.flatnonzero(weights > 0.0)
+            self.regions.append((cells, nodes, weights[nodes]))
+            self.region_slices[name] = slice(start, start + nodes.size)
+            start += nodes.size
+            points.append(vertices[nodes])
+        self.points = np.concatenate(points) if points else np.zeros((0, 3))
+
+    def _select(self, cells) -> None:
+        self.indicator.x.array[:] = 0.0
+        self.indicator.x.array[cells] = 1.0
+
+    def update(self) -> tuple[np.ndarray, np.ndarray]:
+        blocks = []
+        for cells, nodes, weights in self.regions:
+            self._select(cells)
+            sums = compat.assemble_accumulated(self._stress_form).reshape(-1, 3, 3)
+            blocks.append(sums[nodes] / weights[:, None, None])
+        return (np.concatenate(blocks) if blocks else np.zeros((0, 3, 3))), self.points
+
+
+class StressSampler:
+    """Evaluates the stress of a ChemoMechanicalProblem and reduces peaks over ranks: on its exact DG space
+    ("cellwise": values at the vertices of every cell) or region-wise nodal averages ("recovered")."""
+
+    def __init__(self, problem, evaluation: str = "cellwise"):
         self.problem = problem
-        degree = max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
-        self.space = compat.tensor_space(problem.mesh, degree, "Discontinuous Lagrange")
-        self.sigma = dolfinx.fem.Function(self.space)
-        self.expression = compat.expression(problem.stress(), self.space)
+        self.evaluation = evaluation
+        self.radius_m = problem.particle.radius_m
+        if evaluation == "recovered":
+            self.recovered = RecoveredStress(problem)
+            self.points = self.recovered.points
+            return
+        self.stress = DGStress(problem, exact_stress_degree(problem))
+        self.space = self.stress.space
+        self.sigma = self.stress.function
         n_owned = self.space.dofmap.index_map.size_local
         self.points = compat.dof_coordinates(self.space)[:n_owned]
         self.n_owned = n_owned
-        self.radius_m = problem.particle.radius_m
 
     def evaluate(self) -> dict[str, np.ndarray]:
-        self.sigma.interpolate(self.expression)
-        tensors = self.sigma.x.array.reshape(-1, 3, 3)[: self.n_owned]
-        self.tensors = tensors
-        return stress_measures(tensors, self.points, self.radius_m)
+        if self.evaluation == "recovered":
+            self.tensors, _ = self.recovered.update()
+        else:
+            self.stress.update()
+            self.tensors = self.sigma.x.array.reshape(-1, 3, 3)[: self.n_owned]
+        return stress_measures(self.tensors, self.points, self.radius_m)
 
     def local_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:
         out = {}

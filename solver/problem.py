@@ -22,6 +22,7 @@ import dolfinx.fem
 from solver import compat, linalg, materials, shell, units
 from solver.errors import CaseError, SolveError
 from solver.physics import mechanics, transport
+from solver.projection import L2Projection
 
 
 @dataclass
@@ -126,13 +127,21 @@ class ChemoMechanicalProblem:
         """UFL form: the Li in the particle (mol), integrated exactly as the transport stores it."""
         return self.li_content.amount_form(self.c) if self.li_content.active else self.c * self.dx
 
+    def strain_li_content(self):
+        """The Li content that strains the lattice: c, or in bounded regions (solver/shell.py) the content's
+        vertex values in each cell. The clipped content bends inside cells where it reaches its bound; a P2
+        displacement (P1 strain) cannot follow that kink and its stress overshoots by ~ the jump in the content's
+        gradient times h at the cell's vertices. The vertex interpolant spreads the kink over the cell instead,
+        keeps the content within its bounds and makes the stress linear in each cell again."""
+        return self.li_content.field if self.li_content.bounded else self.li_concentration()
+
     def stress(self):
-        return mechanics.stress(self.u, self.eigenstrain(self.li_concentration()), self.constitutive)
+        return mechanics.stress(self.u, self.eigenstrain(self.strain_li_content()), self.constitutive)
 
     def _build_mechanics(self, solver_opts):
         u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
-        bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.li_concentration()),
-                                                      self.constitutive, self.li_content.mechanics_measure(self.dx))
+        bilinear, linear = mechanics.elasticity_forms(u, v, self.eigenstrain(self.strain_li_content()),
+                                                      self.constitutive, self.dx)
         self.mech_bcs = self._symmetry_bcs()
         self.mech_a = dolfinx.fem.form(bilinear)
         self.mech_L = dolfinx.fem.form(linear)
@@ -189,19 +198,15 @@ class ChemoMechanicalProblem:
     def _add_stress_coupling(self, bilinear, linear, c, v, diffusivity):
         """Flux -D grad c + D kappa c grad sigma_h with the fixed-stress split (see module docstring)."""
         self.V_s = compat.scalar_space(self.mesh, 1)
-        self.sigma_h = dolfinx.fem.Function(self.V_s, name="hydrostatic_stress_Pa")
+        self.hydrostatic_projection = L2Projection(mechanics.hydrostatic(self.stress()), self.V_s, self.dx,
+                                                   self.comm, "projection_", name="hydrostatic_stress_Pa")
+        self.sigma_h = self.hydrostatic_projection.function
         kappa = self.material.omega / (units.GAS_CONSTANT_J_molK * self.temperature)
         beta = self.material.hydrostatic_stress_slope()
         c_k = self.c_iterate
         bilinear += diffusivity * kappa * beta * c_k * ufl.inner(ufl.grad(c), ufl.grad(v)) * self.dx
         linear += -diffusivity * kappa * c_k * ufl.inner(ufl.grad(self.sigma_h) + beta * ufl.grad(c_k),
                                                          ufl.grad(v)) * self.dx
-        s, w = ufl.TrialFunction(self.V_s), ufl.TestFunction(self.V_s)
-        self.proj_a = dolfinx.fem.form(s * w * self.dx)
-        self.proj_L = dolfinx.fem.form(mechanics.hydrostatic(self.stress()) * w * self.dx)
-        self.proj_A = compat.assemble_matrix(self.proj_a)
-        self.proj_b = compat.create_vector(self.proj_L)
-        self.proj_ksp = linalg.make_ksp(self.comm, "projection_", "cg_jacobi", 1e-12, self.proj_A)
         return bilinear, linear
 
     def _surface_concentration_bcs(self):
@@ -253,8 +258,7 @@ class ChemoMechanicalProblem:
         return iterations
 
     def _project_hydrostatic(self) -> None:
-        compat.assemble_vector_into(self.proj_b, self.proj_L)
-        linalg.solve(self.proj_ksp, self.proj_b, compat.petsc_vector(self.sigma_h), "hydrostatic projection")
+        self.hydrostatic_projection.update()
 
     def _owned_dot(self, a: np.ndarray, b: np.ndarray) -> float:
         return self.comm.allreduce(float(np.dot(a, b)), op=MPI.SUM)

@@ -34,9 +34,13 @@ Bounded storage (mass exact)
       m(u) ~ m(u_k) + m'(u_k) (u - u_k),   m'(u_k) = 1 inside the bounds, 0 at or beyond them.
   Mass balances exactly because the balance is written for the clipped content itself, with the same rule
   used for the reported amount (amount_form); d is constant in time and the multistep weights sum to zero,
-  so the deficit drops out of the storage of unbounded cells. The eigenstrain uses the same clipped
-  expression (mechanics_measure raises the quadrature degree of the elasticity forms to match). A DG1 copy
-  (the content at the vertices of each cell) serves pictures and extensions.
+  so the deficit drops out of the storage of unbounded cells.
+Eigenstrain: from a DG1 copy of the content (its values at the vertices of each cell; also what pictures and
+  extensions see), not from the clipped expression at quadrature points. A kink of the eigenstrain inside a
+  cell cannot be followed by the P1 strain of a P2 displacement: the vertex stresses of such cells overshoot by
+  ~ (jump of the content's gradient) x h, which reached 35 % at the inner edge of a 10 nm shell meshed with
+  2-3 cells across. The vertex interpolant spreads the kink over the cell, stays within the bounds and keeps
+  the stress linear in each cell (ChemoMechanicalProblem.strain_li_content).
 """
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ from scipy.special import erf
 
 from solver.errors import CaseError
 
-CONTENT_QUADRATURE_DEGREE = 4   # rule on which the clipped content is evaluated (storage, amount, eigenstrain)
+CONTENT_QUADRATURE_DEGREE = 4   # rule on which the clipped content is evaluated (storage, amount)
 ERF_STEEPNESS = 2.0          # erf profile: 0.5 (1 + erf(k (2 s - 1)) / erf(k)), s = depth fraction of the shell
 _UNBOUNDED = 1e6             # bound sentinel, in units of c_max (clip is then the identity)
 
@@ -260,10 +264,6 @@ class LiContent:
             return free * self.dx
         return free * self.dx + (self.content(u) - free) * self.dx_content(self.bounded_tags)
 
-    def mechanics_measure(self, dx):
-        """The measure for the elasticity forms: a rule that resolves the clipped content in a cell."""
-        return self.dx_content if self.bounded else dx
-
     def update(self, u) -> None:
         """Refresh the DG1 content field from the potential u (cell by cell at the vertices)."""
         if not self.active:
@@ -307,11 +307,12 @@ class RegionPeaks:
         [region_peaks]
         regions = []          # cell regions to report; empty: all of them
 
-    Two evaluations per step: "pointwise" (the exact DG1 stress at the vertices of every cell, as the main
-    peak tracker) and "cell_mean" (the stress at cell midpoints, i.e. the cell average for the DG1 stress).
-    Near a sharp front of a bounded region (solver/shell.py) the pointwise stress converges only at first
-    order in h/front width; the cell mean is the mesh-robust measure there. Each peak carries r/R and time;
-    summary["region_peaks"][region][evaluation][kind].
+    Three evaluations per step: "pointwise" (the exact DG1 stress at the vertices of every cell, the main peak
+    tracker's "cellwise"), "cell_mean" (the stress at cell midpoints, i.e. the cell average of the DG1 stress)
+    and "recovered" (the region-wise nodal average, solver/postprocess.py RecoveredStress). Where the stress
+    falls steeply across a thin shell, pointwise values scatter by ~ |grad sigma| h between neighbouring cells
+    and their maximum overshoots; the recovered and cell-mean values are the mesh-robust measures there.
+    Each peak carries r/R and time; summary["region_peaks"][region][evaluation][kind].
     """
 
     section = "region_peaks"
@@ -326,9 +327,8 @@ class RegionPeaks:
         return values
 
     def __init__(self, case: dict, problem, folder):
-        import dolfinx.fem
-
         from solver import compat
+        from solver.postprocess import DGStress, RecoveredStress
 
         particle = problem.particle
         names = case["region_peaks"]["regions"] or sorted(particle.cell_regions)
@@ -338,19 +338,26 @@ class RegionPeaks:
                             f"available: {', '.join(sorted(particle.cell_regions))}")
         self.problem, self.radius_m = problem, particle.radius_m
         n_cells = compat.owned_cell_count(problem.mesh)
+        # label -> (a callable giving (tensors, points), {region: rows of those arrays})
         self.evaluations = {}
         for label, degree in (("pointwise", 1), ("cell_mean", 0)):
-            space = compat.tensor_space(problem.mesh, degree, "Discontinuous Lagrange")
-            dofs = compat.cell_dofs(space)[:n_cells]
-            n_owned = space.dofmap.index_map.size_local
-            region_dofs = {}
+            stress = DGStress(problem, degree)
+            dofs = compat.cell_dofs(stress.space)[:n_cells]
+            n_owned = stress.space.dofmap.index_map.size_local
+            points = compat.dof_coordinates(stress.space)
+            region_rows = {}
             for name in names:
                 cells = compat.entities_with_tag(particle.cell_tags, particle.cell_regions[name])
                 chosen = np.unique(dofs[cells[cells < n_cells]].ravel())
-                region_dofs[name] = chosen[chosen < n_owned]
-            self.evaluations[label] = {
-                "function": dolfinx.fem.Function(space), "expression": compat.expression(problem.stress(), space),
-                "points": compat.dof_coordinates(space), "regions": region_dofs}
+                region_rows[name] = chosen[chosen < n_owned]
+
+            def sample(stress=stress, points=points):
+                return stress.update().x.array.reshape(-1, 3, 3), points
+            self.evaluations[label] = (sample, region_rows)
+        recovered = RecoveredStress(problem)
+        self.evaluations["recovered"] = (recovered.update, {
+            name: np.arange(recovered.region_slices[name].start, recovered.region_slices[name].stop)
+            for name in names})
         self.peaks = {name: {label: {} for label in self.evaluations} for name in names}
 
     def after_step(self, step: int, t_s: float, dt_s: float) -> None:
@@ -359,16 +366,15 @@ class RegionPeaks:
         from solver.postprocess import stress_measures
 
         comm = self.problem.comm
-        for label, ev in self.evaluations.items():
-            ev["function"].interpolate(ev["expression"])
-            tensors = ev["function"].x.array.reshape(-1, 3, 3)
-            for name, dofs in ev["regions"].items():
-                measures = stress_measures(tensors[dofs], ev["points"][dofs], self.radius_m)
+        for label, (sample, region_rows) in self.evaluations.items():
+            tensors, points = sample()
+            for name, rows in region_rows.items():
+                measures = stress_measures(tensors[rows], points[rows], self.radius_m)
                 for kind in REGION_PEAK_KINDS:
                     values = measures[kind]
                     local = (float(values.max()), comm.rank) if values.size else (-np.inf, comm.rank)
                     value, rank = comm.allreduce(local, op=MPI.MAXLOC)
-                    point = ev["points"][dofs][int(np.argmax(values))] if comm.rank == rank and values.size else None
+                    point = points[rows][int(np.argmax(values))] if comm.rank == rank and values.size else None
                     point = comm.bcast(point, root=rank)
                     best = self.peaks[name][label].get(kind)
                     if point is not None and (best is None or value > best["value_Pa"]):
