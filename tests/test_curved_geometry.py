@@ -1,7 +1,7 @@
 """mesh.geometry_order = 2: curved (quadratic, isoparametric) tetrahedra with their nodes on the true surfaces.
 
 - validation: default 1, 2 opt-in, other values and unsupported particles refused naming the key;
-- the mesh cache key of order 1 is the key from before the option existed;
+- the mesh cache key of order 1 is the key from before the option existed; a cached curved mesh stays curved;
 - volume and surface areas of octant / hollow spheres converge as h^2 straight and ~h^4 curved, and the
   numpy measurement (measure.py) agrees with dolfinx's own integration over the curved cells;
 - the quality gate measures the curved cells;
@@ -77,6 +77,17 @@ def test_a_case_with_pores_and_order_two_is_refused_at_validation():
     with pytest.raises(CaseError, match="mesh.geometry_order = 2: not available with pores"):
         load_case(CASES / "verification_sphere.toml", ['geometry.kind="hollow_sphere"', 'geometry.symmetry="full"',
                                                        'geometry.porosity="p_ncm83"', "mesh.geometry_order=2"])
+
+
+def test_a_cached_curved_mesh_comes_back_curved(tmp_path):
+    options = mesh_options(0.4, 2)
+    built = build_particle_mesh(HOLLOW_OCTANT, options, COMM, cache_dir=tmp_path)
+    cached = build_particle_mesh(HOLLOW_OCTANT, options, COMM, cache_dir=tmp_path)
+    assert not built.description["cache_hit"] and cached.description["cache_hit"]
+    assert cached.mesh.geometry.cmap.degree == 2
+    assert cached.measure()["volume_mesh_m3"] == pytest.approx(built.measure()["volume_mesh_m3"], rel=1e-12)
+    straight = build_particle_mesh(HOLLOW_OCTANT, mesh_options(0.4, 1), COMM, cache_dir=tmp_path)
+    assert not straight.description["cache_hit"] and straight.mesh.geometry.cmap.degree == 1
 
 
 def test_order_one_keeps_the_cache_keys_from_before_the_option():
