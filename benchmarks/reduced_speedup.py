@@ -8,6 +8,14 @@ the largest relative error over the five peak measures (von Mises, max principal
 for each formulation, the whole-run wall time (mesh, set-up, loop, outputs; no pictures; forms compiled by a
 warm-up run first) and the speed-up against 3D. The target: axisymmetric >= 50x faster than 3D at the
 same (or better) peak-stress accuracy.
+
+    .venv/bin/python benchmarks/reduced_speedup.py --gaps [--geometry-orders 1 2] [--geometries hollow dense]
+
+--gaps instead measures the 3D model against the axisymmetric one (the protocol of the slow test
+tests/test_reduced.py::test_3d_converges_to_the_axisymmetric_peaks: 10 steps to D t / R^2 = 0.1) on the 3D mesh
+sizes 0.1/0.05 and 0.07/0.035 R, for each mesh.geometry_order: the gap |3D / axisymmetric - 1| of each peak
+measure ("-" where the two models put that peak at different radii), where the radial peak sits, and the 3D
+run time (mesh, set-up, loop; forms compiled beforehand) with its time loop alone.
 """
 from __future__ import annotations
 
@@ -48,17 +56,74 @@ def _worst_error(summary: dict, reference: dict) -> tuple[float, str]:
     return errors[kind], kind
 
 
+GAP_PROTOCOL = ["output.fields=false", "time.steps=10", "time.t_end_dimensionless=0.1"]
+GAP_LEVELS = [(0.1, 0.05), (0.07, 0.035)]   # 3D (cell, surface) size / R
+PEAK_KINDS = ("von_mises", "max_principal", "hoop", "radial", "hydrostatic")
+
+
+def peak_gaps(summary: dict, reference: dict, same_radius: float = 0.05) -> dict:
+    """|summary / reference - 1| per peak measure; None where the two put the peak at different radii."""
+    gaps = {}
+    for kind, peak in reference["peak"].items():
+        mine = summary["peak"][kind]
+        same = abs(mine["radius_fraction"] - peak["radius_fraction"]) < same_radius
+        gaps[kind] = abs(mine["value_Pa"] / peak["value_Pa"] - 1) if same else None
+    return gaps
+
+
+def _gap_rows(names: list[str], orders: list[int], overrides: list[str], tmp: str) -> list[dict]:
+    rows = []
+    for name in names:
+        common = [*GEOMETRIES[name], *GAP_PROTOCOL, *overrides]
+        banner(f"{name} particle: 3D against axisymmetric")
+        axisymmetric, _ = _run([*common, 'solver.formulation="axisymmetric"'], f"{tmp}/axisymmetric")
+        radial = axisymmetric["peak"]["radial"]
+        print(f"  axisymmetric radial peak {radial['value_Pa'] / 1e6:.3f} MPa at r/R = {radial['radius_fraction']:.3f}")
+        for order in orders:
+            for cell, surface in GAP_LEVELS:
+                summary, seconds = _run([*common, 'solver.formulation="3d"', f"mesh.cell_size_fraction={cell}",
+                                         f"mesh.surface_cell_size_fraction={surface}",
+                                         f"mesh.geometry_order={order}"], f"{tmp}/3d")
+                gaps = peak_gaps(summary, axisymmetric)
+                row = {"particle": name, "order": order, "sizes": f"{cell}/{surface}",
+                       "cells": summary["mesh"]["cells"], "seconds": seconds,
+                       "loop_s": summary["timing_s"]["time_loop"],
+                       "radial_r": summary["peak"]["radial"]["radius_fraction"],
+                       **{kind: None if gap is None else 100 * gap for kind, gap in gaps.items()}}
+                rows.append(row)
+                print("  order {order} {sizes}: {cells} tets, {seconds:.1f} s (loop {loop_s:.1f} s), radial peak at "
+                      "r/R = {radial_r:.3f}; gaps %: ".format(**row)
+                      + ", ".join(f"{k} {'-' if row[k] is None else format(row[k], '.2f')}" for k in PEAK_KINDS),
+                      flush=True)
+    for row in rows:
+        straight = [r for r in rows if r["particle"] == row["particle"] and r["sizes"] == row["sizes"]
+                    and r["order"] == 1]
+        row["cost"] = row["seconds"] / straight[0]["seconds"] if straight else None
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--geometries", nargs="+", default=list(GEOMETRIES), choices=list(GEOMETRIES))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--gaps", action="store_true", help="3D against axisymmetric under refinement (see above)")
+    parser.add_argument("--geometry-orders", nargs="+", type=int, default=[1, 2], choices=[1, 2])
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         banner("warm-up (form compilation)")
+        warm = ["time.steps=2", "mesh.cell_size_fraction=0.3", "mesh.surface_cell_size_fraction=0.3"]
         for formulation in ("3d", "axisymmetric", "spherical_1d"):
-            _run([f'solver.formulation="{formulation}"', "time.steps=2", "mesh.cell_size_fraction=0.3",
-                  "mesh.surface_cell_size_fraction=0.3"], f"{tmp}/warm")
+            _run([f'solver.formulation="{formulation}"', *warm], f"{tmp}/warm")
+        if args.gaps:
+            for order in set(args.geometry_orders) - {1}:   # curved cells compile their own forms
+                _run(['solver.formulation="3d"', f"mesh.geometry_order={order}", *warm], f"{tmp}/warm")
+            rows = _gap_rows(args.geometries, args.geometry_orders, args.overrides, tmp)
+            print(table(rows, [("particle", "particle", "s"), ("order", "order", "d"), ("sizes", "cell/surface", "s"),
+                               ("cells", "tets", "d"), *((kind, kind, ".2f") for kind in PEAK_KINDS),
+                               ("radial_r", "radial r/R", ".3f"), ("seconds", "run s", ".1f"),
+                               ("loop_s", "loop s", ".1f"), ("cost", "vs order 1", ".2f")]))
+            return
         for name in args.geometries:
             banner(f"{name} particle")
             common = [*GEOMETRIES[name], *args.overrides]

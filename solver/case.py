@@ -332,7 +332,7 @@ def validate_case(raw: dict) -> dict:
         if key not in raw:
             raise CaseError(f"[{key}]: missing section; it is required")
     case["geometry"] = validate_geometry(raw["geometry"])
-    case["mesh"] = validate_mesh_options(raw.get("mesh", {}))
+    case["mesh"] = validate_mesh_options(raw.get("mesh", {}), case["geometry"])
     for section, fields in SECTIONS.items():
         case[section] = validate_section(section, raw.get(section, {}), fields)
     case["material"] = _resolve_material(case["material"])

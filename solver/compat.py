@@ -172,3 +172,27 @@ def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
     if isinstance(result, tuple):
         return result[:3]
     return result.mesh, result.cell_tags, result.facet_tags
+
+
+def geometry_nodes(mesh) -> np.ndarray:
+    """(n_cells, nodes_per_cell) geometry node indices into mesh.geometry.x: 4 per straight tetrahedron,
+    10 per quadratic one (vertices first, then edge midpoints in basix edge order); 0.5 has an AdjacencyList."""
+    dofmap = mesh.geometry.dofmap
+    if hasattr(dofmap, "array"):
+        nodes_per_cell = mesh.geometry.cmap.create_dof_layout().num_dofs
+        return dofmap.array.reshape(-1, nodes_per_cell)
+    return np.asarray(dofmap)
+
+
+def geometry_degree(mesh) -> int:
+    """Polynomial degree of the coordinate element: 1 straight cells, 2 curved (quadratic) cells."""
+    return int(mesh.geometry.cmap.degree)
+
+
+def simplex_quadrature(dim: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """(points (q, dim), weights (q,)) of a rule exact to `degree` on the reference triangle/tetrahedron."""
+    import basix
+
+    cell = {2: basix.CellType.triangle, 3: basix.CellType.tetrahedron}[dim]
+    points, weights = basix.make_quadrature(cell, degree)
+    return np.asarray(points), np.asarray(weights)

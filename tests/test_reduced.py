@@ -172,12 +172,16 @@ def test_1d_stress_assisted_diffusion_needs_uniform_elastic_properties(tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("geometry", [[], HOLLOW, CORE_SHELL], ids=["dense", "hollow", "core_shell"])
+@pytest.mark.parametrize("geometry", [[], HOLLOW, CORE_SHELL, [*HOLLOW, "mesh.geometry_order=2"]],
+                         ids=["dense", "hollow", "core_shell", "hollow_curved"])
 def test_3d_converges_to_the_axisymmetric_peaks(tmp_path, geometry):
     """On the case's mesh sizes the 3D model's own peak error is 1-10 % (flat facets, peaks at cell vertices,
     coarse interior) while the axisymmetric one matches the 1D reference within 0.5 %: agreement is shown as
     convergence. Refining the 3D mesh moves its peaks towards the axisymmetric ones, and the surface hoop
-    stress (the tensile peak of a charging particle) then agrees within 1 %."""
+    stress (the tensile peak of a charging particle) then agrees within 1 %; with curved tetrahedra
+    (mesh.geometry_order = 2) within 0.3 %. The hollow sphere's interior radial peak (5 % off on the finer mesh)
+    is not a geometry error: it is the extreme corner value of the discontinuous stress in the coarse interior
+    (docs/performance.md section 6)."""
     common = ["output.fields=false", "time.steps=10", "time.t_end_dimensionless=0.1", *geometry]
     summary, _ = run(tmp_path, "axisymmetric", *common)
     reference, _ = run(tmp_path, "spherical_1d", *common, "mesh.surface_cell_size_fraction=0.01")
@@ -197,3 +201,5 @@ def test_3d_converges_to_the_axisymmetric_peaks(tmp_path, geometry):
     assert max(gaps[1][k] for k in common_kinds) < max(gaps[0][k] for k in common_kinds)
     assert sum(gaps[1][k] for k in common_kinds) < sum(gaps[0][k] for k in common_kinds)
     assert gaps[1]["hoop"] < 0.01
+    if "mesh.geometry_order=2" in geometry:      # measured 0.10 % (straight tets: 0.63 %)
+        assert gaps[1]["hoop"] < 0.003 and gaps[1]["max_principal"] < 0.005

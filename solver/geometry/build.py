@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from solver.geometry import cache, pores as pore_tools
-from solver.geometry.meshing import (TETRAHEDRON, Progress, check_quality, count_elements, generate,
-                                     quality_stats, rescue_quality, to_dolfinx)
+from solver.geometry.meshing import (TETRAHEDRON_OF_ORDER, Progress, check_quality, count_elements, curve,
+                                     generate, quality_stats, rescue_quality, to_dolfinx)
 from solver.geometry.occ import add_physical_groups, gmsh_session, name_surfaces
 from solver.geometry.particle_mesh import ParticleMesh
 from solver.geometry.schema import GEOMETRY_KINDS, validate_geometry, validate_mesh_options
@@ -37,7 +37,7 @@ def build_particle_mesh(geometry: dict, mesh_options: dict, comm, cache_dir: Pat
     """
     started = time.perf_counter()
     geometry = validate_geometry(geometry)
-    mesh_options = validate_mesh_options(mesh_options)
+    mesh_options = validate_mesh_options(mesh_options, geometry)
     report = Progress(progress)
     key = cache.cache_key(geometry, mesh_options, _key_extra(geometry))
     meta, failure = None, None
@@ -85,12 +85,15 @@ def _mesh_on_this_rank(geometry: dict, mesh: dict, key: str, cache_dir, report: 
     apply_size_fields(facets, Sizes.from_options(mesh, built.radius_um), built.layer_thickness_um)
     counts = generate(mesh, report)
     quality = rescue_quality(quality_stats(), mesh["min_quality"], report)
+    # curved after the straight mesh is accepted: Netgen's optimiser works on straight tets only
+    quality = curve(mesh["geometry_order"], mesh["min_quality"], report, quality)
     report(f"quality: min {quality['quality_measure']} {quality['min_quality']:.3f}, "
            f"1% quantile {quality['quality_p01']:.3f}")
     check_quality(quality, mesh["min_quality"])
     import gmsh
+    cells = count_elements(TETRAHEDRON_OF_ORDER[mesh["geometry_order"]])
     description = {"kind": geometry["kind"], "parameters": geometry, "mesh_options": mesh,
-                   **built.description, "cells": count_elements(TETRAHEDRON), "quality": quality,
+                   **built.description, "cells": cells, "quality": quality,
                    "mesh_counts": counts, "geometry_seconds": geometry_seconds, "gmsh_version": gmsh.__version__,
                    "builder_version": cache.BUILDER_VERSION, "cache_key": key,
                    "build_seconds": time.perf_counter() - started, "cache_hit": False}

@@ -16,9 +16,15 @@ BUILDER_VERSION = 1
 NOT_IN_KEY = ("min_quality", "verbose")
 
 
+#: options left out of the key at their default, so entries made before the option existed stay valid
+OMITTED_AT_DEFAULT = {"geometry_order": 1}
+
+
 def cache_key(geometry: dict, mesh: dict, extra: dict) -> str:
     import gmsh
-    content = {"geometry": geometry, "mesh": {k: v for k, v in mesh.items() if k not in NOT_IN_KEY},
+    shaping = {k: v for k, v in mesh.items()
+               if k not in NOT_IN_KEY and not (k in OMITTED_AT_DEFAULT and v == OMITTED_AT_DEFAULT[k])}
+    content = {"geometry": geometry, "mesh": shaping,
                "gmsh": gmsh.__version__, "builder_version": BUILDER_VERSION, **extra}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

@@ -6,6 +6,9 @@ the mesh itself: the same three sections cut through the tetrahedra (porosity_me
 _profile_full), the 3D pore volume enclosed by the pore_surface facets (porosity_mesh_volume) and the
 solid fraction per spherical shell (porosity_mesh_shells); porosity_mesh_minus_analytic_pp compares them.
 Without pores the same mesh measures show the discretisation (and the void of a hollow particle).
+On curved (mesh.geometry_order = 2) meshes the volumes and surface areas are integrated over the quadratic
+cells and facets; the ring, section and enclosed-volume measures cut the straight tetrahedra through the
+cell corners, consistently with each other (pores, their only real subject, need straight cells anyway).
 All functions are collective under MPI.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 
 import numpy as np
 
+from solver import compat
 from solver.units import UM_TO_M
 
 RING_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -27,6 +31,8 @@ def measure_particle(particle) -> dict:
     cells = _owned_cells(particle)
     tags = _owned_cell_tags(particle, len(cells))
     volumes = _tet_volumes(cells)
+    curved = compat.geometry_degree(particle.mesh) > 1
+    cell_volumes = _simplex_measures(_owned_cells(particle, corners_only=False)) if curved else volumes
     octant = desc.get("symmetry") == "octant"
     symmetry = 0.125 if octant else 1.0
     radius = particle.radius_m
@@ -37,7 +43,7 @@ def measure_particle(particle) -> dict:
            "min_quality": desc["quality"]["min_quality"], "quality_p01": desc["quality"]["quality_p01"],
            "quality_measure": desc["quality"]["quality_measure"], "seconds": desc["seconds"],
            "build_seconds": desc["build_seconds"], "cache_hit": desc["cache_hit"]}
-    out.update(_volumes(particle, comm, tags, volumes))
+    out.update(_volumes(particle, comm, tags, cell_volumes))
     out["surface_areas_m2"] = {name: comm.allreduce(_facet_areas(particle, tag))
                                for name, tag in particle.facet_regions.items()}
     pores = particle.pores
@@ -84,16 +90,12 @@ def measure_particle(particle) -> dict:
 
 
 # -- mesh arrays -------------------------------------------------------------------------------------
-def _cell_nodes(mesh) -> np.ndarray:
-    """(n_cells, 4) geometry node indices per tetrahedron (dolfinx 0.5 AdjacencyList or newer 2D array)."""
-    dofmap = mesh.geometry.dofmap
-    return dofmap.array.reshape(-1, 4) if hasattr(dofmap, "array") else np.asarray(dofmap)
-
-
-def _owned_cells(particle) -> np.ndarray:
-    """(n_owned, 4, 3) vertex coordinates of the owned tetrahedra, metres."""
+def _owned_cells(particle, corners_only: bool = True) -> np.ndarray:
+    """(n_owned, nodes, 3) node coordinates of the owned tetrahedra, metres: the 4 corners, or all
+    geometry nodes (10 on a curved mesh: corners, then edge midpoints in basix edge order)."""
     mesh = particle.mesh
-    return mesh.geometry.x[_cell_nodes(mesh)[:mesh.topology.index_map(3).size_local]]
+    nodes = compat.geometry_nodes(mesh)[:mesh.topology.index_map(3).size_local]
+    return mesh.geometry.x[nodes[:, :4] if corners_only else nodes]
 
 
 def _owned_cell_tags(particle, owned: int) -> np.ndarray:
@@ -109,6 +111,34 @@ def _tet_volumes(cells: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.det(edges)) / 6.0
 
 
+#: basix edge order of the quadratic triangle and tetrahedron (node d+1+k sits on edge k)
+_SIMPLEX_EDGES = {2: ((1, 2), (0, 2), (0, 1)), 3: ((2, 3), (1, 3), (1, 2), (0, 3), (0, 2), (0, 1))}
+# |det J| of a quadratic tetrahedron is a cubic; a triangle's area element is not polynomial: degree 6 is
+# converged far below the surface chord error it replaces
+_MEASURE_QUADRATURE_DEGREE = {2: 6, 3: 3}
+
+
+def _quadratic_gradients(points: np.ndarray, dim: int) -> np.ndarray:
+    """(q, nodes, dim) reference gradients of the quadratic Lagrange basis at reference points (q, dim).
+
+    In barycentric coordinates (l_0 = 1 - sum xi): vertex i l_i (2 l_i - 1), edge (i, j) 4 l_i l_j."""
+    lam = np.column_stack([1.0 - points.sum(axis=1), points])
+    dlam = np.vstack([-np.ones(dim), np.eye(dim)])               # d l_i / d xi
+    vertex = (4.0 * lam - 1.0)[:, :, None] * dlam[None]
+    edges = [4.0 * (lam[:, j, None] * dlam[i] + lam[:, i, None] * dlam[j]) for i, j in _SIMPLEX_EDGES[dim]]
+    return np.concatenate([vertex, np.stack(edges, axis=1)], axis=1)
+
+
+def _simplex_measures(nodes: np.ndarray) -> np.ndarray:
+    """Volumes (areas) of quadratic tetrahedra (triangles) given by their nodes (n, 10 or 6, 3):
+    sum over quadrature points of sqrt(det(J^T J)) w."""
+    dim = 3 if nodes.shape[1] == 10 else 2
+    points, weights = compat.simplex_quadrature(dim, _MEASURE_QUADRATURE_DEGREE[dim])
+    jacobians = np.einsum("qkd,nkc->nqcd", _quadratic_gradients(points, dim), nodes)
+    metric = np.linalg.det(np.einsum("nqcd,nqce->nqde", jacobians, jacobians))
+    return np.sqrt(np.abs(metric)) @ weights
+
+
 def _volumes(particle, comm, tags: np.ndarray, volumes: np.ndarray) -> dict:
     out = {"volume_mesh_m3": comm.allreduce(float(volumes.sum())), "region_volumes_m3": {}}
     for name, tag in particle.cell_regions.items():
@@ -122,25 +152,35 @@ def _volumes(particle, comm, tags: np.ndarray, volumes: np.ndarray) -> dict:
 
 
 # -- facets ------------------------------------------------------------------------------------------
-def _oriented_facets(particle, tag: int) -> np.ndarray:
-    """(m, 3, 3) owned facet triangles with tag `tag`, ordered so the normal points out of the solid."""
-    mesh = particle.mesh
-    topology = mesh.topology
+def _owned_facet_cells(particle, tag: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, local facet number) of the owned facets with tag `tag`; local facet i is opposite vertex i."""
+    topology = particle.mesh.topology
     topology.create_connectivity(2, 3)
     topology.create_connectivity(3, 2)
     facets = particle.facet_tags.indices[particle.facet_tags.values == tag]
     facets = facets[facets < topology.index_map(2).size_local]
-    if len(facets) == 0:
-        return np.zeros((0, 3, 3))
     f2c = topology.connectivity(2, 3)
     c2f = topology.connectivity(3, 2).array.reshape(-1, 4)
     cell = f2c.array[f2c.offsets[facets]]
-    local = np.argmax(c2f[cell] == facets[:, None], axis=1)       # local facet i is opposite vertex i
-    nodes = _cell_nodes(mesh)[cell]
-    x = mesh.geometry.x
+    return cell, np.argmax(c2f[cell] == facets[:, None], axis=1).astype(np.int64)
+
+
+_FACET_CORNERS = np.array([[j for j in range(4) if j != i] for i in range(4)])
+# the 6 nodes of facet i of a quadratic tetrahedron as a quadratic triangle (a, b, c, then its edges
+# (b, c), (a, c), (a, b) in basix order): tet edge k = _SIMPLEX_EDGES[3][k] holds node 4 + k
+_FACET_NODES = np.array([list(corners) + [4 + _SIMPLEX_EDGES[3].index((corners[p], corners[q]))
+                                          for p, q in _SIMPLEX_EDGES[2]] for corners in _FACET_CORNERS])
+
+
+def _oriented_facets(particle, tag: int) -> np.ndarray:
+    """(m, 3, 3) owned facet triangles (corners) with tag `tag`, ordered so the normal points out of the solid."""
+    cell, local = _owned_facet_cells(particle, tag)
+    if len(cell) == 0:
+        return np.zeros((0, 3, 3))
+    nodes = compat.geometry_nodes(particle.mesh)[cell]
+    x = particle.mesh.geometry.x
     opposite = x[nodes[np.arange(len(cell)), local]]
-    others = np.array([[j for j in range(4) if j != i] for i in range(4)])[local]
-    tri = x[np.take_along_axis(nodes, others, axis=1)]
+    tri = x[np.take_along_axis(nodes, _FACET_CORNERS[local], axis=1)]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     inward = np.einsum("ij,ij->i", normal, tri[:, 0] - opposite) < 0
     tri[inward] = tri[inward][:, [0, 2, 1]]
@@ -148,6 +188,11 @@ def _oriented_facets(particle, tag: int) -> np.ndarray:
 
 
 def _facet_areas(particle, tag: int) -> float:
+    if compat.geometry_degree(particle.mesh) > 1:
+        cell, local = _owned_facet_cells(particle, tag)
+        nodes = compat.geometry_nodes(particle.mesh)[cell]
+        return float(_simplex_measures(particle.mesh.geometry.x[
+            np.take_along_axis(nodes, _FACET_NODES[local], axis=1)]).sum())
     tri = _oriented_facets(particle, tag)
     return float(np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum() / 2.0)
 

@@ -13,9 +13,13 @@ from solver.errors import CaseError
 from solver.units import UM_TO_M
 
 LOG = logging.getLogger("solver.geometry")
-QUALITY_MEASURE = "minSICN"   # gmsh's signed inverse condition number: 1 regular tet, <= 0 inverted
+# gmsh's signed inverse condition number: 1 regular tet, <= 0 inverted. For a curved (second-order) tet
+# gmsh bounds it over the whole element from the Bezier expansion of the Jacobian, so it also drops when
+# the curving distorts a cell (and is <= 0 where the Jacobian changes sign): the same gate serves both orders.
+QUALITY_MEASURE = "minSICN"
 ALGORITHMS_3D = {"delaunay": 1, "hxt": 10}
-TETRAHEDRON, TRIANGLE = 4, 2   # gmsh element types
+TETRAHEDRON, TRIANGLE = 4, 2   # gmsh element types (straight)
+TETRAHEDRON_OF_ORDER = {1: TETRAHEDRON, 2: 11}   # 11: 10-node tetrahedron
 
 
 class MeshQualityError(CaseError):
@@ -89,10 +93,10 @@ def count_elements(element_type: int) -> int:
     return int(len(tags))
 
 
-def quality_stats() -> dict:
-    """minSICN of every tetrahedron: min, 1st percentile, mean."""
+def quality_stats(order: int = 1) -> dict:
+    """minSICN of every tetrahedron (of geometry order `order`): min, 1st percentile, mean."""
     import gmsh
-    tags, _ = gmsh.model.mesh.getElementsByType(TETRAHEDRON)
+    tags, _ = gmsh.model.mesh.getElementsByType(TETRAHEDRON_OF_ORDER[order])
     if len(tags) == 0:
         raise MeshQualityError("the mesh has no tetrahedra: the geometry has no volume to mesh")
     q = np.asarray(gmsh.model.mesh.getElementQualities(tags, QUALITY_MEASURE))
@@ -110,6 +114,27 @@ def rescue_quality(quality: dict, threshold: float, progress: Progress) -> dict:
     with progress.stage("optimising"):
         gmsh.model.mesh.optimize("Netgen")
     return dict(quality_stats(), netgen_rescue=True)
+
+
+def curve(order: int, threshold: float, progress: Progress, straight: dict) -> dict:
+    """Raise the mesh to geometry `order` (nodes of the new edge midpoints placed on the CAD surfaces)
+    and re-measure on the curved cells; below `threshold`, gmsh's high-order optimiser untangles them once.
+
+    `straight` (the straight mesh's quality) is kept under "straight_min_quality" for comparison.
+    """
+    if order == 1:
+        return straight
+    import gmsh
+    with progress.stage(f"geometry order {order}"):
+        gmsh.model.mesh.setOrder(order)
+    quality = quality_stats(order)
+    if quality["min_quality"] < threshold:
+        progress(f"curved min {QUALITY_MEASURE} {quality['min_quality']:.3g} < {threshold:g}: "
+                 "high-order optimisation")
+        with progress.stage("optimising curved cells"):
+            gmsh.model.mesh.optimize("HighOrder")
+        quality = dict(quality_stats(order), high_order_rescue=True)
+    return dict(quality, geometry_order=order, straight_min_quality=straight["min_quality"])
 
 
 def check_quality(quality: dict, threshold: float) -> None:
