@@ -10,6 +10,7 @@ warm-up run first) and the speed-up against 3D. The target: axisymmetric >= 50x 
 same (or better) peak-stress accuracy.
 
     .venv/bin/python benchmarks/reduced_speedup.py --gaps [--geometry-orders 1 2] [--geometries hollow dense]
+                                                   [--levels 0.1/0.05 0.07/0.035] [--set output.peak_stress=...]
 
 --gaps instead measures the 3D model against the axisymmetric one (the protocol of the slow test
 tests/test_reduced.py::test_3d_converges_to_the_axisymmetric_peaks: 10 steps to D t / R^2 = 0.1) on the 3D mesh
@@ -71,7 +72,8 @@ def peak_gaps(summary: dict, reference: dict, same_radius: float = 0.05) -> dict
     return gaps
 
 
-def _gap_rows(names: list[str], orders: list[int], overrides: list[str], tmp: str) -> list[dict]:
+def _gap_rows(names: list[str], orders: list[int], overrides: list[str], tmp: str,
+              levels=GAP_LEVELS) -> list[dict]:
     rows = []
     for name in names:
         common = [*GEOMETRIES[name], *GAP_PROTOCOL, *overrides]
@@ -80,7 +82,7 @@ def _gap_rows(names: list[str], orders: list[int], overrides: list[str], tmp: st
         radial = axisymmetric["peak"]["radial"]
         print(f"  axisymmetric radial peak {radial['value_Pa'] / 1e6:.3f} MPa at r/R = {radial['radius_fraction']:.3f}")
         for order in orders:
-            for cell, surface in GAP_LEVELS:
+            for cell, surface in levels:
                 summary, seconds = _run([*common, 'solver.formulation="3d"', f"mesh.cell_size_fraction={cell}",
                                          f"mesh.surface_cell_size_fraction={surface}",
                                          f"mesh.geometry_order={order}"], f"{tmp}/3d")
@@ -108,6 +110,8 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--gaps", action="store_true", help="3D against axisymmetric under refinement (see above)")
     parser.add_argument("--geometry-orders", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    parser.add_argument("--levels", nargs="+", default=[f"{c}/{s}" for c, s in GAP_LEVELS], metavar="CELL/SURFACE",
+                        help="--gaps: 3D mesh sizes (fractions of R)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +122,8 @@ def main() -> None:
         if args.gaps:
             for order in set(args.geometry_orders) - {1}:   # curved cells compile their own forms
                 _run(['solver.formulation="3d"', f"mesh.geometry_order={order}", *warm], f"{tmp}/warm")
-            rows = _gap_rows(args.geometries, args.geometry_orders, args.overrides, tmp)
+            levels = [tuple(float(v) for v in level.split("/")) for level in args.levels]
+            rows = _gap_rows(args.geometries, args.geometry_orders, args.overrides, tmp, levels)
             print(table(rows, [("particle", "particle", "s"), ("order", "order", "d"), ("sizes", "cell/surface", "s"),
                                ("cells", "tets", "d"), *((kind, kind, ".2f") for kind in PEAK_KINDS),
                                ("radial_r", "radial r/R", ".3f"), ("seconds", "run s", ".1f"),

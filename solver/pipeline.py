@@ -108,6 +108,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             "message": outcome.message,
             "peak": tracker.as_dict(),
             "peak_stress_evaluation": sampler.evaluation,
+            "linear_rtol_used": problem.linear_rtol,
             "concentration": final,
             "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
             "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,

@@ -20,6 +20,7 @@ from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat, linalg, materials, shell, units
+from solver.case import linear_rtol
 from solver.errors import CaseError, SolveError
 from solver.physics import mechanics, transport
 from solver.projection import L2Projection
@@ -89,6 +90,7 @@ class ChemoMechanicalProblem:
 
         self.stress_assisted = case["coupling"]["stress_assisted_diffusion"]
         self.diffusivity_is_variable = self.material.diffusivity_is_variable
+        self.linear_rtol = linear_rtol(case, iterates=self.nonlinear)
         self._build_mechanics(solver_opts)
         self._build_transport(solver_opts)
 
@@ -156,7 +158,7 @@ class ChemoMechanicalProblem:
             self.mech_A.setNullSpace(rigid_modes)
         self.rigid_modes = rigid_modes
         preset = {"gamg": "cg_gamg", "hypre": "cg_hypre", "lu": "lu"}[solver_opts["mechanics_preconditioner"]]
-        self.mech_ksp = linalg.make_ksp(self.comm, "mechanics_", preset, solver_opts["linear_rtol"], self.mech_A)
+        self.mech_ksp = linalg.make_ksp(self.comm, "mechanics_", preset, self.linear_rtol["mechanics"], self.mech_A)
 
     def _symmetry_bcs(self):
         fdim = self.mesh.topology.dim - 1
@@ -192,7 +194,7 @@ class ChemoMechanicalProblem:
         self.tr_A = compat.assemble_matrix(self.tr_a, self.tr_bcs)
         self.tr_b = compat.create_vector(self.tr_L)
         # The split keeps the operator symmetric positive definite, so CG + AMG is the right solver.
-        self.tr_ksp = linalg.make_ksp(self.comm, "transport_", "cg_hypre", solver_opts["linear_rtol"], self.tr_A)
+        self.tr_ksp = linalg.make_ksp(self.comm, "transport_", "cg_hypre", self.linear_rtol["transport"], self.tr_A)
         self._transport_matrix_dt = None
 
     def _add_stress_coupling(self, bilinear, linear, c, v, diffusivity):

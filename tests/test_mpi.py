@@ -11,12 +11,13 @@ from conftest import CASES, REPO
 
 pytestmark = pytest.mark.mpi
 OVERRIDES = ["--set", "mesh.cell_size_fraction=0.25", "--set", "mesh.surface_cell_size_fraction=0.12",
-             "--set", "time.steps=5", "--set", "geometry.symmetry=full", "--no-pictures"]
+             "--set", "time.steps=5", "--set", "geometry.symmetry=full", "--no-pictures",
+             "--set", "solver.linear_rtol=1e-8"]   # tight, so that the comparison below is about the partitioning
 
 
-def run(out, ranks):
+def run(out, ranks, evaluation="cellwise"):
     command = [sys.executable, "-m", "solver", "run", str(CASES / "verification_sphere.toml"), "--out", str(out),
-               *OVERRIDES]
+               *OVERRIDES, "--set", f'output.peak_stress="{evaluation}"']
     if ranks > 1:
         command = ["mpirun", "-n", str(ranks), *command]
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -27,14 +28,19 @@ def run(out, ranks):
 
 
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
-def test_two_ranks_match_serial(tmp_path):
-    serial = run(tmp_path / "serial", 1)
-    parallel = run(tmp_path / "parallel", 2)
+@pytest.mark.parametrize("evaluation", ["cellwise", "recovered"])
+def test_two_ranks_match_serial(tmp_path, evaluation):
+    """Peaks of both stress evaluations: the recovered one averages over cells that straddle rank boundaries."""
+    serial = run(tmp_path / "serial", 1, evaluation)
+    parallel = run(tmp_path / "parallel", 2, evaluation)
+    assert serial["peak_stress_evaluation"] == parallel["peak_stress_evaluation"] == evaluation
     assert parallel["mpi_ranks"] == 2
     assert parallel["mesh"]["cells"] == serial["mesh"]["cells"]
     for kind, peak in serial["peak"].items():
         other = parallel["peak"][kind]
         assert other["value_Pa"] == pytest.approx(peak["value_Pa"], rel=1e-5), kind
         assert other["time_s"] == pytest.approx(peak["time_s"])
+    # The solves stop at a relative residual of solver.linear_rtol = 1e-8; the partitioned solves take other
+    # iterates, so pointwise values (min, max) may differ by a few times that (1.4e-8 was seen in the minimum).
     for key in ("mean_mol_m3", "surface_mol_m3", "min_mol_m3", "max_mol_m3"):
-        assert parallel["concentration"][key] == pytest.approx(serial["concentration"][key], rel=1e-8), key
+        assert parallel["concentration"][key] == pytest.approx(serial["concentration"][key], rel=1e-7), key

@@ -110,11 +110,12 @@ def _shell_dg_dofs(problem, particle):
 
 
 def _run_3d(case, particle, problem, times):
-    """Surface-mean hoop stress, centre radial stress and peak hoop stress at the given times."""
+    """Surface-mean hoop stress, centre radial stress and peak hoop stress at the given times, of the stress
+    evaluation the study's cases use (output.peak_stress)."""
     from solver.postprocess import StressSampler, surface_and_centre_values
     from solver.stepping import Progress, run_time_loop
 
-    sampler = StressSampler(problem)
+    sampler = StressSampler(problem, case["output"]["peak_stress"])
     radius = particle.radius_m
     samples = {}
 

@@ -96,7 +96,7 @@ class AxisymmetricProblem(ChemoMechanicalProblem):
                    "displacement_degree": solver_opts["displacement_degree"] + DEGREE_RAISE}
         super().__init__(dict(case, solver=dict(solver_opts, **degrees)), particle, comm)
         # the transport operator is small and SPD: factorise it (again only when dt changes)
-        self.tr_ksp = linalg.make_ksp(comm, "axisymmetric_transport_", "lu", case["solver"]["linear_rtol"], self.tr_A)
+        self.tr_ksp = linalg.make_ksp(comm, "axisymmetric_transport_", "lu", self.linear_rtol["transport"], self.tr_A)
 
     def _strain(self, u):
         return cylindrical_strain(u, self.rho)
@@ -114,7 +114,7 @@ class AxisymmetricProblem(ChemoMechanicalProblem):
         self.mech_A = compat.assemble_matrix(self.mech_a, self.mech_bcs)
         self.mech_b = compat.create_vector(self.mech_L)
         self.floating = False      # the axis and equator conditions leave no rigid motion
-        self.mech_ksp = linalg.make_ksp(self.comm, "axisymmetric_mechanics_", "lu", solver_opts["linear_rtol"],
+        self.mech_ksp = linalg.make_ksp(self.comm, "axisymmetric_mechanics_", "lu", self.linear_rtol["mechanics"],
                                         self.mech_A)
 
 
