@@ -203,3 +203,27 @@ def test_3d_converges_to_the_axisymmetric_peaks(tmp_path, geometry):
     assert gaps[1]["hoop"] < 0.01
     if "mesh.geometry_order=2" in geometry:      # measured 0.10 % (straight tets: 0.63 %)
         assert gaps[1]["hoop"] < 0.003 and gaps[1]["max_principal"] < 0.005
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("geometry, sizes", [
+    ([], (0.07, 0.035)),
+    (CORE_SHELL, (0.07, 0.035)),
+    ([*HOLLOW, "mesh.geometry_order=2"], (0.05, 0.035)),
+], ids=["dense", "core_shell", "hollow_curved"])
+def test_recovered_3d_peaks_agree_with_the_axisymmetric_model_within_1_percent(tmp_path, geometry, sizes):
+    """The target of issue 7: with peaks of the region-wise nodal average (output.peak_stress = "recovered") every
+    peak the two models place at the same radius agrees within 1 % (measured: dense 0.54 %, core-shell 0.95 %,
+    hollow 0.89 %; the hollow sphere needs 0.05 R interior cells for its mid-shell radial peak)."""
+    common = ["output.fields=false", "time.steps=10", "time.t_end_dimensionless=0.1", *geometry]
+    axisymmetric, _ = run(tmp_path, "axisymmetric", *common)
+    cell, surface = sizes
+    three_d, _ = run(tmp_path, "3d", *common, f"mesh.cell_size_fraction={cell}",
+                     f"mesh.surface_cell_size_fraction={surface}", 'output.peak_stress="recovered"')
+    assert three_d["peak_stress_evaluation"] == "recovered"
+    same_place = [kind for kind, peak in axisymmetric["peak"].items()
+                  if abs(peak["radius_fraction"] - three_d["peak"][kind]["radius_fraction"]) < 0.05]
+    gaps = {kind: abs(d) for kind, d in relative_differences(three_d, axisymmetric).items() if kind in same_place}
+    print(three_d["mesh"]["cells"], gaps)
+    assert len(gaps) >= 4, gaps
+    assert max(gaps.values()) < 0.01, gaps
