@@ -8,7 +8,7 @@ class provides:
     __init__(case, problem, folder)        build spaces/forms on problem.mesh (problem.c is the Li field)
     after_step(step, t_s, dt_s) -> None    called after every accepted step (and once at t = 0 with dt 0)
     point_fields() -> list[Function]       optional: scalar fields added to the XDMF/VTU snapshots
-    summary() -> dict                      stored as summary.json[section]
+    summary() -> dict                      stored as summary.json[summary_key] (class attribute; default: section)
 
 An extension raising SolveError ends the run as "failed", keeping what was computed.
 """

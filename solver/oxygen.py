@@ -42,7 +42,7 @@ Discretisation and bookkeeping (mass balance at every step)
 - released = initial + sum dt int S dx; mobile = int c dx; trapped = sum m_i q_i; reduced = sum m_i r_i;
   escaped: Robin sum dt int h c ds, sink the consistent boundary flux (minus the residual of the step at the
   sink nodes). The imbalance released - (mobile + trapped + reduced + escaped) is then the linear solver's
-  residual only; its largest value over all steps is reported (summary["oxygen"]["mass_balance"]).
+  residual only; its largest value over all steps is reported (summary["o2"]["mass_balance"]).
 Amounts are for the meshed domain (an octant model holds 1/8 of the particle); fractions are not affected.
 """
 from __future__ import annotations
@@ -106,6 +106,7 @@ def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.
 
 class OxygenRelease:
     section = SECTION
+    summary_key = "o2"         # summary.json["o2"]: the name the studies and users look for
 
     @staticmethod
     def validate(table) -> dict:

@@ -121,7 +121,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                               "displacement": compat.dof_count_global(problem.V_u)},
                      "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
                      "description": particle.description},
-            **{ext.section: ext.summary() for ext in extensions},
+            **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
             "mpi_ranks": comm.size,
             "timing_s": timings,
         }

@@ -128,7 +128,7 @@ def coupled_run(tmp_path_factory):
 
 def test_mass_balance_holds_at_every_step_of_a_coupled_run(coupled_run):
     summary, out = coupled_run
-    o2 = summary["oxygen"]
+    o2 = summary["o2"]
     assert summary["status"] == "completed"
     assert o2["mass_balance"]["steps_checked"] == 8
     assert o2["mass_balance"]["max_relative_imbalance"] < 1e-9
@@ -146,7 +146,7 @@ def test_mass_balance_holds_at_every_step_of_a_coupled_run(coupled_run):
 
 def test_summary_has_the_time_series_profile_and_uniformity(coupled_run):
     summary, out = coupled_run
-    o2 = json.loads((out / "summary.json").read_text())["oxygen"]
+    o2 = json.loads((out / "summary.json").read_text())["o2"]
     assert o2["timeseries_file"] == "o2_timeseries.csv"
     assert len(o2["retained_fraction_vs_time"]) == 9
     profile = o2["final_profile"]

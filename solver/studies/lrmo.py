@@ -252,7 +252,7 @@ def plot_o2(out: Path, summaries: dict) -> list[str]:
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, summary in summaries.items():
-        o2 = summary["oxygen"]
+        o2 = summary["o2"]
         series = [(t / 60, f) for t, f in o2["retained_fraction_vs_time"] if f is not None]
         if series:
             ax1.plot(*zip(*series), label=name)
@@ -314,7 +314,7 @@ def o2_rows(summaries: dict) -> list[dict]:
         summary = summaries.get(name)
         if not summary:
             continue
-        o2 = summary["oxygen"]
+        o2 = summary["o2"]
         budget, spread = o2["budget"], o2["uniformity"]
         rows.append({"case": name, "time_min": o2["time_s"] / 60,
                      **{f"{k}_fraction": budget[f"{k}_fraction"]
