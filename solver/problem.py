@@ -125,6 +125,11 @@ class ChemoMechanicalProblem:
         """The Li content as a Function (c, or its DG1 vertex values in each cell): pictures, extensions."""
         return self.li_content.field if self.li_content.active else self.c
 
+    def li_content_values(self) -> np.ndarray:
+        """The Li content (mol/m^3) at this rank's owned nodes of its field (vertex values per cell in a shell)."""
+        field = self.li_concentration_field()
+        return field.x.array[: field.function_space.dofmap.index_map.size_local]
+
     def li_amount(self):
         """UFL form: the Li in the particle (mol), integrated exactly as the transport stores it."""
         return self.li_content.amount_form(self.c) if self.li_content.active else self.c * self.dx

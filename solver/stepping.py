@@ -53,7 +53,8 @@ class Progress:
 
 
 def _surface_limit_crossed(problem) -> str | None:
-    array = problem.c.x.array[: problem.V_c.dofmap.index_map.size_local]
+    # the Li content, not the transported field: in a Li-deficient shell (solver/shell.py) they differ by the deficit
+    array = problem.li_content_values()
     low = problem.comm.allreduce(float(array.min()) if array.size else np.inf, op=MPI.MIN)
     high = problem.comm.allreduce(float(array.max()) if array.size else -np.inf, op=MPI.MAX)
     if low < 0.0:

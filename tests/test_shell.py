@@ -201,3 +201,19 @@ def test_study_command_runs_end_to_end(tmp_path):
     assert all(row["max_relative_imbalance"] < 1e-9 for row in table["o2"])
     for name in ("sensitivity.md", "li_profiles.png", "compare_o2_40min.png", "o2_retained_and_profiles.png"):
         assert (tmp_path / name).exists(), name
+
+
+def test_an_unbounded_shell_whose_content_would_turn_negative_stops_at_the_cutoff(tmp_path):
+    """The cut-off watches the Li content, not the transported potential: a shell without a lower limit that
+    starts 0.7 below the bulk runs out of Li long before the potential does."""
+    from solver.case import read_case_file, apply_overrides, validate_case
+    from solver.pipeline import run_case
+
+    raw = apply_overrides(read_case_file(CASES / "lrmo_ru1.toml"),
+                          [*SMALL, "initial.shell_li_fraction_surface=0.3", "operation.stop_at_surface_limit=true",
+                           "time.steps=12", "output.fields=false", "output.pictures=false"])
+    del raw["material"]["regions"]["shell"]["li_fraction_min"]
+    summary = run_case(validate_case(raw), tmp_path / "run", MPI.COMM_SELF, render=False)
+    assert summary["status"] == "cutoff", summary["message"]
+    assert "below 0" in summary["message"]
+    assert summary["time"]["t_reached_s"] < summary["time"]["t_end_s"]

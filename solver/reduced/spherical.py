@@ -120,7 +120,6 @@ class SphericalModel:
         self.transport = _Transport(self.problem, geometry, c_scale=max(float(np.max(np.abs(u0))), 1.0))
         self.stepper = _Stepper(self.transport, u0, case["time"]["scheme"], newton_rtol=1e-11, max_newton=25)
         self.c, self.c_old, self.c_older = _nodal(u0.copy()), _nodal(u0.copy()), _nodal(u0.copy())
-        self.V_c = SimpleNamespace(dofmap=SimpleNamespace(index_map=SimpleNamespace(size_local=u0.size)))
         self.t_s = 0.0
         self._saved = None
         self._pending_dt = 0.0
@@ -154,6 +153,9 @@ class SphericalModel:
         self.c_old.x.array = self.c.x.array.copy()
         self.t_s += self._pending_dt
         self._saved = None
+
+    def li_content_values(self) -> np.ndarray:
+        return self.c.x.array
 
     # ------------------------------------------------------------------ outputs
     def solve_mechanics(self) -> None:
