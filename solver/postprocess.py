@@ -107,6 +107,15 @@ class DGStress:
 MAX_RECOVERED_REGIONS = 8
 
 
+def vertex_measure(mesh):
+    """dx with the vertex quadrature rule (weights |cell|/4 at the corners): integrating f v_i with it gives the
+    volume-weighted sum of the values f has in the cells around vertex i, so dividing by the integral of v_i
+    averages the cells' own corner values (exact for any continuous piecewise-linear f, boundaries included)."""
+    import ufl
+
+    return ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+
+
 class RecoveredStress:
     """The nodal stress of each cell region: at every vertex of the region, the volume-weighted average of the
     exact DG stress values that the region's cells around it have at that vertex. Equal to the stress wherever
@@ -125,7 +134,7 @@ class RecoveredStress:
             raise CaseError(f"output.peak_stress = 'recovered': supports up to {MAX_RECOVERED_REGIONS} cell "
                             f"regions; this particle has {len(regions)} (e.g. polycrystal grains): use 'cellwise'")
         mesh = problem.mesh
-        at_vertices = ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        at_vertices = vertex_measure(mesh)
         tensor_space = compat.tensor_space(mesh, 1)
         scalar_space = compat.scalar_space(mesh, 1)
         self.indicator = dolfinx.fem.Function(compat.scalar_space(mesh, 0, "Discontinuous Lagrange"))

@@ -19,6 +19,7 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
+from solver.postprocess import vertex_measure
 
 TIMESERIES_COLUMNS = (
     "time_s", "dt_s", "state_of_charge", "mean_li_fraction",
@@ -116,12 +117,14 @@ class FieldWriter:
         # extension fields (e.g. O2 concentration) are interpolated to P1 under their own names
         self.extra = [(field, dolfinx.fem.Function(self.V1, name=field.name)) for field in extra_point_fields]
         self._nodal_stress = dolfinx.fem.Function(self.T1)
-        # Nodal stress = lumped L2 projection of the exact DG stress: a volume-weighted average of the
-        # cells around each vertex, which is what a picture should show.
+        # Nodal stress = the volume-weighted average of the exact DG stress values of the cells around each
+        # vertex (postprocess.vertex_measure), which is what a picture should show; unlike a lumped L2
+        # projection it does not pull surface values towards the interior.
         test = ufl.TestFunction(self.T1)
-        self._stress_form = dolfinx.fem.form(ufl.inner(problem.stress(), test) * problem.dx)
+        at_vertices = vertex_measure(mesh)
+        self._stress_form = dolfinx.fem.form(ufl.inner(problem.stress(), test) * at_vertices)
         self._lumped_mass = compat.assemble_accumulated(
-            dolfinx.fem.form(ufl.inner(ufl.as_matrix(np.ones((3, 3))), test) * problem.dx)).copy()
+            dolfinx.fem.form(ufl.inner(ufl.as_matrix(np.ones((3, 3))), test) * at_vertices)).copy()
         self.xdmf = compat.xdmf_file(problem.comm, folder.path("fields.xdmf"))
         self.xdmf.write_mesh(mesh)
         self.snapshots: list[dict] = []
