@@ -9,155 +9,116 @@ merged under this one's, so a study pair differs only in what it overrides.
 from __future__ import annotations
 
 import copy
-import math
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from solver import units
 from solver.errors import CaseError
+from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, fraction_closed, fraction_unit, positive,
+                           rule, validate_table)
 
-_REQUIRED = object()
-
-
-@dataclass(frozen=True)
-class Field:
-    """One case key: its type, default (or required), and a physical-range check."""
-
-    kind: type | tuple[type, ...]
-    default: Any = _REQUIRED
-    check: Callable[[Any], bool] | None = None
-    allowed: str = ""
-    choices: tuple | None = None
-    nullable: bool = False
-
-
-def _positive(v):
-    return v > 0
-
-
-def _non_negative(v):
-    return v >= 0
-
-
-def _fraction(v):
-    return 0.0 <= v <= 1.0
-
-
-def _open_fraction(v):
-    return 0.0 < v <= 1.0
-
-
-def _poisson(v):
-    return -1.0 < v < 0.5
-
-
-def _finite(v):
-    return math.isfinite(v)
-
-
-_NUMBER = (int, float)
+# Case-section checks whose "allowed" text says more than the generic ones in solver.schema.
+_li_fraction = rule(lambda v: 0 <= v <= 1, "in [0, 1] (c in [0, c_max])")
+_poisson = rule(lambda v: -1.0 < v < 0.5, "in (-1, 0.5)")
+_count = rule(lambda v: v > 0, "a whole number > 0")
 
 # Names of solver.materials.MATERIAL_MODELS, listed here so that checking a case never imports dolfinx.
 MATERIAL_MODEL_NAMES = ("isotropic", "layered_oxide")
 
-MATERIAL_FIELDS = {
-    "name": Field(str, ""),
-    "model": Field(str, "isotropic", choices=MATERIAL_MODEL_NAMES),
-    # per cell region (e.g. shell, islands): {young_modulus_Pa|young_modulus_GPa, poisson_ratio,
-    # partial_molar_volume_m3_mol, diffusivity_m2_s}
-    "regions": Field(dict, {}),
-    "c_max_mol_m3": Field(_NUMBER, check=_positive, allowed="> 0"),
-    "diffusivity_m2_s": Field(_NUMBER, check=_positive, allowed="> 0"),
+MATERIAL_OPTIONS = [
+    Option("name", STR, ""),
+    Option("model", STR, "isotropic", choices=MATERIAL_MODEL_NAMES),
+    # per cell region (e.g. shell, islands): REGION_OPTIONS
+    Option("regions", TABLE, {}),
+    Option("c_max_mol_m3", FLOAT, check=positive),
+    Option("diffusivity_m2_s", FLOAT, check=positive),
     # D(x) as a table of [li_fraction, D_m2_s] rows, interpolated linearly in log D; overrides the constant.
-    "diffusivity_table_li_fraction_m2_s": Field(list, None, nullable=True),
-    "young_modulus_Pa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "young_modulus_GPa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "poisson_ratio": Field(_NUMBER, check=_poisson, allowed="in (-1, 0.5)"),
+    Option("diffusivity_table_li_fraction_m2_s", LIST, None),
+    # both units stay separate keys: _resolve_material wants exactly one and says so with both names
+    Option("young_modulus_Pa", FLOAT, None, check=positive),
+    Option("young_modulus_GPa", FLOAT, None, check=positive),
+    Option("poisson_ratio", FLOAT, check=_poisson),
     # required by the isotropic model; optional for layered_oxide (see solver/materials_layered.py)
-    "partial_molar_volume_m3_mol": Field(_NUMBER, None, check=_finite, allowed="a finite number (m^3/mol)",
-                                         nullable=True),
-    "stress_free_li_fraction": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
+    Option("partial_molar_volume_m3_mol", FLOAT, None),
+    Option("stress_free_li_fraction", FLOAT, None, check=fraction_closed),
     # [material.layered]: lattice table, stiffness, ... of model layered_oxide (solver/materials_layered.py)
-    "layered": Field(dict, None, nullable=True),
-}
+    Option("layered", TABLE, None),
+]
 
-OPERATION_FIELDS = {
-    "mode": Field(str, "galvanostatic", choices=("galvanostatic", "potentiostatic")),
-    "direction": Field(str, "charge", choices=("charge", "discharge")),
-    "c_rate": Field(_NUMBER, 1.0, check=_positive, allowed="> 0"),
-    "capacity_li_fraction": Field(_NUMBER, None, check=_open_fraction, allowed="in (0, 1]", nullable=True),
-    "li_fraction_start": Field(_NUMBER, check=_fraction, allowed="in [0, 1] (c in [0, c_max])"),
-    "li_fraction_end": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1] (c in [0, c_max])",
-                             nullable=True),
-    "surface_li_fraction": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1] (c in [0, c_max])",
-                                 nullable=True),
-    "temperature_K": Field(_NUMBER, 298.15, check=_positive, allowed="> 0"),
-    "wetted_surfaces": Field(list, ["outer_surface"]),
-    "stop_at_surface_limit": Field(bool, True),
-}
+OPERATION_OPTIONS = [
+    Option("mode", STR, "galvanostatic", choices=("galvanostatic", "potentiostatic")),
+    Option("direction", STR, "charge", choices=("charge", "discharge")),
+    Option("c_rate", FLOAT, 1.0, check=positive),
+    Option("capacity_li_fraction", FLOAT, None, check=fraction_unit),
+    Option("li_fraction_start", FLOAT, check=_li_fraction),
+    Option("li_fraction_end", FLOAT, None, check=_li_fraction),
+    Option("surface_li_fraction", FLOAT, None, check=_li_fraction),
+    Option("temperature_K", FLOAT, 298.15, check=positive),
+    Option("wetted_surfaces", LIST, ["outer_surface"]),
+    Option("stop_at_surface_limit", BOOL, True),
+]
 
-TIME_FIELDS = {
-    "t_end_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "t_end_dimensionless": Field(_NUMBER, None, check=_positive, allowed="> 0 (D t / R^2)", nullable=True),
-    "steps": Field(int, 100, check=_positive, allowed="a whole number > 0"),
-    "scheme": Field(str, "bdf2", choices=("bdf2", "backward_euler")),
-    "adaptive": Field(bool, False),
-    "tolerance": Field(_NUMBER, 1e-3, check=_positive, allowed="> 0 (relative local error per step)"),
-    "dt_min_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "dt_max_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-}
+TIME_OPTIONS = [
+    Option("t_end_s", FLOAT, None, check=positive),
+    Option("t_end_dimensionless", FLOAT, None, check=rule(lambda v: v > 0, "> 0 (D t / R^2)")),
+    Option("steps", INT, 100, check=_count),
+    Option("scheme", STR, "bdf2", choices=("bdf2", "backward_euler")),
+    Option("adaptive", BOOL, False),
+    Option("tolerance", FLOAT, 1e-3, check=rule(lambda v: v > 0, "> 0 (relative local error per step)")),
+    Option("dt_min_s", FLOAT, None, check=positive),
+    Option("dt_max_s", FLOAT, None, check=positive),
+]
 
-COUPLING_FIELDS = {
-    "stress_assisted_diffusion": Field(bool, False),
-    "max_iterations": Field(int, 30, check=_positive, allowed="a whole number > 0"),
+COUPLING_OPTIONS = [
+    Option("stress_assisted_diffusion", BOOL, False),
+    Option("max_iterations", INT, 30, check=_count),
     # relative max-norm change of c between coupling iterations; the linear solves (linear_rtol) must be
     # well below it, or the iteration stalls on their noise
-    "tolerance": Field(_NUMBER, 1e-5, check=_positive, allowed="> 0 (relative change of c)"),
-}
+    Option("tolerance", FLOAT, 1e-5, check=rule(lambda v: v > 0, "> 0 (relative change of c)")),
+]
 
-SOLVER_FIELDS = {
+SOLVER_OPTIONS = [
     # relative residual of the linear solves: "auto" ties it to the accuracy the case asks for (linear_rtol())
-    "linear_rtol": Field((int, float, str), "auto", check=lambda v: v == "auto" or (not isinstance(v, str) and 0 < v < 1),
-                         allowed='"auto" or a number in (0, 1)'),
-    "concentration_degree": Field(int, 1, choices=(1, 2)),
-    "displacement_degree": Field(int, 2, choices=(1, 2)),
-    "mechanics_preconditioner": Field(str, "gamg", choices=("gamg", "hypre", "lu")),
+    Option("linear_rtol", NUMBER + STR, "auto",
+           check=rule(lambda v: v == "auto" or (not isinstance(v, str) and 0 < v < 1), '"auto" or a number in (0, 1)')),
+    Option("concentration_degree", INT, 1, choices=(1, 2)),
+    Option("displacement_degree", INT, 2, choices=(1, 2)),
+    Option("mechanics_preconditioner", STR, "gamg", choices=("gamg", "hypre", "lu")),
     # 3d: the tetrahedral model; spherical_1d / axisymmetric: reduced models of rotationally symmetric
     # particles (sphere, hollow_sphere, core_shell), same outputs, a small fraction of the cost (solver/reduced/)
-    "formulation": Field(str, "3d", choices=("3d", "spherical_1d", "axisymmetric")),
-}
+    Option("formulation", STR, "3d", choices=("3d", "spherical_1d", "axisymmetric")),
+]
 
 PEAK_STRESS_EVALUATIONS = ("cellwise", "recovered")
-OUTPUT_FIELDS = {
-    "fields": Field(bool, True),
-    "snapshots": Field(int, 5, check=_non_negative, allowed="a whole number >= 0"),
-    "pictures": Field(bool, True),
-    "progress": Field(bool, True),
+OUTPUT_OPTIONS = [
+    Option("fields", BOOL, True),
+    Option("snapshots", INT, 5, check=rule(lambda v: v >= 0, "a whole number >= 0")),
+    Option("pictures", BOOL, True),
+    Option("progress", BOOL, True),
     # which stress the peaks are taken of (solver/postprocess.py): the exact DG stress cell by cell, or its
     # nodal average within each cell region (for steep stress gradients across few cells, e.g. thin shells)
-    "peak_stress": Field(str, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
-}
+    Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
+]
 
 # The initial Li profile (solver/shell.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
 # Li fraction rises from shell_li_fraction_surface at r = R to the bulk value at the shell's inner radius.
-INITIAL_FIELDS = {
-    "shell_li_fraction_surface": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
-    "shell_profile": Field(str, "linear", choices=("linear", "erf")),
+INITIAL_OPTIONS = [
+    Option("shell_li_fraction_surface", FLOAT, None, check=fraction_closed),
+    Option("shell_profile", STR, "linear", choices=("linear", "erf")),
     # structural: the deficit is a property of the shell (fewer accessible Li sites), in equilibrium at t = 0;
     # diffusing: an ordinary concentration gradient that Fickian diffusion starts to even out at once
-    "shell_deficit": Field(str, "structural", choices=("structural", "diffusing")),
-}
+    Option("shell_deficit", STR, "structural", choices=("structural", "diffusing")),
+]
 
-SECTIONS: dict[str, dict[str, Field]] = {
-    "material": MATERIAL_FIELDS,
-    "operation": OPERATION_FIELDS,
-    "time": TIME_FIELDS,
-    "coupling": COUPLING_FIELDS,
-    "solver": SOLVER_FIELDS,
-    "output": OUTPUT_FIELDS,
-    "initial": INITIAL_FIELDS,
+SECTIONS: dict[str, list[Option]] = {
+    "material": MATERIAL_OPTIONS,
+    "operation": OPERATION_OPTIONS,
+    "time": TIME_OPTIONS,
+    "coupling": COUPLING_OPTIONS,
+    "solver": SOLVER_OPTIONS,
+    "output": OUTPUT_OPTIONS,
+    "initial": INITIAL_OPTIONS,
 }
 TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
 
@@ -168,66 +129,22 @@ def _top_level_keys() -> set[str]:
     return TOP_LEVEL | set(EXTENSION_MODULES)
 
 
-def _type_name(kind) -> str:
-    if kind == _NUMBER:
-        return "a number"
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "a whole number", float: "a number", str: "a string", bool: "true/false", list: "a list"}
-    return " or ".join(sorted({names.get(k, k.__name__) for k in kinds}))
-
-
-def _validate_value(key: str, value: Any, field: Field) -> Any:
-    if value is None and field.nullable:
-        return None
-    kind = field.kind
-    # bool is an int in Python; never accept true for a number or 1 for a flag.
-    wrong_type = (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind)
-    if wrong_type:
-        raise CaseError(f"{key} = {value!r}: must be {_type_name(kind)}")
-    if field.choices is not None and value not in field.choices:
-        raise CaseError(f"{key} = {value!r}: must be one of {', '.join(map(repr, field.choices))}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise CaseError(f"{key} = {value!r}: must be finite")
-    if field.check is not None and not field.check(value):
-        raise CaseError(f"{key} = {value!r}: must be {field.allowed}")
-    return float(value) if kind is _NUMBER else value
-
-
-def validate_section(section: str, table: Any, fields: dict[str, Field]) -> dict:
-    """Check one table against its fields; fill defaults; reject unknown keys."""
-    if not isinstance(table, dict):
-        raise CaseError(f"[{section}] must be a table, got {table!r}")
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise CaseError(f"{section}.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(fields))}")
-    out = {}
-    for key, field in fields.items():
-        dotted = f"{section}.{key}"
-        if key in table:
-            out[key] = _validate_value(dotted, table[key], field)
-        elif field.default is _REQUIRED:
-            raise CaseError(f"{dotted}: missing; it is required")
-        else:
-            out[key] = copy.deepcopy(field.default)
-    return out
-
-
-REGION_FIELDS = {
-    "young_modulus_Pa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "young_modulus_GPa": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
-    "poisson_ratio": Field(_NUMBER, None, check=_poisson, allowed="in (-1, 0.5)", nullable=True),
-    "partial_molar_volume_m3_mol": Field(_NUMBER, None, check=_finite, allowed="a finite number", nullable=True),
-    "diffusivity_m2_s": Field(_NUMBER, None, check=_positive, allowed="> 0", nullable=True),
+REGION_OPTIONS = [
+    Option("young_modulus_Pa", FLOAT, None, check=positive),
+    Option("young_modulus_GPa", FLOAT, None, check=positive),
+    Option("poisson_ratio", FLOAT, None, check=_poisson),
+    Option("partial_molar_volume_m3_mol", FLOAT, None),
+    Option("diffusivity_m2_s", FLOAT, None, check=positive),
     # a bounded region (solver/shell.py): its Li content stops changing at these Li fractions
-    "li_fraction_min": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
-    "li_fraction_max": Field(_NUMBER, None, check=_fraction, allowed="in [0, 1]", nullable=True),
-}
+    Option("li_fraction_min", FLOAT, None, check=fraction_closed),
+    Option("li_fraction_max", FLOAT, None, check=fraction_closed),
+]
 
 
 def _resolve_regions(regions: dict) -> dict:
     out = {}
     for name, table in regions.items():
-        values = validate_section(f"material.regions.{name}", table, REGION_FIELDS)
+        values = validate_table(table, REGION_OPTIONS, f"material.regions.{name}")
         if values["young_modulus_Pa"] is not None and values["young_modulus_GPa"] is not None:
             raise CaseError(f"material.regions.{name}: give young_modulus_Pa or young_modulus_GPa, not both")
         gpa = values.pop("young_modulus_GPa")
@@ -254,7 +171,7 @@ def _resolve_material(material: dict) -> dict:
     table = material["diffusivity_table_li_fraction_m2_s"]
     if table is not None:
         ok = len(table) >= 2 and all(
-            isinstance(row, list) and len(row) == 2 and all(isinstance(v, _NUMBER) for v in row) for row in table)
+            isinstance(row, list) and len(row) == 2 and all(isinstance(v, NUMBER) for v in row) for row in table)
         if not ok:
             raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {table!r}: must be a list of at "
                             "least two [li_fraction, D_m2_s] pairs")
@@ -358,8 +275,8 @@ def validate_case(raw: dict) -> dict:
             raise CaseError(f"[{key}]: missing section; it is required")
     case["geometry"] = validate_geometry(raw["geometry"])
     case["mesh"] = validate_mesh_options(raw.get("mesh", {}), case["geometry"])
-    for section, fields in SECTIONS.items():
-        case[section] = validate_section(section, raw.get(section, {}), fields)
+    for section, options in SECTIONS.items():
+        case[section] = validate_table(raw.get(section, {}), options, section)
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])

@@ -4,7 +4,8 @@ An extension is named by its section in the case file (e.g. `[oxygen]`) and live
 listed in EXTENSION_MODULES as "module:Class" so that validating a case never imports dolfinx. The
 class provides:
 
-    validate(table: dict) -> dict          staticmethod; raise CaseError naming "<section>.<key>"
+    validate(table: dict) -> dict          staticmethod (solver.schema.validate_table does the key checks);
+                                           raise CaseError naming "<section>.<key>"
     __init__(case, problem, folder)        build spaces/forms on problem.mesh (problem.c is the Li field)
     after_step(step, t_s, dt_s) -> None    called after every accepted step (and once at t = 0 with dt 0)
     point_fields() -> list[Function]       optional: scalar fields added to the XDMF/VTU snapshots

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solver.errors import CaseError
+from solver.schema import BOOL, FLOAT, LIST, Option, fraction_open, rule, validate_table
 
 SECTION = "grain_boundaries"
 ZONES = ("core", "outer")
@@ -55,15 +56,12 @@ CSV_COLUMNS = (
 )
 
 
-def _fields():
-    from solver.case import Field
-
-    return {
-        "critical_traction_MPa": Field((int, float), check=lambda v: v > 0, allowed="> 0 (MPa)"),
-        "core_radius_fraction": Field((int, float), 0.5, check=lambda v: 0 < v < 1, allowed="in (0, 1)"),
-        "point_field": Field(bool, True),
-        "report_thresholds_MPa": Field(list, [250.0, 500.0, 1000.0, 2000.0]),
-    }
+OPTIONS = [
+    Option("critical_traction_MPa", FLOAT, check=rule(lambda v: v > 0, "> 0 (MPa)")),
+    Option("core_radius_fraction", FLOAT, 0.5, check=fraction_open),
+    Option("point_field", BOOL, True),
+    Option("report_thresholds_MPa", LIST, [250.0, 500.0, 1000.0, 2000.0]),
+]
 
 
 def zone_of(radius_fraction: np.ndarray, core_radius_fraction: float) -> np.ndarray:
@@ -149,11 +147,8 @@ class GrainBoundaryTraction:
 
     @staticmethod
     def validate(table) -> dict:
-        from solver.case import validate_section
-
-        values = validate_section(SECTION, table, _fields())
+        values = validate_table(table, OPTIONS, SECTION)
         values["critical_traction_Pa"] = values.pop("critical_traction_MPa") * 1e6
-        values["core_radius_fraction"] = float(values["core_radius_fraction"])
         thresholds = values.pop("report_thresholds_MPa")
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in thresholds):
             raise CaseError(f"{SECTION}.report_thresholds_MPa = {thresholds!r}: must be a list of numbers > 0 (MPa)")

@@ -64,6 +64,7 @@ import ufl
 
 from solver.errors import CaseError
 from solver.physics.tables import piecewise_linear
+from solver.schema import LIST, STR, TABLE, Option, validate_table
 
 MODEL_NAME = "layered_oxide"
 
@@ -149,16 +150,13 @@ ELASTIC_CONSTANT_NAMES = ("c11", "c12", "c13", "c33", "c44")
 
 
 # ------------------------------------------------------------------ case keys: [material.layered]
-def _layered_fields():
-    from solver.case import Field  # late: solver.case imports this module while it validates
-
-    return {
-        "lattice": Field(str, None, choices=tuple(LATTICE_TABLES), nullable=True),
-        "lattice_table_li_fraction_a_c_angstrom": Field(list, None, nullable=True),
-        "stiffness": Field(str, "isotropic", choices=("isotropic", "hexagonal")),
-        "elastic_constants_GPa": Field(dict, None, nullable=True),
-        "crystal_c_axis": Field(list, None, nullable=True),
-    }
+LAYERED_OPTIONS = [
+    Option("lattice", STR, None, choices=tuple(LATTICE_TABLES)),
+    Option("lattice_table_li_fraction_a_c_angstrom", LIST, None),
+    Option("stiffness", STR, "isotropic", choices=("isotropic", "hexagonal")),
+    Option("elastic_constants_GPa", TABLE, None),
+    Option("crystal_c_axis", LIST, None),
+]
 
 
 def _check_lattice_rows(key: str, rows) -> list[list[float]]:
@@ -189,8 +187,6 @@ def _check_elastic_constants(key: str, constants) -> dict[str, float]:
 
 def resolve_layered_section(model: str, table) -> dict | None:
     """Validate material.layered for `model`; returns the normalised table (None for other models)."""
-    from solver.case import validate_section
-
     if model != MODEL_NAME:
         if table is not None:
             raise CaseError(f"material.layered: only used with material.model = '{MODEL_NAME}' (model is {model!r})")
@@ -198,7 +194,7 @@ def resolve_layered_section(model: str, table) -> dict | None:
     if table is None:
         raise CaseError(f"material.layered: missing; material.model = '{MODEL_NAME}' needs it, e.g. "
                         f"[material.layered] lattice = 'ncm83' (presets: {', '.join(LATTICE_TABLES)})")
-    section = validate_section("material.layered", table, _layered_fields())
+    section = validate_table(table, LAYERED_OPTIONS, "material.layered")
     key = "material.layered.lattice_table_li_fraction_a_c_angstrom"
     rows = section["lattice_table_li_fraction_a_c_angstrom"]
     if rows is not None:

@@ -53,6 +53,8 @@ import math
 import numpy as np
 
 from solver.errors import CaseError, SolveError
+from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed, non_negative, positive, rule,
+                           validate_table)
 
 SECTION = "oxygen"
 BOLTZMANN_eV_K = 8.617333262e-5
@@ -62,25 +64,26 @@ CSV_COLUMNS = ("time_s", "released_mol", "mobile_mol", "trapped_mol", "reduced_m
 _RTOL = 1e-12
 
 
-def _fields():
-    from solver.case import Field
+def _at_least_zero(unit: str):
+    return rule(lambda v: v >= 0, f">= 0 ({unit})")
 
-    number = (int, float)
-    return {
-        "diffusivity_m2_s": Field(number, check=lambda v: v > 0, allowed="> 0 (m^2/s)"),
-        "release_per_li": Field(number, 0.0, check=lambda v: v >= 0, allowed=">= 0 (mol O2 per mol Li)"),
-        "release_below_li_fraction": Field(number, 0.67, check=lambda v: 0 <= v <= 1, allowed="in [0, 1]"),
-        "initial_mol_m3": Field(number, 0.0, check=lambda v: v >= 0, allowed=">= 0"),
-        "escape": Field(str, "sink", choices=("sink", "robin", "none")),
-        "escape_surfaces": Field(list, ["outer_surface"]),
-        "mass_transfer_m_s": Field(number, 0.0, check=lambda v: v >= 0, allowed=">= 0 (m/s)"),
-        "trap_regions": Field(list, []),
-        "trap_rate_1_s": Field(number, 0.0, check=lambda v: v >= 0, allowed=">= 0 (1/s)"),
-        "trap_capacity_mol_m3": Field(number, None, check=lambda v: v > 0, allowed="> 0", nullable=True),
-        "reduction_rate_1_s": Field(number, 0.0, check=lambda v: v >= 0, allowed=">= 0 (1/s)"),
-        "profile_bins": Field(int, 20, check=lambda v: v >= 2, allowed="a whole number >= 2"),
-        "point_field": Field(bool, True),
-    }
+
+# NUMBER, not FLOAT: these values have always been kept as written (an int stays an int).
+OPTIONS = [
+    Option("diffusivity_m2_s", NUMBER, check=rule(lambda v: v > 0, "> 0 (m^2/s)")),
+    Option("release_per_li", NUMBER, 0.0, check=_at_least_zero("mol O2 per mol Li")),
+    Option("release_below_li_fraction", NUMBER, 0.67, check=fraction_closed),
+    Option("initial_mol_m3", NUMBER, 0.0, check=non_negative),
+    Option("escape", STR, "sink", choices=("sink", "robin", "none")),
+    Option("escape_surfaces", LIST, ["outer_surface"]),
+    Option("mass_transfer_m_s", NUMBER, 0.0, check=_at_least_zero("m/s")),
+    Option("trap_regions", LIST, []),
+    Option("trap_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
+    Option("trap_capacity_mol_m3", NUMBER, None, check=positive),
+    Option("reduction_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
+    Option("profile_bins", INT, 20, check=rule(lambda v: v >= 2, "a whole number >= 2")),
+    Option("point_field", BOOL, True),
+]
 
 
 def partition_constant(binding_energy_eV: float, reference_binding_energy_eV: float,
@@ -110,9 +113,7 @@ class OxygenRelease:
 
     @staticmethod
     def validate(table) -> dict:
-        from solver.case import validate_section
-
-        values = validate_section(SECTION, table, _fields())
+        values = validate_table(table, OPTIONS, SECTION)
         for key in ("escape_surfaces", "trap_regions"):
             if not all(isinstance(name, str) for name in values[key]):
                 raise CaseError(f"oxygen.{key} = {values[key]!r}: must be a list of region names")

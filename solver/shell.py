@@ -50,6 +50,7 @@ import numpy as np
 from scipy.special import erf
 
 from solver.errors import CaseError
+from solver.schema import LIST, Option, validate_table
 
 CONTENT_QUADRATURE_DEGREE = 4   # rule on which the clipped content is evaluated (storage, amount)
 ERF_STEEPNESS = 2.0          # erf profile: 0.5 (1 + erf(k (2 s - 1)) / erf(k)), s = depth fraction of the shell
@@ -319,9 +320,7 @@ class RegionPeaks:
 
     @staticmethod
     def validate(table) -> dict:
-        from solver.case import Field, validate_section
-
-        values = validate_section("region_peaks", table, {"regions": Field(list, [])})
+        values = validate_table(table, [Option("regions", LIST, [])], "region_peaks")
         if not all(isinstance(name, str) for name in values["regions"]):
             raise CaseError(f"region_peaks.regions = {values['regions']!r}: must be a list of cell region names")
         return values

@@ -6,10 +6,10 @@
 
 Kinds (GEOMETRY_KINDS; options in each module's OPTIONS / SPEC, listed on a typo):
 sphere.py, hollow.py (hollow_sphere), core_shell.py (+ islands.py), porous.py (+ pores.py and the
-sampler package porosity/), polycrystal.py (+ voronoi.py, orientations.py). Shared machinery: options.py
-(table validation), schema.py (registry, [mesh] options), occ.py (OCC booleans, surface naming),
-sizing.py (size fields), meshing.py (gmsh meshing, quality, dolfinx conversion), cache.py, build.py,
-measure.py.
+sampler package porosity/), polycrystal.py (+ voronoi.py, orientations.py). Shared machinery: assembly.py
+(KindSpec, options several kinds share; the Option tables are solver/schema.py), schema.py (registry, [mesh]
+options), occ.py (OCC booleans, surface naming), sizing.py (size fields), meshing.py (gmsh meshing, quality,
+dolfinx conversion), cache.py, build.py, measure.py.
 
 Regions are addressed by name (cell: bulk, shell, islands, grain_<i>; facet: outer_surface,
 pore_surface, inner_surface, shell_interface, island_interface, island_surface, grain_boundary,

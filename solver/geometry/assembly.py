@@ -3,18 +3,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry.occ import box
-from solver.geometry.options import FLOAT, INT, STR, Option, non_negative, positive
+from solver.schema import FLOAT, INT, STR, Option, non_negative, positive
 from solver.units import UM_TO_M
 
 RADIUS = Option("radius", FLOAT, check=positive, dimension="length", help="particle radius, e.g. radius_um = 5")
 SYMMETRY = Option("symmetry", STR, "full", choices=("full", "octant"),
                   help="octant: the x, y, z >= 0 eighth with symmetry_x|y|z facets")
 SEED = Option("seed", INT, 0, check=non_negative)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A geometry kind: its options and the function that builds it on the current gmsh model."""
+    name: str
+    options: list[Option]
+    build: Callable
+    summary: str
+    check: Callable[[dict], None] | None = None   # cross-option checks on the normalised dict
 
 
 @dataclass

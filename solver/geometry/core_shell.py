@@ -7,11 +7,11 @@ import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry import islands
-from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, ball_volume, forbid_octant_with,
+from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
                                       octant_inputs, radius_um, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.geometry.options import (FLOAT, INT, STR, KindSpec, Option, at_least, fraction_open, non_negative,
-                                     positive, require_exactly_one)
+from solver.schema import (FLOAT, INT, STR, Option, at_least, fraction_open, non_negative, positive,
+                           require_exactly_one)
 from solver.units import UM_TO_M
 
 OPTIONS = [

@@ -5,10 +5,10 @@ import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry import pores as pore_tools
-from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, ball_volume, forbid_octant_with,
+from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
                                       octant_inputs, radius_um, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.geometry.options import FLOAT, KindSpec, Option, fraction_open
+from solver.schema import FLOAT, Option, fraction_open
 
 VOID = Option("void_radius_fraction", FLOAT, 0.4, check=fraction_open, help="void radius / particle radius")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from solver.geometry import pores as pore_tools
-from solver.geometry.assembly import RADIUS, SEED, Assembly, ball_volume, radius_um
+from solver.geometry.assembly import RADIUS, SEED, Assembly, KindSpec, ball_volume, radius_um
 from solver.geometry.occ import ball, convex_polyhedron, fragment_assign
-from solver.geometry.options import FLOAT, INT, STR, KindSpec, Option, at_least, fraction_closed, fraction_open
 from solver.geometry.orientations import grain_rotations
 from solver.geometry.voronoi import grain_seeds, voronoi_cells
+from solver.schema import FLOAT, INT, STR, Option, at_least, fraction_closed, fraction_open
 
 OPTIONS = [
     RADIUS,

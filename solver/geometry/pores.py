@@ -15,8 +15,8 @@ import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry.occ import ball, ellipsoid
-from solver.geometry.options import (BOOL, FLOAT, INT, LIST, STR, TABLE, Option, at_least, non_negative,
-                                     number_pair, positive, positive_numbers)
+from solver.schema import (BOOL, FLOAT, INT, LIST, STR, TABLE, Option, at_least, non_negative, number_pair, positive,
+                           positive_numbers)
 from solver.units import UM_TO_M
 
 NO_PORES = "none"

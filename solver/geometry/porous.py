@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from solver.errors import CaseError
 from solver.geometry import pores as pore_tools
-from solver.geometry.assembly import RADIUS, SEED, Assembly, ball_volume, radius_um
+from solver.geometry.assembly import RADIUS, SEED, Assembly, KindSpec, ball_volume, radius_um
 from solver.geometry.occ import ball, fragment_assign
-from solver.geometry.options import KindSpec
 
 
 def check(geometry: dict) -> None:

@@ -4,30 +4,28 @@ from __future__ import annotations
 from solver.errors import CaseError
 from solver.geometry import core_shell, hollow, polycrystal, porous, sphere
 from solver.geometry import pores as pore_tools
-from solver.geometry.options import BOOL, FLOAT, INT, STR, KindSpec, Option, at_least, positive, validate_table
+from solver.geometry.assembly import KindSpec
+from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive,
+                           validate_table)
 
 GEOMETRY_KINDS: dict[str, KindSpec] = {spec.name: spec for spec in
                                        (sphere.SPEC, hollow.SPEC, core_shell.SPEC, porous.SPEC, polycrystal.SPEC)}
 
 
-def _unit_fraction(value):
-    return None if 0 < value <= 1 else "must be in (0, 1]"
-
-
 MESH_OPTIONS = [
-    Option("cell_size_fraction", FLOAT, 0.15, check=_unit_fraction, help="largest cell size / particle radius"),
-    Option("surface_cell_size_fraction", FLOAT, 0.05, check=_unit_fraction,
+    Option("cell_size_fraction", FLOAT, 0.15, check=fraction_unit, help="largest cell size / particle radius"),
+    Option("surface_cell_size_fraction", FLOAT, 0.05, check=fraction_unit,
            help="cell size at the outer surface, voids and pores / particle radius"),
-    Option("interface_cell_size_fraction", FLOAT, None, check=_unit_fraction,
+    Option("interface_cell_size_fraction", FLOAT, None, check=fraction_unit,
            help="cell size at shell/island interfaces and grain boundaries (default: the surface size)"),
-    Option("min_cell_size_fraction", FLOAT, 0.001, check=_unit_fraction, help="smallest cell size / radius"),
+    Option("min_cell_size_fraction", FLOAT, 0.001, check=fraction_unit, help="smallest cell size / radius"),
     Option("grading_fraction", FLOAT, 0.2, check=positive,
            help="distance / radius over which cells grow from surface size to the largest size"),
     Option("curvature_cells", FLOAT, 8.0, check=at_least(3), help="cells per 2 pi of surface curvature"),
     Option("layer_cells", INT, 2, check=at_least(1), help="least cells across thin shells and islands"),
     Option("pore_volume_compensation", BOOL, True,
            help="inflate pores so the meshed (polyhedral) pores hold the sampled volume"),
-    Option("min_quality", FLOAT, 0.02, check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)",
+    Option("min_quality", FLOAT, 0.02, check=fraction_half_open,
            help="worst accepted tetrahedron (gmsh minSICN); below it the mesh gets one Netgen optimisation, "
                 "then is rejected"),
     Option("geometry_order", INT, 1, choices=(1, 2),
@@ -49,7 +47,8 @@ def validate_geometry(table: dict) -> dict:
         raise CaseError(f"geometry.kind = {kind!r}: unknown kind; valid kinds are "
                         + ", ".join(f"{name} ({spec.summary})" for name, spec in GEOMETRY_KINDS.items()))
     spec = GEOMETRY_KINDS[kind]
-    normalised = {"kind": kind, **validate_table(table, spec.options, "geometry", ignore=("kind",))}
+    normalised = {"kind": kind, **validate_table(table, spec.options, "geometry", ignore=("kind",),
+                                                 quote_unknown=True)}
     if spec.check is not None:
         spec.check(normalised)
     return normalised
@@ -58,7 +57,7 @@ def validate_geometry(table: dict) -> dict:
 def validate_mesh_options(table: dict, geometry: dict | None = None) -> dict:
     """Raw [mesh] table -> normalised dict with defaults (idempotent); with the normalised [geometry],
     also the options that depend on the particle (mesh.geometry_order)."""
-    mesh = validate_table(table if table is not None else {}, MESH_OPTIONS, "mesh")
+    mesh = validate_table(table if table is not None else {}, MESH_OPTIONS, "mesh", quote_unknown=True)
     if geometry is not None:
         check_geometry_order(geometry, mesh)
     if mesh["surface_cell_size_fraction"] > mesh["cell_size_fraction"]:

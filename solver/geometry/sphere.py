@@ -1,10 +1,9 @@
 """Dense sphere, full or octant."""
 from __future__ import annotations
 
-from solver.geometry.assembly import (RADIUS, SYMMETRY, Assembly, ball_volume, octant_inputs, radius_um,
+from solver.geometry.assembly import (RADIUS, SYMMETRY, Assembly, KindSpec, ball_volume, octant_inputs, radius_um,
                                       symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.geometry.options import KindSpec
 
 
 def build(geometry: dict, mesh: dict) -> Assembly:

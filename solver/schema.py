@@ -1,0 +1,175 @@
+"""Declarative key tables for every case section: types, defaults, checks, unit-suffixed keys.
+
+One `Option` per key; `validate_table` checks a table against a list of them and returns the normalised
+dict (defaults filled, numbers as float, unit-suffixed keys in SI). Bad input raises one CaseError that
+names the dotted key, the value and what is allowed. A length option named `radius` is written
+`radius_um` (or `radius_m`) in a case file and comes out as `radius_m`; validation is idempotent, so an
+already normalised dict validates to itself.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from solver.errors import CaseError
+from solver.units import UM_TO_M
+
+REQUIRED = object()
+
+#: unit suffix -> factor to SI, per physical dimension
+UNIT_SUFFIXES = {
+    "length": {"_um": UM_TO_M, "_m": 1.0},
+    "volume": {"_um3": UM_TO_M**3, "_m3": 1.0},
+}
+SI_SUFFIX = {"length": "_m", "volume": "_m3"}
+
+# Allowed types. FLOAT accepts whole numbers and stores them as float; NUMBER (int and float) keeps the
+# number as written. bool is an int in Python, but never counts as a number: true is not 1.
+FLOAT = (float,)
+NUMBER = (int, float)
+INT = (int,)
+BOOL = (bool,)
+STR = (str,)
+LIST = (list,)
+TABLE = (dict,)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of a table. `default=None` makes it optional (None given counts as absent); `dimension`
+    ("length"/"volume") makes it a unit-suffixed key, stored in SI. `check` returns None when the value is
+    fine, else the "must be ..." text."""
+    name: str
+    types: tuple
+    default: Any = REQUIRED
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple = ()
+    dimension: str | None = None
+    help: str = ""
+
+    def keys(self) -> list[str]:
+        if self.dimension is None:
+            return [self.name]
+        return [self.name + suffix for suffix in UNIT_SUFFIXES[self.dimension]]
+
+    @property
+    def out_key(self) -> str:
+        return self.name + SI_SUFFIX[self.dimension] if self.dimension else self.name
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return _is_real(value) and math.isfinite(value)
+
+
+# -- checks: each returns None when fine, else the "what is allowed" text ------------------------------
+def rule(test: Callable[[Any], bool], allowed: str) -> Callable[[Any], str | None]:
+    """A check from a predicate and the text of what it allows ("> 0", "in [0, 1] (c in [0, c_max])")."""
+    return lambda value: None if test(value) else f"must be {allowed}"
+
+
+positive = rule(lambda v: v > 0, "> 0")
+non_negative = rule(lambda v: v >= 0, ">= 0")
+fraction_open = rule(lambda v: 0 < v < 1, "in (0, 1)")
+fraction_closed = rule(lambda v: 0 <= v <= 1, "in [0, 1]")
+fraction_half_open = rule(lambda v: 0 <= v < 1, "in [0, 1)")
+fraction_unit = rule(lambda v: 0 < v <= 1, "in (0, 1]")
+
+
+def at_least(minimum) -> Callable[[Any], str | None]:
+    return rule(lambda v: v >= minimum, f">= {minimum}")
+
+
+def positive_numbers(value) -> str | None:
+    return None if all(_is_number(v) and v > 0 for v in value) else "must be a list of numbers > 0"
+
+
+def number_pair(value) -> str | None:
+    if len(value) != 2 or not all(_is_number(v) for v in value) or not 0 < value[0] <= value[1]:
+        return "must be [low, high] with 0 < low <= high"
+    return None
+
+
+def _type_ok(value, types: tuple) -> bool:
+    if float in types and _is_real(value):
+        return True
+    if int in types and isinstance(value, int) and not isinstance(value, bool):
+        return True
+    if bool in types and isinstance(value, bool):
+        return True
+    if value is None and type(None) in types:
+        return True
+    return any(isinstance(value, t) for t in types if t not in (float, int, bool, type(None)))
+
+
+def _type_words(types: tuple) -> str:
+    words = {float: "a number", int: "a whole number", bool: "true/false", str: "a string",
+             list: "a list", dict: "a table", type(None): "absent"}
+    shown = [t for t in types if not (t is int and float in types)]  # NUMBER reads "a number"
+    return " or ".join(words.get(t, t.__name__) for t in shown)
+
+
+def bad(prefix: str, key: str, value, allowed: str) -> CaseError:
+    return CaseError(f"{prefix}.{key} = {value!r}: {allowed}")
+
+
+def _checked(prefix: str, key: str, value, opt: Option):
+    """The value of a given key, checked and converted to what the normalised dict holds."""
+    if not _type_ok(value, opt.types):
+        raise bad(prefix, key, value, f"must be {_type_words(opt.types)}")
+    if opt.choices and value not in opt.choices:
+        raise bad(prefix, key, value, "must be one of " + ", ".join(repr(c) for c in opt.choices))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad(prefix, key, value, "must be finite")
+    problem = opt.check(value) if opt.check is not None else None
+    if problem:
+        raise bad(prefix, key, value, problem)
+    if opt.dimension:
+        factor = UNIT_SUFFIXES[opt.dimension][key[len(opt.name):]]
+        return [float(v) * factor for v in value] if isinstance(value, list) else float(value) * factor
+    if float in opt.types and int not in opt.types and _is_number(value):
+        return float(value)
+    return value
+
+
+def validate_table(table: dict, options: list[Option], prefix: str, ignore: tuple = (),
+                   quote_unknown: bool = False) -> dict:
+    """Check `table` against `options`; returns {out_key: value} with defaults filled and units in SI.
+    An unknown key is named with its value only with `quote_unknown` (the [geometry] and [mesh] wording)."""
+    if not isinstance(table, dict):
+        raise CaseError(f"[{prefix}] = {table!r}: must be a table")
+    by_key = {key: opt for opt in options for key in opt.keys()}
+    for key in table:
+        if key not in by_key and key not in ignore:
+            allowed = "unknown key; allowed keys are " + ", ".join(sorted(by_key))
+            if quote_unknown:
+                raise bad(prefix, key, table[key], allowed)
+            raise CaseError(f"{prefix}.{key}: {allowed}")
+    out = {}
+    for opt in options:
+        given = [key for key in opt.keys()
+                 if key in table and not (table[key] is None and opt.default is None)]
+        if len(given) > 1:
+            raise bad(prefix, given[1], table[given[1]], f"give only one of {', '.join(given)}")
+        if given:
+            out[opt.out_key] = _checked(prefix, given[0], table[given[0]], opt)
+        elif opt.default is REQUIRED:
+            raise CaseError(f"{prefix}.{opt.keys()[0]}: missing; it is required"
+                            + (f" ({opt.help})" if opt.help else ""))
+        else:
+            out[opt.out_key] = copy.deepcopy(opt.default)  # a default list must not be shared between cases
+    return out
+
+
+def require_exactly_one(table: dict, prefix: str, names: list[str], shown: list[str]) -> str:
+    """Of the normalised keys `names` (written `shown` in case files) exactly one must be set."""
+    present = [s for n, s in zip(names, shown) if table.get(n) is not None]
+    if len(present) != 1:
+        raise CaseError(f"{prefix}: give exactly one of {', '.join(shown)} (got "
+                        f"{', '.join(present) if present else 'none'})")
+    return names[shown.index(present[0])]
