@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                                             snapshot=tag))
         figures.append(compare_pictures(out, LI_CASES, labels, "von_mises_Pa", "compare_von_mises_final.png"))
         figures.append(compare_pictures(out, O2_CASES, labels, "o2_mol_m3", "compare_o2_40min.png"))
-        o2 = {n: s for n, s in summaries.items() if n in O2_CASES and s and "oxygen" in s}
+        o2 = {n: s for n, s in summaries.items() if n in O2_CASES and s and "o2" in s}
         if o2:
             figures += plot_o2(out, o2)
     stress = stress_rows(refs, summaries)
