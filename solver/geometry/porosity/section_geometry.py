@@ -13,19 +13,22 @@ if TYPE_CHECKING:
     from solver.geometry.porosity.poreset import PoreSet
 
 
+def _two_circles(radius, center_distance, outer_radius):
+    """Broadcast (a, d, r) float arrays of a circle/sphere of radius a at distance d from the centre of one of
+    radius r, with the masks `inside` (one contains the other) and `lens` (they overlap partially)."""
+    a, d, r = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (radius, center_distance, outer_radius)))
+    inside = d <= np.abs(r - a)
+    return a, d, r, inside, (~inside) & (d < a + r)
+
+
 def circle_disk_area(radius, center_distance, disk_radius):
     """Area of a circle (radius a, centre at distance d from the origin) inside the disk |x| <= r.
 
     Closed form (circle-circle lens), broadcast over the arguments.
     """
-    a = np.asarray(radius, dtype=float)
-    d = np.asarray(center_distance, dtype=float)
-    r = np.asarray(disk_radius, dtype=float)
-    a, d, r = np.broadcast_arrays(a, d, r)
+    a, d, r, inside, lens = _two_circles(radius, center_distance, disk_radius)
     out = np.zeros(a.shape)
-    inside = d <= np.abs(r - a)
     out[inside] = np.pi * np.minimum(a, r)[inside] ** 2
-    lens = (~inside) & (d < a + r)
     if np.any(lens):
         aa, dd, rr = a[lens], d[lens], r[lens]
         # lens = circular segment of each circle; half-angles from atan2 and a series for thin
@@ -49,14 +52,9 @@ def _segment_factor(alpha: np.ndarray) -> np.ndarray:
 
 def _ball_volume_inside(radius, center_distance, ball_radius):
     """Volume of a sphere (radius a, centre at distance d) inside the ball |x| <= r (closed form)."""
-    a = np.asarray(radius, dtype=float)
-    d = np.asarray(center_distance, dtype=float)
-    r = np.asarray(ball_radius, dtype=float)
-    a, d, r = np.broadcast_arrays(a, d, r)
+    a, d, r, inside, lens = _two_circles(radius, center_distance, ball_radius)
     out = np.zeros(a.shape)
-    inside = d <= np.abs(r - a)
     out[inside] = 4.0 / 3.0 * np.pi * np.minimum(a, r)[inside] ** 3
-    lens = (~inside) & (d < a + r)
     if np.any(lens):
         aa, dd, rr = a[lens], d[lens], r[lens]
         out[lens] = np.pi * (aa + rr - dd) ** 2 * (dd * dd + 2 * dd * (aa + rr) - 3 * (aa - rr) ** 2) / (12 * dd)
