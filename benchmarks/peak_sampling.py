@@ -66,7 +66,7 @@ def main() -> None:
     centres = compat.dof_coordinates(compat.scalar_space(problem.mesh, 0, "Discontinuous Lagrange"))[:len(cells)]
     middles = postprocess.stress_measures(compat.evaluate_expression(midpoint, problem.mesh, cells).reshape(-1, 3, 3),
                                           centres, radius)["radial"]
-    nodal = postprocess.stress_measures(*postprocess.RecoveredStress(problem).update(), radius)["radial"]
+    nodal = postprocess.stress_measures(*postprocess.RecoveredStress(problem).sample(), radius)["radial"]
     for label, values in (("cell corners (cellwise peak)", corners), ("cell midpoints", middles),
                           ("nodal average (recovered peak)", nodal)):
         peak = _extreme(values)

@@ -231,10 +231,10 @@ def end_time_s(case: dict, radius_m: float) -> float:
 
 
 # solver.linear_rtol = "auto": the mechanics solves (~95 % of a step) stop at 1e-6, which changed the verification
-# sphere's peaks by <= 3e-5 relative against 1e-8 and saved 25 % CPU (docs/performance.md section 8), far below the
-# ~1 % discretisation error of a 3D run. The transport solves are cheap and carry the Li balance: they stay at
-# 1e-8, so the charge passed matches the imposed current to ~1e-7 of itself even over short runs (at 1e-6 it drifted
-# by 5e-5). Both tighten where the case asks for more: 1e-3 of the adaptive steps' error tolerance, and 1e-2 of the
+# sphere's peaks by <= 7.4e-5 relative against 1e-8 (far below the ~1 % discretisation error of a 3D run) and cut
+# its time loop by 44 % (docs/performance.md section 8). The transport solves are cheap and carry the Li balance:
+# they stay at 1e-8, so the charge passed matches the imposed current to ~1e-7 of itself even over short runs
+# (at 1e-6 it drifted by 5e-5). Both tighten where the case asks for more: 1e-3 of the adaptive steps' error tolerance, and 1e-2 of the
 # coupling tolerance when a step iterates (the coupling loop must not stall on the linear solves' noise).
 AUTO_LINEAR_RTOL = {"mechanics": 1e-6, "transport": 1e-8}
 

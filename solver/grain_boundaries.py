@@ -188,7 +188,7 @@ class GrainBoundaryTraction:
         self.traction = np.zeros(len(self.facets.area))
 
         self.sampler = StressSampler(problem)
-        self._sample_weights = self._dof_volumes(self.sampler.space, self.sampler.n_owned)
+        self._sample_weights = self._dof_volumes(self.sampler.source.space, self.sampler.source.n_owned)
         sample_r = np.linalg.norm(self.sampler.points, axis=1) / self.radius_m
         self.sample_core = zone_of(sample_r, self.core_fraction)
         self.mean_c_form = dolfinx.fem.form(problem.c * problem.dx)

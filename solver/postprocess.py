@@ -90,16 +90,19 @@ def exact_stress_degree(problem) -> int:
 
 
 class DGStress:
-    """The stress of a problem interpolated into a DG tensor space of `degree`; update() refreshes `function`."""
+    """The stress of a problem interpolated into a DG tensor space of `degree`, sampled at the owned dofs."""
 
     def __init__(self, problem, degree: int):
         self.space = compat.tensor_space(problem.mesh, degree, "Discontinuous Lagrange")
         self.function = dolfinx.fem.Function(self.space)
         self._expression = compat.expression(problem.stress(), self.space)
+        self.n_owned = self.space.dofmap.index_map.size_local
+        self.points = compat.dof_coordinates(self.space)[: self.n_owned]
 
-    def update(self):
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tensors (n, 3, 3), points (n, 3)) at this rank's owned dofs."""
         self.function.interpolate(self._expression)
-        return self.function
+        return self.function.x.array.reshape(-1, 3, 3)[: self.n_owned], self.points
 
 
 # Region-wise recovery assembles once per region per evaluation; beyond this many regions (e.g. the grains
@@ -107,65 +110,76 @@ class DGStress:
 MAX_RECOVERED_REGIONS = 8
 
 
-def vertex_measure(mesh):
-    """dx with the vertex quadrature rule (weights |cell|/4 at the corners): integrating f v_i with it gives the
-    volume-weighted sum of the values f has in the cells around vertex i, so dividing by the integral of v_i
-    averages the cells' own corner values (exact for any continuous piecewise-linear f, boundaries included)."""
-    import ufl
+class VertexAverage:
+    """At each vertex, the volume-weighted mean of the values that the stress of the selected cells has there.
 
-    return ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+    Assembled with the vertex quadrature rule (weights |cell|/4 at the corners): integrating sigma v_i gives
+    the volume-weighted sum of the cells' own values at vertex i, and dividing by the integral of v_i averages
+    them. Exact for any continuous piecewise-linear stress, boundaries included (a lumped L2 projection pulls
+    boundary values towards the interior). Every cell counts once, so rank boundaries see all their cells.
+    Arrays cover this rank's vertices, ghosts included, in the order of `scalar_space` (a P1 space).
+    """
+
+    def __init__(self, problem, scalar_space=None):
+        import ufl
+
+        mesh = problem.mesh
+        at_vertices = ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        scalar_space = scalar_space or compat.scalar_space(mesh, 1)
+        self.n_owned = scalar_space.dofmap.index_map.size_local
+        self.points = compat.dof_coordinates(scalar_space)
+        self._selected = dolfinx.fem.Function(compat.scalar_space(mesh, 0, "Discontinuous Lagrange"))
+        self._selected.x.array[:] = 1.0
+        test = ufl.TestFunction(compat.tensor_space(mesh, 1))
+        self._stress_form = dolfinx.fem.form(self._selected * ufl.inner(problem.stress(), test) * at_vertices)
+        self._weight_form = dolfinx.fem.form(self._selected * ufl.TestFunction(scalar_space) * at_vertices)
+
+    def select(self, cells) -> None:
+        """Average over these local cells only (all cells until called)."""
+        self._selected.x.array[:] = 0.0
+        self._selected.x.array[cells] = 1.0
+
+    def weights(self) -> np.ndarray:
+        """Per vertex, the volume the selected cells give it (zero where none touches it)."""
+        return compat.assemble_accumulated(self._weight_form).copy()
+
+    def sums(self) -> np.ndarray:
+        """(n, 3, 3) per vertex: the selected cells' stress values there, weighted by those volumes."""
+        return compat.assemble_accumulated(self._stress_form).reshape(-1, 3, 3)
 
 
 class RecoveredStress:
-    """The nodal stress of each cell region: at every vertex of the region, the volume-weighted average of the
-    exact DG stress values that the region's cells around it have at that vertex. Equal to the stress wherever
-    it is continuous and linear in each cell, boundaries included (a lumped L2 projection would be biased there).
-
-    The sums come from assembling with a vertex quadrature rule (weights |cell|/4 at the vertices), so every
-    cell counts once and rank boundaries see all their cells. update() returns (tensors (n, 3, 3), points
-    (n, 3)) over the owned vertices of all regions; `region_slices` says which rows belong to which region."""
+    """The nodal stress of each cell region: the VertexAverage over the region's cells at each of its vertices,
+    so it stays discontinuous across region interfaces, where the stress itself jumps. sample() returns
+    (tensors (n, 3, 3), points (n, 3)) over the owned vertices of all regions; `region_slices` says which rows
+    belong to which region."""
 
     def __init__(self, problem):
-        import ufl
-
         particle = problem.particle
         regions = particle.cell_regions
         if len(regions) > MAX_RECOVERED_REGIONS:
             raise CaseError(f"output.peak_stress = 'recovered': supports up to {MAX_RECOVERED_REGIONS} cell "
                             f"regions; this particle has {len(regions)} (e.g. polycrystal grains): use 'cellwise'")
-        mesh = problem.mesh
-        at_vertices = vertex_measure(mesh)
-        tensor_space = compat.tensor_space(mesh, 1)
-        scalar_space = compat.scalar_space(mesh, 1)
-        self.indicator = dolfinx.fem.Function(compat.scalar_space(mesh, 0, "Discontinuous Lagrange"))
-        self._stress_form = dolfinx.fem.form(
-            self.indicator * ufl.inner(problem.stress(), ufl.TestFunction(tensor_space)) * at_vertices)
-        weight_form = dolfinx.fem.form(self.indicator * ufl.TestFunction(scalar_space) * at_vertices)
-        n_owned = scalar_space.dofmap.index_map.size_local
-        vertices = compat.dof_coordinates(scalar_space)[:n_owned]
+        self.average = VertexAverage(problem)
+        n_owned = self.average.n_owned
         self.regions, self.region_slices, points = [], {}, []
         start = 0
         for name, tag in sorted(regions.items()):
             cells = compat.entities_with_tag(particle.cell_tags, tag)
-            self._select(cells)
-            weights = compat.assemble_accumulated(weight_form)[:n_owned]
+            self.average.select(cells)
+            weights = self.average.weights()[:n_owned]
             nodes = np.flatnonzero(weights > 0.0)
             self.regions.append((cells, nodes, weights[nodes]))
             self.region_slices[name] = slice(start, start + nodes.size)
             start += nodes.size
-            points.append(vertices[nodes])
+            points.append(self.average.points[nodes])
         self.points = np.concatenate(points) if points else np.zeros((0, 3))
 
-    def _select(self, cells) -> None:
-        self.indicator.x.array[:] = 0.0
-        self.indicator.x.array[cells] = 1.0
-
-    def update(self) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
         blocks = []
         for cells, nodes, weights in self.regions:
-            self._select(cells)
-            sums = compat.assemble_accumulated(self._stress_form).reshape(-1, 3, 3)
-            blocks.append(sums[nodes] / weights[:, None, None])
+            self.average.select(cells)
+            blocks.append(self.average.sums()[nodes] / weights[:, None, None])
         return (np.concatenate(blocks) if blocks else np.zeros((0, 3, 3))), self.points
 
 
@@ -177,23 +191,12 @@ class StressSampler:
         self.problem = problem
         self.evaluation = evaluation
         self.radius_m = problem.particle.radius_m
-        if evaluation == "recovered":
-            self.recovered = RecoveredStress(problem)
-            self.points = self.recovered.points
-            return
-        self.stress = DGStress(problem, exact_stress_degree(problem))
-        self.space = self.stress.space
-        self.sigma = self.stress.function
-        n_owned = self.space.dofmap.index_map.size_local
-        self.points = compat.dof_coordinates(self.space)[:n_owned]
-        self.n_owned = n_owned
+        self.source = (RecoveredStress(problem) if evaluation == "recovered"
+                       else DGStress(problem, exact_stress_degree(problem)))
+        self.points = self.source.points
 
     def evaluate(self) -> dict[str, np.ndarray]:
-        if self.evaluation == "recovered":
-            self.tensors, _ = self.recovered.update()
-        else:
-            self.stress.update()
-            self.tensors = self.sigma.x.array.reshape(-1, 3, 3)[: self.n_owned]
+        self.tensors, _ = self.source.sample()
         return stress_measures(self.tensors, self.points, self.radius_m)
 
     def local_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:

@@ -1,10 +1,7 @@
 """L2 projection of a UFL expression onto a finite-element space, with the mass matrix assembled once.
 
-Used where interpolation would sample an expression that the space cannot hold: the hydrostatic stress for
-the stress-assisted flux (P1 from a DG stress), and the stress of a particle whose eigenstrain has a kink
-inside cells (the clipped Li content of solver/shell.py). On a discontinuous space the projection is cell by
-cell: into DG0 it is the exact cell average; into DG1 the best linear fit in each cell, which for a stress that
-is already linear in the cell returns it unchanged.
+Used where interpolation would sample an expression that the space cannot hold: the hydrostatic stress of
+the stress-assisted flux (P1 from a DG stress).
 """
 from __future__ import annotations
 
@@ -13,8 +10,8 @@ import dolfinx.fem
 
 from solver import compat, linalg
 
-# Mass matrices are well conditioned (Jacobi-scaled DG1 blocks have two eigenvalues), so CG + Jacobi
-# reaches this in a handful of iterations; tight, because peaks are read off the result.
+# Mass matrices are well conditioned, so CG + Jacobi reaches this in a handful of iterations; tight, because
+# the projected field enters the next transport solve.
 PROJECTION_RTOL = 1e-12
 
 

@@ -342,19 +342,14 @@ class RegionPeaks:
         for label, degree in (("pointwise", 1), ("cell_mean", 0)):
             stress = DGStress(problem, degree)
             dofs = compat.cell_dofs(stress.space)[:n_cells]
-            n_owned = stress.space.dofmap.index_map.size_local
-            points = compat.dof_coordinates(stress.space)
             region_rows = {}
             for name in names:
                 cells = compat.entities_with_tag(particle.cell_tags, particle.cell_regions[name])
                 chosen = np.unique(dofs[cells[cells < n_cells]].ravel())
-                region_rows[name] = chosen[chosen < n_owned]
-
-            def sample(stress=stress, points=points):
-                return stress.update().x.array.reshape(-1, 3, 3), points
-            self.evaluations[label] = (sample, region_rows)
+                region_rows[name] = chosen[chosen < stress.n_owned]
+            self.evaluations[label] = (stress.sample, region_rows)
         recovered = RecoveredStress(problem)
-        self.evaluations["recovered"] = (recovered.update, {
+        self.evaluations["recovered"] = (recovered.sample, {
             name: np.arange(recovered.region_slices[name].start, recovered.region_slices[name].stop)
             for name in names})
         self.peaks = {name: {label: {} for label in self.evaluations} for name in names}

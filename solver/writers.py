@@ -14,12 +14,11 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import ufl
 from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
-from solver.postprocess import vertex_measure
+from solver.postprocess import VertexAverage
 
 TIMESERIES_COLUMNS = (
     "time_s", "dt_s", "state_of_charge", "mean_li_fraction",
@@ -110,21 +109,16 @@ class FieldWriter:
         mesh = problem.mesh
         self.V1 = compat.scalar_space(mesh, 1)
         self.W1 = compat.vector_space(mesh, 1)
-        self.T1 = compat.tensor_space(mesh, 1)
         self.concentration = dolfinx.fem.Function(self.V1, name="concentration_mol_m3")
         self.displacement = dolfinx.fem.Function(self.W1, name="displacement_m")
         self.scalars = {name: dolfinx.fem.Function(self.V1, name=name) for name in POINT_FIELDS}
         # extension fields (e.g. O2 concentration) are interpolated to P1 under their own names
         self.extra = [(field, dolfinx.fem.Function(self.V1, name=field.name)) for field in extra_point_fields]
-        self._nodal_stress = dolfinx.fem.Function(self.T1)
         # Nodal stress = the volume-weighted average of the exact DG stress values of the cells around each
-        # vertex (postprocess.vertex_measure), which is what a picture should show; unlike a lumped L2
+        # vertex (postprocess.VertexAverage), which is what a picture should show; unlike a lumped L2
         # projection it does not pull surface values towards the interior.
-        test = ufl.TestFunction(self.T1)
-        at_vertices = vertex_measure(mesh)
-        self._stress_form = dolfinx.fem.form(ufl.inner(problem.stress(), test) * at_vertices)
-        self._lumped_mass = compat.assemble_accumulated(
-            dolfinx.fem.form(ufl.inner(ufl.as_matrix(np.ones((3, 3))), test) * at_vertices)).copy()
+        self._stress_average = VertexAverage(problem, self.V1)
+        self._stress_weights = self._stress_average.weights()
         self.xdmf = compat.xdmf_file(problem.comm, folder.path("fields.xdmf"))
         self.xdmf.write_mesh(mesh)
         self.snapshots: list[dict] = []
@@ -134,10 +128,8 @@ class FieldWriter:
 
         self.concentration.interpolate(self.problem.li_concentration_field())  # Li content (solver/shell.py)
         self.displacement.interpolate(self.problem.u)
-        self._nodal_stress.x.array[:] = compat.assemble_accumulated(self._stress_form) / self._lumped_mass
-        points = compat.dof_coordinates(self.V1)
-        measures = stress_measures(self._nodal_stress.x.array.reshape(-1, 3, 3), points,
-                                   self.problem.particle.radius_m)
+        nodal_stress = self._stress_average.sums() / self._stress_weights[:, None, None]
+        measures = stress_measures(nodal_stress, self._stress_average.points, self.problem.particle.radius_m)
         for name, function in self.scalars.items():
             function.x.array[:] = measures[name.removesuffix("_Pa")]
         for source, nodal in self.extra:

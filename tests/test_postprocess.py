@@ -93,7 +93,7 @@ def test_recovered_stress_is_exact_for_a_continuous_linear_field_up_to_the_bound
     x = ufl.SpatialCoordinate(particle.mesh)
     scale = 1e9 / particle.radius_m
     stress = scale * ufl.as_matrix([[x[0], x[1], 0.0], [x[1], 2.0 * x[2], x[0]], [0.0, x[0], x[0] + x[1]]])
-    tensors, points = RecoveredStress(_GivenStress(particle, stress)).update()
+    tensors, points = RecoveredStress(_GivenStress(particle, stress)).sample()
     X, Y, Z = points.T
     expected = scale * np.stack([np.stack([X, Y, 0 * X], 1), np.stack([Y, 2 * Z, X], 1),
                                  np.stack([0 * X, X, X + Y], 1)], 1)
@@ -116,7 +116,7 @@ def test_recovered_stress_keeps_each_region_its_own_values_at_an_interface():
     shell_value, bulk_value = 3e8, -1e8
     stress = (in_shell * shell_value + (1.0 - in_shell) * bulk_value) * ufl.Identity(3)
     recovered = RecoveredStress(_GivenStress(particle, stress))
-    tensors, points = recovered.update()
+    tensors, points = recovered.sample()
     for region, value in (("shell", shell_value), ("bulk", bulk_value)):
         rows = recovered.region_slices[region]
         assert np.allclose(tensors[rows], value * np.eye(3), rtol=1e-12, atol=0.0)
