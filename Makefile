@@ -1,14 +1,19 @@
-# Two commands do everything on a fresh Debian 12 machine: `make demo` and `make test`.
-PY := .venv/bin/python
-STAMP := .venv/.setup-stamp
+# Two commands do everything on a fresh Debian 12 or 13 machine: `make demo` and `make test`.
+# FENICSX=system (Debian's dolfinx, default) or wheel (PyPI dolfinx 0.11, Python >= 3.12); VENV names the venv.
+FENICSX ?= system
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
 DEMO_CASE ?= cases/ncm811_particle.toml
 DEMO_OUT ?= results/demo
+SPHERE_OUT ?= results/verification_sphere
+export FENICSX VENV
 export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 export VTK_DEFAULT_OPENGL_WINDOW := vtkOSOpenGLRenderWindow
 
-.PHONY: setup demo test test-slow benchmarks benchmarks-quick clean
+.PHONY: setup demo sphere test test-slow test-versions benchmarks benchmarks-quick clean
 
 setup: $(STAMP)
 
@@ -19,11 +24,20 @@ $(STAMP): pyproject.toml tools/setup.sh
 demo: setup
 	$(PY) -m solver run $(DEMO_CASE) --out $(DEMO_OUT)
 
+# the verification sphere's run (its peaks are compared across dolfinx versions by test-versions)
+sphere: setup
+	$(PY) -m solver run cases/verification_sphere.toml --out $(SPHERE_OUT) --no-pictures
+
 test: setup
 	$(PY) -m pytest -q
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# The default suite on the other dolfinx generations (0.5.2, 0.9, 0.11: Debian 12, Debian 13, PyPI wheel)
+# in cached Debian roots, and the demo's and verification sphere's peaks compared across all three.
+test-versions:
+	bash tools/test_versions.sh
 
 # docs/performance.md: where the time goes (full sizes ~30-60 min; -quick: the scripts on small sizes)
 benchmarks: setup

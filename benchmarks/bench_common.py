@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+from solver.launcher import MPI_ENVIRONMENT, mpi_command
+
 REPO = Path(__file__).resolve().parent.parent
 CASE = REPO / "cases" / "verification_sphere.toml"
 WORKER = Path(__file__).resolve().parent / "worker.py"
-MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "OMPI_MCA_rmaps_base_oversubscribe": "1"}
 # unknowns (P1 c + P2 u) per tetrahedron of a quasi-uniform sphere mesh, measured: ~5.2
 UNKNOWNS_PER_CELL = 5.2
 # tetrahedra of a uniform full-sphere mesh of cell size h (fraction of R), measured: ~ 16.5 / h^3 at 0.4M unknowns
@@ -48,13 +48,11 @@ def peak_memory_bytes() -> int:
 
 def run_worker(task: dict, ranks: int = 1, timeout_s: float = 600.0) -> dict:
     """Run worker.py on `task` in a fresh process (under mpirun for ranks > 1); its JSON line, or an error dict."""
-    command = [sys.executable, str(WORKER), json.dumps(task)]
-    if ranks > 1:
-        command = ["mpirun", "-n", str(ranks), *command]
+    command = mpi_command(ranks, [sys.executable, str(WORKER), json.dumps(task)])
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=REPO,
-                              env=dict(os.environ, **MPI_ENV))
+                              env=dict(os.environ, **MPI_ENVIRONMENT))
     except subprocess.TimeoutExpired:
         return {"error": f"over the {timeout_s:.0f} s cap", "wall_s": time.perf_counter() - started}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

@@ -1,12 +1,16 @@
-"""Every dolfinx-version-specific call, so that moving past dolfinx 0.5 is a change here only.
+"""Every dolfinx/ufl/basix/petsc4py call whose spelling differs between dolfinx 0.5.2 (Debian 12),
+0.9 (Debian 13) and 0.10/0.11 (the PyPI wheel, conda-forge), chosen by feature detection, never by
+comparing version numbers: a feature that moves again is noticed here, not guessed from a number.
 
-Written against dolfinx 0.5.2 (Debian 12). Newer releases renamed the function-space constructors
-(`functionspace` with a shape tuple), made `interpolation_points` a method, and changed some
-`petsc` helpers; each of those lives in one function below.
+tests/test_compat.py fails when one of these spellings appears anywhere else in the code base.
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
+import platform
+from importlib.util import find_spec
 
 import numpy as np
 import dolfinx
@@ -15,29 +19,40 @@ import dolfinx.fem.petsc
 import dolfinx.io
 import dolfinx.mesh
 
-DOLFINX_VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
-_NEW_API = DOLFINX_VERSION >= (0, 7)
-
 # The form JIT builds through setuptools, which turns the root logger to INFO and floods the
 # terminal with compiler lines on first use; keep the root handlers at WARNING.
 for _handler in logging.getLogger().handlers:
     _handler.setLevel(logging.WARNING)
 
+# 0.7+: one `functionspace(mesh, (family, degree, shape))`; 0.5: FunctionSpace/VectorFunctionSpace/TensorFunctionSpace.
+_HAS_FUNCTIONSPACE = hasattr(dolfinx.fem, "functionspace")
+# 0.7+: Expression.eval(mesh, entities); 0.5: Expression.eval(cells).
+_EVAL_TAKES_MESH = "mesh" in inspect.signature(dolfinx.fem.Expression.eval).parameters
+
+
+def describe() -> str:
+    """One line naming the FEniCSx stack this process runs on (for logs and provenance)."""
+    from petsc4py import PETSc
+
+    petsc = ".".join(str(p) for p in PETSc.Sys.getVersion())
+    return (f"dolfinx {dolfinx.__version__}, PETSc {petsc}, numpy {np.__version__}, "
+            f"Python {platform.python_version()}")
+
 
 def scalar_space(mesh, degree: int, family: str = "Lagrange"):
-    if _NEW_API:
+    if _HAS_FUNCTIONSPACE:
         return dolfinx.fem.functionspace(mesh, (family, degree))
     return dolfinx.fem.FunctionSpace(mesh, (_old_family(family), degree))
 
 
 def vector_space(mesh, degree: int, family: str = "Lagrange"):
-    if _NEW_API:
+    if _HAS_FUNCTIONSPACE:
         return dolfinx.fem.functionspace(mesh, (family, degree, (mesh.geometry.dim,)))
     return dolfinx.fem.VectorFunctionSpace(mesh, (_old_family(family), degree))
 
 
 def tensor_space(mesh, degree: int, family: str = "Lagrange"):
-    if _NEW_API:
+    if _HAS_FUNCTIONSPACE:
         dim = mesh.geometry.dim
         return dolfinx.fem.functionspace(mesh, (family, degree, (dim, dim)))
     return dolfinx.fem.TensorFunctionSpace(mesh, (_old_family(family), degree))
@@ -88,18 +103,20 @@ def local_to_global_dofs(space, local: np.ndarray) -> np.ndarray:
     return space.dofmap.index_map.local_to_global(np.asarray(local, dtype=np.int32))
 
 
+def element_degree(space) -> int:
+    """Polynomial degree of a function space's element (a method in 0.5, a property in 0.7+)."""
+    degree = space.ufl_element().degree
+    return int(degree() if callable(degree) else degree)
+
+
 def scatter_forward(function) -> None:
-    vector = function.x if _NEW_API else function.vector
-    if _NEW_API:
-        vector.scatter_forward()
-    else:
-        from petsc4py import PETSc
-        vector.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+    """Owned values of a Function copied to the other ranks' ghosts."""
+    function.x.scatter_forward()
 
 
 def petsc_vector(function):
-    """The PETSc Vec behind a Function."""
-    return function.x.petsc_vec if _NEW_API else function.vector
+    """The PETSc Vec behind a Function (0.8+: Function.x.petsc_vec; 0.5: Function.vector)."""
+    return function.x.petsc_vec if hasattr(function.x, "petsc_vec") else function.vector
 
 
 def assemble_matrix(form, bcs=()):
@@ -128,7 +145,11 @@ def assemble_vector_into(vector, form, matrix_form=None, bcs=()):
 
 
 def create_vector(form):
-    return dolfinx.fem.petsc.create_vector(form)
+    """A PETSc vector laid out for the test space of a compiled linear form (0.10+ takes the space)."""
+    first = next(iter(inspect.signature(dolfinx.fem.petsc.create_vector).parameters))
+    if first == "L":
+        return dolfinx.fem.petsc.create_vector(form)
+    return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
 
 
 def xdmf_file(comm, path, mode: str = "w"):
@@ -137,9 +158,10 @@ def xdmf_file(comm, path, mode: str = "w"):
 
 def accumulate_ghosts(vector) -> None:
     """Add the ghost entries of a dolfinx la.Vector (e.g. Function.x) into their owners, then update ghosts."""
-    if _NEW_API:
-        from dolfinx.la import InsertMode
-        vector.scatter_reverse(InsertMode.add)
+    import dolfinx.la
+
+    if hasattr(dolfinx.la, "InsertMode"):  # 0.7+
+        vector.scatter_reverse(dolfinx.la.InsertMode.add)
     else:
         from dolfinx.cpp.la import ScatterMode
         vector.scatter_reverse(ScatterMode.add)
@@ -161,14 +183,15 @@ def expression_at_points(ufl_expr, reference_points: np.ndarray):
 def evaluate_expression(expression, mesh, cells: np.ndarray) -> np.ndarray:
     """(n_cells, n_points * value_size) values of a compiled Expression on local cells."""
     cells = np.asarray(cells, dtype=np.int32)
-    return expression.eval(mesh, cells) if _NEW_API else expression.eval(cells)
+    return expression.eval(mesh, cells) if _EVAL_TAKES_MESH else expression.eval(cells)
 
 
 def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
-    """(mesh, cell_tags, facet_tags) of a gmsh model meshed on `rank` (0.5 returns a tuple; 0.8+ MeshData)."""
-    from dolfinx.io import gmshio
-
-    result = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    """(mesh, cell_tags, facet_tags) of a gmsh model meshed on `rank`: `dolfinx.io.gmsh` returning a MeshData
+    (0.10+), or `dolfinx.io.gmshio` returning a tuple (0.5-0.9)."""
+    module_name = "dolfinx.io.gmsh" if find_spec("dolfinx.io.gmsh") else "dolfinx.io.gmshio"
+    gmsh_io = importlib.import_module(module_name)
+    result = gmsh_io.model_to_mesh(model, comm, rank, gdim=gdim)
     if isinstance(result, tuple):
         return result[:3]
     return result.mesh, result.cell_tags, result.facet_tags
@@ -196,3 +219,31 @@ def simplex_quadrature(dim: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     cell = {2: basix.CellType.triangle, 3: basix.CellType.tetrahedron}[dim]
     points, weights = basix.make_quadrature(cell, degree)
     return np.asarray(points), np.asarray(weights)
+
+
+def solve_linear_problem(a, L, bcs, petsc_options: dict, prefix: str):
+    """Solve a small linear variational problem with dolfinx's LinearProblem (tests and checks); 0.10+ requires
+    an options prefix, which older releases do not take."""
+    keywords = {"bcs": list(bcs), "petsc_options": petsc_options}
+    if "petsc_options_prefix" in inspect.signature(dolfinx.fem.petsc.LinearProblem).parameters:
+        keywords["petsc_options_prefix"] = prefix
+    return dolfinx.fem.petsc.LinearProblem(a, L, **keywords).solve()
+
+
+# The XInclude namespace. dolfinx 0.8-0.9 write "https://www.w3.org/2001/XInclude"; libxml2 (inside VTK, so
+# pyvista and ParaView's XDMF2 reader) does not know that namespace, drops the shared mesh and crashes.
+_XINCLUDE = 'xmlns:xi="http://www.w3.org/2001/XInclude"'
+_XINCLUDE_MISSPELT = 'xmlns:xi="https://www.w3.org/2001/XInclude"'
+
+
+def repair_xdmf(path) -> None:
+    """Give a closed XDMF file written by this dolfinx the standard XInclude namespace (no-op where it has it)."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text()
+    if _XINCLUDE_MISSPELT in text:
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(text.replace(_XINCLUDE_MISSPELT, _XINCLUDE, 1))
+        os.replace(temporary, path)

@@ -23,8 +23,22 @@ PRESETS = {
 }
 
 
+# A PETSc built without hypre (the PyPI dolfinx wheel's) gets the same Krylov method with GAMG, which is as
+# scalable for these scalar SPD operators; the answers agree within the solver tolerance.
+HYPRE_FALLBACK = {"cg_hypre": "cg_gamg", "gmres_hypre": "gmres_gamg"}
+PRESETS["gmres_gamg"] = {**PRESETS["cg_gamg"], "ksp_type": "gmres"}
+
+
+def available_preset(preset: str) -> str:
+    """`preset`, or its GAMG twin when this PETSc has no hypre."""
+    if preset in HYPRE_FALLBACK and not PETSc.Sys.hasExternalPackage("hypre"):
+        return HYPRE_FALLBACK[preset]
+    return preset
+
+
 def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.KSP:
     """A KSP configured through its own options prefix (PETSc options are one database per process)."""
+    preset = available_preset(preset)
     options = PETSc.Options()
     for key, value in PRESETS[preset].items():
         options[f"{prefix}{key}"] = value

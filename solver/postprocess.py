@@ -86,7 +86,7 @@ def _beats(candidate: float, incumbent: float, rule: str) -> bool:
 
 def exact_stress_degree(problem) -> int:
     """The DG degree that holds the stress of a P(k) displacement and P(m) concentration: max(k - 1, m)."""
-    return max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
+    return max(compat.element_degree(problem.V_u) - 1, compat.element_degree(problem.V_c))
 
 
 class DGStress:

@@ -121,6 +121,11 @@ class FieldWriter:
         self._stress_weights = self._stress_average.weights()
         self.xdmf = compat.xdmf_file(problem.comm, folder.path("fields.xdmf"))
         self.xdmf.write_mesh(mesh)
+        # XDMF (dolfinx 0.7+) writes a function only in the mesh's own degree: on curved (degree-2) meshes the
+        # P1 fields go out interpolated into P2 (exact, P1 is a subspace), so every release writes the same file.
+        degree = compat.geometry_degree(mesh)
+        self._xdmf_spaces = {} if degree == 1 else {
+            1: compat.scalar_space(mesh, degree), 3: compat.vector_space(mesh, degree)}
         self.snapshots: list[dict] = []
 
     def _update_nodal_fields(self) -> None:
@@ -140,12 +145,21 @@ class FieldWriter:
         # XDMF keeps one entry per time: the same state again (the final state after a cut-off) goes to VTU only
         if not self.snapshots or self.snapshots[-1]["time_s"] != time_s:
             for function in (self.concentration, self.displacement, *self.scalars.values(), *(f for _, f in self.extra)):
-                self.xdmf.write_function(function, time_s)
+                self.xdmf.write_function(self._in_mesh_degree(function), time_s)
         file_name = f"fields_{label}.vtu"
         self._write_vtu(self.folder.path(file_name))
         self.snapshots.append({"file": file_name, "time_s": time_s, "state_of_charge": state_of_charge})
         if self.problem.comm.rank == 0:
             write_json(self.folder.path("snapshots.json"), self.snapshots)
+
+    def _in_mesh_degree(self, function):
+        """`function`, or its interpolation into the mesh's geometry degree under the same name (curved meshes)."""
+        if not self._xdmf_spaces:
+            return function
+        space = self._xdmf_spaces[function.function_space.dofmap.index_map_bs]
+        copy = dolfinx.fem.Function(space, name=function.name)
+        copy.interpolate(function)
+        return copy
 
     def _write_vtu(self, path: Path) -> None:
         import meshio
@@ -194,4 +208,6 @@ class FieldWriter:
 
     def close(self) -> None:
         self.xdmf.close()
+        if self.problem.comm.rank == 0:
+            compat.repair_xdmf(self.folder.path("fields.xdmf"))
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import solver  # noqa: F401  (first: the PyPI dolfinx wheel orders its MPI before dolfinx is imported)
+
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "cases"
 

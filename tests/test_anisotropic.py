@@ -69,7 +69,8 @@ def box_particle(size_m, cells, grain_of_midpoint, orientations, facet_rules, in
     """A ParticleMesh on a dolfinx box [0, size]: grains by cell midpoint, facets tagged by rules."""
     comm = MPI.COMM_WORLD
     mesh = dolfinx.mesh.create_box(comm, [np.zeros(3), np.asarray(size_m, float)], list(cells),
-                                   dolfinx.mesh.CellType.tetrahedron, dolfinx.mesh.GhostMode.shared_facet)
+                                   cell_type=dolfinx.mesh.CellType.tetrahedron,
+                                   ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
     tdim = mesh.topology.dim
     n_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     all_cells = np.arange(n_cells, dtype=np.int32)
@@ -179,7 +180,7 @@ def test_clamped_single_grain_has_the_analytic_stress(stiffness):
     boundary = dolfinx.mesh.exterior_facet_indices(mesh.topology)
     dofs = dolfinx.fem.locate_dofs_topological(space, 2, boundary)
     bc = dolfinx.fem.dirichletbc(np.zeros(3, dtype=PETSc.ScalarType), dofs, space)
-    uh = dolfinx.fem.petsc.LinearProblem(a, L, bcs=[bc], petsc_options={"ksp_type": "preonly", "pc_type": "lu"}).solve()
+    uh = compat.solve_linear_problem(a, L, [bc], {"ksp_type": "preonly", "pc_type": "lu"}, "clamped_grain_")
     sigma = mechanics.stress(uh, material.eigenstrain(c), material.constitutive)
     values = compat.evaluate_expression(compat.expression_at_points(sigma, np.array([[0.1, 0.2, 0.3]])), mesh,
                                         np.arange(compat.owned_cell_count(mesh), dtype=np.int32)).reshape(-1, 3, 3)

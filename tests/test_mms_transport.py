@@ -41,7 +41,7 @@ def l2_error_at_end(n_cells: int, n_steps: int, scheme: str = "bdf2") -> float:
     flux_in = DIFFUSIVITY * ufl.dot(ufl.grad(c_exact), ufl.FacetNormal(mesh))
 
     c, c_old, c_older = (dolfinx.fem.Function(space) for _ in range(3))
-    initial = dolfinx.fem.Expression(exact(x, 0.0), compat.interpolation_points(space))
+    initial = compat.expression(exact(x, 0.0), space)
     for f in (c, c_old, c_older):
         f.interpolate(initial)
     dt = dolfinx.fem.Constant(mesh, PETSc.ScalarType(T_END / n_steps))

@@ -1,13 +1,13 @@
 """The same case on 2 MPI ranks gives the serial answer within solver tolerance."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from conftest import CASES, REPO
+from solver.launcher import MPI_ENVIRONMENT, mpi_command, mpi_launcher
 
 pytestmark = pytest.mark.mpi
 OVERRIDES = ["--set", "mesh.cell_size_fraction=0.25", "--set", "mesh.surface_cell_size_fraction=0.12",
@@ -18,16 +18,13 @@ OVERRIDES = ["--set", "mesh.cell_size_fraction=0.25", "--set", "mesh.surface_cel
 def run(out, ranks, evaluation="cellwise"):
     command = [sys.executable, "-m", "solver", "run", str(CASES / "verification_sphere.toml"), "--out", str(out),
                *OVERRIDES, "--set", f'output.peak_stress="{evaluation}"']
-    if ranks > 1:
-        command = ["mpirun", "-n", str(ranks), *command]
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    done = subprocess.run(mpi_command(ranks, command), cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, **MPI_ENVIRONMENT))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "summary.json").read_text())
 
 
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@pytest.mark.skipif(mpi_launcher() is None, reason="no MPI launcher installed")
 @pytest.mark.parametrize("evaluation", ["cellwise", "recovered"])
 def test_two_ranks_match_serial(tmp_path, evaluation):
     """Peaks of both stress evaluations: the recovered one averages over cells that straddle rank boundaries."""

@@ -140,7 +140,7 @@ class AxisymmetricModel:
         self.c, self.c_old, self.c_older = problem.c, problem.c_old, problem.c_older
         mesh = self.particle.mesh
         # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)
-        degree = max(problem.V_u.ufl_element().degree() - 1, problem.V_c.ufl_element().degree())
+        degree = max(compat.element_degree(problem.V_u) - 1, compat.element_degree(problem.V_c))
         self.V_sample = compat.scalar_space(mesh, degree)
         self.cells = np.arange(compat.owned_cell_count(mesh), dtype=np.int32)
         self.cell_nodes = compat.cell_dofs(self.V_sample)[self.cells]           # (cells, nodes); vertices first

@@ -17,6 +17,7 @@ import time
 
 from mpi4py import MPI
 
+from solver import compat
 from solver.geometry.build import CELL_IDS, FACET_IDS
 from solver.geometry.occ import gmsh_session
 from solver.geometry.particle_mesh import ParticleMesh
@@ -90,7 +91,6 @@ def _size_field(facets: dict[str, list[int]], sizes: Sizes, layers: dict[str, fl
 def build_meridian_mesh(layout: RadialLayout, mesh_options: dict, comm=MPI.COMM_SELF) -> ParticleMesh:
     """Triangle mesh of the meridian quarter disc (metres), regions tagged by name (see module docstring)."""
     import gmsh
-    from dolfinx.io import gmshio
 
     started = time.perf_counter()
     radius_um = layout.radius_m / UM_TO_M
@@ -109,9 +109,7 @@ def build_meridian_mesh(layout: RadialLayout, mesh_options: dict, comm=MPI.COMM_
         gmsh.model.mesh.generate(2)
         triangles = len(gmsh.model.mesh.getElementsByType(TRIANGLE)[0])
         gmsh.model.mesh.setOrder(GEOMETRY_ORDER)
-        result = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
-    mesh, cell_tags, facet_tags = result if isinstance(result, tuple) else (
-        result.mesh, result.cell_tags, result.facet_tags)
+        mesh, cell_tags, facet_tags = compat.gmsh_model_to_mesh(gmsh.model, comm, 0, gdim=2)
     mesh.geometry.x[:] *= UM_TO_M
     description = {"formulation": "axisymmetric", "triangles": triangles, "radius_m": layout.radius_m,
                    "inner_radius_m": layout.inner_radius_m, "interfaces_m": list(layout.interfaces_m),
