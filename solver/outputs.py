@@ -89,7 +89,7 @@ def writing(folder: Path):
     try:
         yield
     except OSError as exc:
-        if exc.errno not in _WRITE_ERRORS or isinstance(exc, OutputError):
+        if exc.errno not in _WRITE_ERRORS:
             raise
         where = exc.filename or folder
         raise OutputError(f"cannot write {where}: {exc.strerror} (output folder {folder})") from None
@@ -220,7 +220,7 @@ def acquire_lock(path: Path, what: str) -> int | None:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise LockBusy(f"{what} is in use by another process ({holder})") from None
+            raise LockBusy(f"{what} ({holder})") from None
         except OSError:
             os.close(fd)
             return None

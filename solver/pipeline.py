@@ -7,7 +7,6 @@ import sys
 import time as wallclock
 from pathlib import Path
 
-import numpy as np
 from mpi4py import MPI
 
 from solver import compat
