@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from solver.outputs import sigterm_as_interrupt
 
+    if args.command != "check":
+        from petsc4py import PETSc  # noqa: F401 - PETSc's own SIGTERM handler first, ours replaces it
     comm = MPI.COMM_WORLD
     try:
         with sigterm_as_interrupt():  # `kill` removes the staging folder like Ctrl-C does
