@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from solver.outputs import sigterm_as_interrupt
 
-    if args.command != "check":
-        from petsc4py import PETSc  # noqa: F401 - PETSc's own SIGTERM handler first, ours replaces it
+    if args.command != "check":  # PETSc installs its own SIGTERM handler: first that, then ours replaces it
+        importlib.import_module("petsc4py.PETSc")
     comm = MPI.COMM_WORLD
     try:
         with sigterm_as_interrupt():  # `kill` removes the staging folder like Ctrl-C does

@@ -91,8 +91,8 @@ def writing(folder: Path):
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise
-        where = exc.filename or folder
-        raise OutputError(f"cannot write {where}: {exc.strerror} (output folder {folder})") from None
+        raise OutputError(f"cannot write in {folder}: {exc.strerror}"
+                          + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else "")) from None
 
 
 def prepare_output_folder(path: str | Path, kind: str, legacy=None) -> Path:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import CASES, REPO, run_cli
+from conftest import CASES, REPO, laplacian_1d, run_cli
 
 COARSE = ["--set", "mesh.cell_size_fraction=0.3", "--set", "mesh.surface_cell_size_fraction=0.15",
           "--no-pictures"]
@@ -67,6 +67,14 @@ def test_sweep_out_on_a_users_folder_is_refused(tmp_path):
         done = run_cli("sweep", sweep, "--out", folder, "--no-progress", *extra)
         assert_refused(done, folder)
     assert sorted(os.listdir(folder)) == ["chapter1.tex"]
+    # the job-array script: never over a file of the user's, again over our own
+    script = folder / "chapter1.tex"
+    done = run_cli("sweep", sweep, "--out", tmp_path / "out", "--emit-slurm-array", script)
+    assert_refused(done, script)
+    assert script.read_text() == "years of work\n"
+    for _ in range(2):
+        done = run_cli("sweep", sweep, "--out", tmp_path / "out", "--emit-slurm-array", tmp_path / "array.sh")
+        assert done.returncode == 0, done.stderr
 
 
 def test_study_out_on_a_users_folder_is_refused(tmp_path):
@@ -117,7 +125,6 @@ def test_a_linear_solve_that_is_not_an_answer_fails():
     """Guards: linear_rtol = 0.99 'completed' with a peak von Mises of 1e-12 MPa. A loose tolerance is
     refused in the case, and a solve whose true residual is far from zero raises SolveError."""
     from mpi4py import MPI
-    from petsc4py import PETSc
 
     from solver import linalg
     from solver.case import load_case
@@ -125,13 +132,7 @@ def test_a_linear_solve_that_is_not_an_answer_fails():
 
     with pytest.raises(CaseError, match="linear_rtol"):
         load_case(CASE, ["solver.linear_rtol=0.99"])
-    n = 200
-    A = PETSc.Mat().createAIJ((n, n), nnz=3, comm=MPI.COMM_SELF)
-    for i in range(n):
-        A[i, i] = 2.0
-        if i:
-            A[i, i - 1] = A[i - 1, i] = -1.0
-    A.assemble()
+    A = laplacian_1d(200)
     b, x = A.createVecs()
     b.set(1.0)
     ksp = linalg.make_ksp(MPI.COMM_SELF, "loose_", "cg_jacobi", 0.5, A)

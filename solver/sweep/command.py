@@ -90,7 +90,7 @@ def dry_run(sweep, args) -> int:
 
 
 def emit_slurm_array(sweep, args) -> int:
-    from solver.sweep.slurm import array_script
+    from solver.sweep.slurm import ARRAY_SCRIPT_MARK, array_script
     from solver.sweep.store import SweepFolder
 
     folder = SweepFolder(args.out)
@@ -99,6 +99,11 @@ def emit_slurm_array(sweep, args) -> int:
     if not indices:
         print(f"every case of {sweep.name} is finished in {folder.root}; nothing to submit", file=sys.stderr)
         return 0
+    target = args.emit_slurm_array
+    ours = target.is_file() and not target.is_symlink() and ARRAY_SCRIPT_MARK in target.read_text(errors="replace")
+    if (target.exists() or target.is_symlink()) and not ours:
+        raise OutputError(f"--emit-slurm-array {target}: exists and is not a job script of this tool; "
+                          "nothing was changed: choose a new file name")
     (folder.root / "slurm").mkdir(parents=True, exist_ok=True)
     args.emit_slurm_array.write_text(array_script(args.sweep.resolve(), folder.root, indices, slurm_options(args),
                                                   sweep.run.ranks, name=sweep.name))

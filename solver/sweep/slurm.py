@@ -20,6 +20,7 @@ from pathlib import Path
 from solver.errors import CaseError
 
 # a Slurm job name: what sbatch, squeue and file names take without quoting
+ARRAY_SCRIPT_MARK = "# written by particle-solver (sweep --emit-slurm-array); it may rewrite this file"
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
 
 
@@ -127,6 +128,7 @@ def array_script(sweep_file: Path, out_dir: Path, indices: list[int], options: S
     aggregate = shlex.join([paths[0], "-m", "solver", "sweep", paths[1], "--out", paths[2], "--aggregate-only"])
     lines = ["#!/usr/bin/env bash", *(f"#SBATCH {d}" for d in directives),
              f"# {len(indices)} case(s) of sweep {name}, one per array task; finished cases are skipped.",
+             ARRAY_SCRIPT_MARK,
              "# When all tasks are done (or as a dependent job: sbatch --dependency=afterany:JOBID):",
              f"#   {aggregate}",
              "set -euo pipefail", *options.prologue,

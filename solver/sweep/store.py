@@ -85,6 +85,8 @@ class SweepFolder:
             outputs.prepare_output_folder(self.root, "sweep", legacy=_legacy_sweep_folder)
         else:
             outputs.check_output_folder(self.root, "sweep", legacy=_legacy_sweep_folder)
+            if not self.root.is_dir():
+                raise OutputError(f"--out {self.root}: no sweep folder there (run the sweep first)")
 
     @contextlib.contextmanager
     def lock(self):
