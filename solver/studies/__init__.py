@@ -20,3 +20,9 @@ def adopt_run_folder(folder: Path) -> None:
     from solver.outputs import adopt
 
     adopt(folder, "run")
+
+
+def computed_something(summary: dict | None) -> bool:
+    """Whether a run's summary holds results: a solve failing before the first state (e.g. at t = 0)
+    leaves a summary with its status and message only."""
+    return bool(summary) and "time" in summary

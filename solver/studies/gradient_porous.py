@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solver.errors import CaseError
-from solver.studies import adopt_run_folder, claim_study_folder
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -130,7 +130,7 @@ def run_one(run: Run, out: Path, force: bool = False) -> Path:
     log = out / "runs" / f"{run.label}.log"
     with open(log, "w") as stream:
         done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, cwd=REPO)
-    if done.returncode not in (0, 3) or not summary.exists():
+    if done.returncode not in (0, 3) or not summary.exists() or not computed_something(json.loads(summary.read_text())):
         raise RuntimeError(f"run {run.label} failed (exit {done.returncode}); see {log}")
     return folder
 

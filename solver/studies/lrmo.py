@@ -30,7 +30,7 @@ import numpy as np
 from solver import shell, spherical1d
 from solver.case import end_time_s, load_case
 from solver.errors import CaseError
-from solver.studies import adopt_run_folder, claim_study_folder
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -171,7 +171,8 @@ def run_3d(name: str, out: Path, overrides: list[str], force: bool) -> dict | No
         if done.returncode not in (0,):
             print(f"warning: {name} ended with exit code {done.returncode}", file=sys.stderr)
     path = folder / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    summary = json.loads(path.read_text()) if path.exists() else None
+    return summary if computed_something(summary) else None
 
 
 def compare_pictures(out: Path, names: tuple[str, str], labels: tuple[str, str], field: str, png: str,
