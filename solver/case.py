@@ -81,7 +81,7 @@ COUPLING_OPTIONS = [
 SOLVER_OPTIONS = [
     # relative residual of the linear solves: "auto" ties it to the accuracy the case asks for (linear_rtol())
     Option("linear_rtol", NUMBER + STR, "auto",
-           check=rule(lambda v: v == "auto" or (not isinstance(v, str) and 0 < v < 1), '"auto" or a number in (0, 1)')),
+           check=rule(lambda v: v == "auto" or (not isinstance(v, str) and 0 < v <= 1e-2), '"auto" or a number in (0, 1e-2]')),
     Option("concentration_degree", INT, 1, choices=(1, 2)),
     Option("displacement_degree", INT, 2, choices=(1, 2)),
     Option("mechanics_preconditioner", STR, "gamg", choices=("gamg", "hypre", "lu")),

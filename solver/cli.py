@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
-from solver.errors import CaseError, SolveError
+from solver.errors import CaseError, OutputError, SolveError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         return command
 
     run = case_command("run", "run a case: summary.json, timeseries.csv, fields, pictures")
-    run.add_argument("--out", type=Path, required=True, help="result folder (replaced atomically)")
+    run.add_argument("--out", type=Path, required=True,
+                     help="result folder: new, empty, or an earlier result folder (replaced atomically)")
     run.add_argument("--no-pictures", action="store_true", help="skip the PyVista pictures")
     run.add_argument("--no-mesh-cache", action="store_true", help="always remesh")
     case_command("check", "validate a case file and print it resolved in SI units")
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--tau", type=float, action="append", default=None,
                         help="dimensionless times D t / R^2 to compare at (default 0.05 and 0.2)")
     mesh = case_command("mesh", "build (or fetch from the cache) the mesh; write geometry.json")
-    mesh.add_argument("--out", type=Path, required=True, help="folder for geometry.json")
+    mesh.add_argument("--out", type=Path, required=True, help="folder for geometry.json: new, empty, or an earlier mesh folder")
     mesh.add_argument("--no-mesh-cache", action="store_true", help="always remesh")
     from solver.sweep.command import add_sweep_parser
 
@@ -58,13 +60,15 @@ def _command_run(args, case, comm) -> int:
 
 def _command_mesh(args, case, comm) -> int:
     from solver.geometry import build_particle_mesh
+    from solver.outputs import on_root, prepare_output_folder, writing
     from solver.writers import write_json
 
+    on_root(comm, lambda: prepare_output_folder(args.out, "mesh"))  # refused before meshing, not after
     particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=_mesh_cache(args))
     measured = particle.measure()
     if comm.rank == 0:
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_json(args.out / "geometry.json", measured)
+        with writing(args.out):
+            write_json(args.out / "geometry.json", measured)
         print(json.dumps({k: v for k, v in measured.items() if not isinstance(v, (list, dict))}, indent=2))
         print(f"geometry.json in {args.out}")
     return 0
@@ -95,23 +99,33 @@ def main(argv: list[str] | None = None) -> int:
 
     from solver.case import load_case
 
+    from solver.outputs import sigterm_as_interrupt
+
+    if args.command != "check":  # PETSc installs its own SIGTERM handler: first that, then ours replaces it
+        importlib.import_module("petsc4py.PETSc")
     comm = MPI.COMM_WORLD
     try:
-        case = load_case(args.case, args.overrides)
-        if args.command == "check":
-            if comm.rank == 0:
-                print(json.dumps(case, indent=2))
-                print(f"{args.case}: valid", file=sys.stderr)
-            return 0
-        commands = {"run": _command_run, "verify": _command_verify, "mesh": _command_mesh}
-        return commands[args.command](args, case, comm)
+        with sigterm_as_interrupt():  # `kill` removes the staging folder like Ctrl-C does
+            case = load_case(args.case, args.overrides)
+            if args.command == "check":
+                if comm.rank == 0:
+                    print(json.dumps(case, indent=2))
+                    print(f"{args.case}: valid", file=sys.stderr)
+                return 0
+            commands = {"run": _command_run, "verify": _command_verify, "mesh": _command_mesh}
+            return commands[args.command](args, case, comm)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except CaseError as exc:
         print(f"error in case {args.case}: {exc}", file=sys.stderr)
         return 2
     except SolveError as exc:
         print(f"solve failed: {exc}", file=sys.stderr)
         return 3
-
+    except KeyboardInterrupt:
+        print(f"\n{args.command} interrupted: nothing was written to its output folder", file=sys.stderr)
+        return 130
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,11 +7,11 @@ import sys
 import time as wallclock
 from pathlib import Path
 
-import numpy as np
 from mpi4py import MPI
 
 from solver import compat
 from solver.case import end_time_s
+from solver.errors import SolveError
 from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.stepping import Progress, run_time_loop
@@ -50,81 +50,70 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     show = case["output"]["progress"]
     folder = ResultFolder(out_dir, comm)
     timings = {}
+    timeseries = fields = tracker = None
     try:
-        _log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
-        t0 = wallclock.perf_counter()
-        particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache,
-                                       progress=(lambda message: _log(comm, f"  {message}")) if show else None)
-        timings["mesh"] = wallclock.perf_counter() - t0
+        try:
+            _log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
+            t0 = wallclock.perf_counter()
+            particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache,
+                                           progress=(lambda message: _log(comm, f"  {message}")) if show else None)
+            timings["mesh"] = wallclock.perf_counter() - t0
 
-        t0 = wallclock.perf_counter()
-        problem = ChemoMechanicalProblem(case, particle, comm)
-        sampler = StressSampler(problem, case["output"]["peak_stress"])
-        probe = ConcentrationProbe(problem)
-        tracker = PeakTracker(particle.radius_m)
-        timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
-        extensions = start_extensions(case, problem, folder)
-        fields = FieldWriter(problem, folder, extra_point_fields=[
-            f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]) if case["output"]["fields"] else None
-        t_end = end_time_s(case, particle.radius_m)
-        timings["setup"] = wallclock.perf_counter() - t0
-        _log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
-                   f"{compat.dof_count_global(problem.V_c)} + {compat.dof_count_global(problem.V_u)} dofs, "
-                   f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
+            t0 = wallclock.perf_counter()
+            problem = ChemoMechanicalProblem(case, particle, comm)
+            sampler = StressSampler(problem, case["output"]["peak_stress"])
+            probe = ConcentrationProbe(problem)
+            tracker = PeakTracker(particle.radius_m)
+            timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
+            extensions = start_extensions(case, problem, folder)
+            fields = FieldWriter(problem, folder, extra_point_fields=[
+                f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]) if case["output"]["fields"] else None
+            t_end = end_time_s(case, particle.radius_m)
+            timings["setup"] = wallclock.perf_counter() - t0
+            _log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
+                       f"{compat.dof_count_global(problem.V_c)} + {compat.dof_count_global(problem.V_u)} dofs, "
+                       f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
 
-        pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
+            pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
 
-        def observe(step, t, dt, report):
-            for extension in extensions:
-                extension.after_step(step, t, dt)
-            peaks = sampler.global_peaks(sampler.evaluate())
-            tracker.update(peaks, t)
-            conc = probe.sample()
-            mean_x = conc["mean_mol_m3"] / problem.c_max
-            timeseries.append({
-                "time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(case, mean_x), "mean_li_fraction": mean_x,
-                **{f"peak_{kind}_Pa": peaks[kind][0] for kind in peaks},
-                "surface_concentration_mol_m3": conc["surface_mol_m3"],
-                "centre_concentration_mol_m3": conc["centre_mol_m3"],
-                "coupling_iterations": report.coupling_iterations if report else 0,
-            })
-            due = [s for s in pending_snapshots if t >= s * (1 - 1e-9)]
-            if fields and due:  # one snapshot even when a long step passes several snapshot times
-                del pending_snapshots[:len(due)]
-                fields.write(t, state_of_charge(case, mean_x), f"{len(fields.snapshots):03d}")
-            return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
+            def observe(step, t, dt, report):
+                for extension in extensions:
+                    extension.after_step(step, t, dt)
+                peaks = sampler.global_peaks(sampler.evaluate())
+                tracker.update(peaks, t)
+                conc = probe.sample()
+                mean_x = conc["mean_mol_m3"] / problem.c_max
+                timeseries.append({
+                    "time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(case, mean_x), "mean_li_fraction": mean_x,
+                    **{f"peak_{kind}_Pa": peaks[kind][0] for kind in peaks},
+                    "surface_concentration_mol_m3": conc["surface_mol_m3"],
+                    "centre_concentration_mol_m3": conc["centre_mol_m3"],
+                    "coupling_iterations": report.coupling_iterations if report else 0,
+                })
+                due = [s for s in pending_snapshots if t >= s * (1 - 1e-9)]
+                if fields and due:  # one snapshot even when a long step passes several snapshot times
+                    del pending_snapshots[:len(due)]
+                    fields.write(t, state_of_charge(case, mean_x), f"{len(fields.snapshots):03d}")
+                return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
-        outcome = march(problem, case, t_end, observe, comm, show, timings)
-        final = probe.sample()
-        if fields:
-            fields.write(outcome.time_s, state_of_charge(case, final["mean_mol_m3"] / problem.c_max), "final")
-            fields.close()
-        timeseries.close()
-        timings["total"] = wallclock.perf_counter() - started
-        summary = {
-            "case_name": case["name"],
-            "case": case,
-            "status": outcome.status,
-            "message": outcome.message,
-            "peak": tracker.as_dict(),
-            "peak_stress_evaluation": sampler.evaluation,
-            "linear_rtol_used": problem.linear_rtol,
-            "concentration": final,
-            "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
-            "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
-                     "rejected_steps": outcome.rejected_steps, "dimensionless_t_end": problem.dimensionless_time(t_end)},
-            "particle": {"radius_m": particle.radius_m, "volume_m3": problem.volume_m3,
-                         "wetted_area_m2": problem.wetted_area_m2,
-                         "surface_flux_mol_m2_s": float(problem.surface_flux.value)},
-            "mesh": {"cells": compat.cell_count_global(particle.mesh),
-                     "dofs": {"concentration": compat.dof_count_global(problem.V_c),
-                              "displacement": compat.dof_count_global(problem.V_u)},
-                     "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
-                     "description": particle.description},
-            **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
-            "mpi_ranks": comm.size,
-            "timing_s": timings,
-        }
+            outcome = march(problem, case, t_end, observe, comm, show, timings)
+            final = probe.sample()
+            if fields:
+                fields.write(outcome.time_s, state_of_charge(case, final["mean_mol_m3"] / problem.c_max), "final")
+                fields.close()
+            timeseries.close()
+        except SolveError as exc:
+            # a solve failed outside the time loop's own handling (at t = 0, or re-solving the kept state):
+            # record the failure with what was computed, instead of losing the folder
+            _log(comm, f"  failed: {exc}")
+            for writer in (fields, timeseries):
+                if writer is not None:
+                    writer.close()
+            summary = failed_summary(case, exc, tracker, timings, started, comm)
+            render = False
+        else:
+            summary = outcome_summary(case, outcome, final, problem, particle, tracker, sampler, extensions,
+                                      t_end, timings, started, comm)
         if comm.rank == 0:
             write_json(folder.path("summary.json"), summary)
     except BaseException:
@@ -132,6 +121,51 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         raise
     publish(folder, case, comm, render)
     return summary
+
+
+def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, extensions, t_end, timings,
+                    started, comm) -> dict:
+    """summary.json of a run that reached the end of its time loop (completed, cutoff, or failed in a step)."""
+    timings["total"] = wallclock.perf_counter() - started
+    return {
+        "case_name": case["name"],
+        "case": case,
+        "status": outcome.status,
+        "message": outcome.message,
+        "peak": tracker.as_dict(),
+        "peak_stress_evaluation": sampler.evaluation,
+        "linear_rtol_used": problem.linear_rtol,
+        "concentration": final,
+        "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
+        "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
+                 "rejected_steps": outcome.rejected_steps, "dimensionless_t_end": problem.dimensionless_time(t_end)},
+        "particle": {"radius_m": particle.radius_m, "volume_m3": problem.volume_m3,
+                     "wetted_area_m2": problem.wetted_area_m2,
+                     "surface_flux_mol_m2_s": float(problem.surface_flux.value)},
+        "mesh": {"cells": compat.cell_count_global(particle.mesh),
+                 "dofs": {"concentration": compat.dof_count_global(problem.V_c),
+                          "displacement": compat.dof_count_global(problem.V_u)},
+                 "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
+                 "description": particle.description},
+        **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
+        "mpi_ranks": comm.size,
+        "timing_s": timings,
+    }
+
+
+def failed_summary(case: dict, exc: SolveError, tracker, timings: dict, started: float, comm) -> dict:
+    """summary.json of a run whose solve failed before it had a state to report (e.g. at t = 0)."""
+    timings["total"] = wallclock.perf_counter() - started
+    return {
+        "case_name": case["name"],
+        "case": case,
+        "status": "failed",
+        "message": str(exc),
+        "solver_reason": exc.reason,
+        "peak": tracker.as_dict() if tracker is not None else {},
+        "mpi_ranks": comm.size,
+        "timing_s": timings,
+    }
 
 
 def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):
@@ -170,8 +204,10 @@ def render_pictures(result_dir: Path) -> bool:
 
 
 def format_peaks(summary: dict) -> str:
-    lines = [f"{summary['case_name']}: {summary['status']}"
-             f" (t = {summary['time']['t_reached_s']:.4g} s, mean Li fraction {summary['final_li_fraction_mean']:.4f})"]
+    time = summary.get("time")
+    reached = (f" (t = {time['t_reached_s']:.4g} s, mean Li fraction {summary['final_li_fraction_mean']:.4f})"
+               if time else f": {summary.get('message', '')}")
+    lines = [f"{summary['case_name']}: {summary['status']}{reached}"]
     for kind, peak in summary["peak"].items():
         lines.append(f"  peak {kind:<14s} {peak['value_Pa'] / 1e6:10.2f} MPa  at r/R = {peak['radius_fraction']:.3f}"
                      f"  t = {peak['time_s']:.4g} s")

@@ -2,12 +2,11 @@
 
 Everything is written into a staging folder next to the destination and moved into place in one
 rename at the end (also after a failed solve, with the status recorded), so a result folder is
-either complete or absent: never half-written.
+either complete or absent: never half-written. Only a folder this tool wrote is replaced (solver/outputs.py).
 """
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import uuid
@@ -17,7 +16,7 @@ import numpy as np
 from mpi4py import MPI
 import dolfinx.fem
 
-from solver import compat
+from solver import compat, outputs
 from solver.postprocess import VertexAverage
 
 TIMESERIES_COLUMNS = (
@@ -29,31 +28,29 @@ POINT_FIELDS = ("von_mises_Pa", "max_principal_Pa", "hydrostatic_Pa", "hoop_Pa",
 
 
 class ResultFolder:
-    """A staging folder that becomes `final` in one rename; rank 0 does the file-system work."""
+    """A staging folder that becomes `final` in one rename; rank 0 does the file-system work.
+
+    `final` must be new, empty, or a result folder this tool wrote (solver/outputs.py): anything else is
+    refused (OutputError) before any work, and again at the rename.
+    """
 
     def __init__(self, final: str | Path, comm=MPI.COMM_WORLD):
-        self.final = Path(final).resolve()
+        self.final = Path(os.path.abspath(final))
         self.comm = comm
         token = comm.bcast(uuid.uuid4().hex[:12] if comm.rank == 0 else None, root=0)
         self.staging = self.final.parent / f".{self.final.name}.partial-{token}"
-        if comm.rank == 0:
-            self.staging.mkdir(parents=True)
-        comm.barrier()
+
+        def create():
+            outputs.check_output_folder(self.final, "run")
+            outputs.make_staging(self.staging, "run")
+        outputs.on_root(comm, create)
 
     def path(self, name: str) -> Path:
         return self.staging / name
 
     def commit(self) -> Path:
         self.comm.barrier()
-        if self.comm.rank == 0:
-            if self.final.exists():
-                trash = self.final.parent / f".{self.final.name}.old-{uuid.uuid4().hex[:8]}"
-                os.replace(self.final, trash)
-                os.replace(self.staging, self.final)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(self.staging, self.final)
-        self.comm.barrier()
+        outputs.on_root(self.comm, lambda: outputs.replace_result_folder(self.staging, self.final, "run"))
         return self.final
 
     def discard(self) -> None:
@@ -63,18 +60,8 @@ class ResultFolder:
 
 def write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    tmp.write_text(outputs.dumps_json(data))
     os.replace(tmp, path)
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 class TimeseriesWriter:

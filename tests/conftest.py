@@ -32,3 +32,17 @@ def write_case(tmp_path):
         path.write_text(f'base = "{CASES / "verification_sphere.toml"}"\n' + text)
         return path
     return write
+
+
+def laplacian_1d(n: int):
+    """The n x n matrix tridiag(-1, 2, -1) (serial PETSc AIJ): a small SPD system for solver tests."""
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    A = PETSc.Mat().createAIJ((n, n), nnz=3, comm=MPI.COMM_SELF)
+    for i in range(n):
+        A[i, i] = 2.0
+        if i:
+            A[i, i - 1] = A[i - 1, i] = -1.0
+    A.assemble()
+    return A

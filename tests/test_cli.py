@@ -87,19 +87,13 @@ def test_failed_solve_says_why_and_keeps_what_was_computed(cli, write_case, tmp_
 
 
 def test_linear_solver_failure_reports_the_petsc_reason():
+    from conftest import laplacian_1d
     from mpi4py import MPI
-    from petsc4py import PETSc
 
     from solver import linalg
     from solver.errors import SolveError
 
-    n = 50
-    A = PETSc.Mat().createAIJ((n, n), nnz=3, comm=MPI.COMM_SELF)
-    for i in range(n):
-        A[i, i] = 2.0
-        if i:
-            A[i, i - 1] = A[i - 1, i] = -1.0
-    A.assemble()
+    A = laplacian_1d(50)
     ksp = linalg.make_ksp(MPI.COMM_SELF, "failing_", "cg_jacobi", 1e-12, A)
     ksp.setTolerances(max_it=1)
     b, x = A.createVecs()

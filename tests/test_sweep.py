@@ -371,3 +371,128 @@ def test_a_case_with_two_ranks_runs_under_mpirun_from_its_task(tmp_path):
     (summary,) = (tmp_path / "out" / "cases").glob("*/summary.json")
     assert json.loads(summary.read_text())["mpi_ranks"] == 2
     assert json.loads((summary.parent / "run.json").read_text())["command"].startswith("mpirun -n 2 ")
+
+
+# ------------------------------------------------------------------------------------------------
+# data safety and security
+# ------------------------------------------------------------------------------------------------
+def fake_solver_command(case_dir: Path, seconds: float) -> tuple[str, ...]:
+    """A stand-in for `solver run --out case_dir`: a staging folder next to it, renamed into place."""
+    script = ("import json, os, sys, time, uuid; from pathlib import Path\n"
+              f"final = Path({str(case_dir)!r}); staging = final.parent / f'.{{final.name}}.partial-{{uuid.uuid4().hex}}'\n"
+              "staging.mkdir(parents=True); (staging / '.particle-solver-result').write_text('{\"kind\": \"run\"}')\n"
+              f"time.sleep({seconds}); (staging / 'summary.json').write_text(json.dumps({{'status': 'completed'}}))\n"
+              "os.rename(staging, final)\n")
+    return (sys.executable, "-c", script)
+
+
+def test_two_runs_of_one_case_never_remove_each_others_staging_folder(tmp_path):
+    """Guards: `sweep --case K` run twice (no sweep lock on that path) removed the other run's staging folder."""
+    import threading
+
+    from solver.sweep.task import CaseTask, run_case_task
+
+    folder = SweepFolder(tmp_path / "out")
+    task = CaseTask("abc123", 0, fake_solver_command(folder.case_dir("abc123"), 3.0), str(folder.root))
+    first = {}
+    thread = threading.Thread(target=lambda: first.update(run_case_task(task, worker="a", jit_root=tmp_path / "jit")))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not list(folder.cases_dir.glob(".abc123.partial-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run_case_task(task, worker="b", jit_root=tmp_path / "jit")
+    assert list(folder.cases_dir.glob(".abc123.partial-*")), "the second run removed the first one's staging folder"
+    thread.join(60)
+    assert second["status"] == "pending" and "another process" in second["message"]
+    assert first["status"] == "completed", first
+    assert folder.state("abc123").status == "completed"
+    assert sorted(os.listdir(folder.cases_dir)) == ["abc123"]  # no staging folder, no lock file left
+
+
+def test_a_full_disk_neither_crashes_the_driver_nor_leaves_folders_behind(tmp_path, monkeypatch):
+    """Guards: writing the error record on a full disk raised in the driver, and a worker cache that could
+    not be seeded stayed behind as a .<worker>.seed-* folder."""
+    import errno
+
+    from solver.sweep import jitcache, store
+    from solver.sweep.task import CaseTask, run_case_task
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder = SweepFolder(tmp_path / "out")
+    monkeypatch.setattr(store, "write_json_atomic", full)
+    task = CaseTask("def456", 1, (sys.executable, "-c", "raise SystemExit(1)"), str(folder.root))
+    record = run_case_task(task, worker="w", jit_root=tmp_path / "jit")
+    assert record["status"] == "crashed" and "record not written" in record["message"]
+    assert os.listdir(folder.cases_dir) == [] and folder.needs_run("def456")  # nothing half-written: runs again
+
+    user = tmp_path / "user" / "fenics"
+    user.mkdir(parents=True)
+    for suffix in (".c", ".c.cached"):
+        (user / f"libffcx_forms_done{suffix}").write_text("x")
+    monkeypatch.setattr(jitcache, "_link_or_copy", full)
+    with pytest.raises(OSError):
+        prepare_worker_cache(tmp_path / "jit2", 0, user)
+    assert os.listdir(tmp_path / "jit2") == []
+
+
+def test_slurm_script_cannot_be_injected(tmp_path):
+    """Guards: a newline in the sweep name went into `#SBATCH --job-name` and its next line ran."""
+    evil = "demo\ntouch /tmp/pwned"
+    with pytest.raises(CaseError, match="name"):
+        array_script(tmp_path / "s.toml", tmp_path / "out", [0], SlurmOptions(), ranks=1, name=evil, workdir=tmp_path)
+    with pytest.raises(CaseError, match="name"):
+        sweep_from_dict({"base": BASE, "name": evil})
+    for options, out in ((SlurmOptions(queue="q\nrm -rf ~"), tmp_path / "out"),
+                         (SlurmOptions(job_extra=["--qos=low\nid"]), tmp_path / "out"),
+                         (SlurmOptions(), tmp_path / "out\nid")):
+        with pytest.raises(CaseError, match="one line"):
+            array_script(tmp_path / "s.toml", out, [0], options, ranks=1, name="demo", workdir=tmp_path)
+    text = array_script(tmp_path / "s.toml", tmp_path / "my results", [0], SlurmOptions(), ranks=1, name="demo",
+                        workdir=tmp_path)
+    assert "--out '" in text and "my results'" in text
+    # a sweep file without a name takes its file name, made a valid job name
+    path = tmp_path / "my sweep;id.toml"
+    path.write_text(sweep_text('[grid]\n"operation.c_rate" = [1.0]\n'))
+    assert load_sweep(path).name == "my_sweep_id"
+
+
+def test_lock_file_is_created_exclusively_and_never_follows_a_link(tmp_path):
+    """Guards: DIR/.lock was opened with truncation through links: a planted link overwrote another file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    folder = SweepFolder(tmp_path / "out")
+    folder.root.mkdir()
+    (folder.root / ".particle-solver-result").write_text('{"kind": "sweep"}')  # a sweep folder of ours
+    (folder.root / ".lock").symlink_to(victim)
+    with pytest.raises(CaseError, match="link"):
+        with folder.lock():
+            pass
+    assert victim.read_text() == "precious\n"
+    (folder.root / ".lock").unlink()
+    os.link(victim, folder.root / ".lock")  # a hard link is refused too
+    with pytest.raises(CaseError, match="link"):
+        with folder.lock():
+            pass
+    assert victim.read_text() == "precious\n"
+    (folder.root / ".lock").unlink()
+    (folder.root / ".lock").write_text("pid 999999999 on a killed driver\n")  # stale: taken over
+    with folder.lock():
+        with pytest.raises(CaseError, match="another sweep is running"):
+            with SweepFolder(folder.root).lock():
+                pass
+    assert not (folder.root / ".lock").exists()
+
+
+def test_launcher_with_a_bad_placeholder_is_a_clear_error():
+    for launcher in ("mpirun -n {ranks} {hosts}", "srun -n {ranks", "mpirun -n {ranks} '-x"):
+        with pytest.raises(CaseError, match="run.launcher"):
+            sweep_from_dict({"base": BASE, "run": {"launcher": launcher}})
+
+
+def test_the_local_cluster_talks_tls():
+    from solver.sweep.engine import make_cluster
+
+    with make_cluster("local", 1, 1) as cluster:
+        assert cluster.scheduler_address.startswith("tls://")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import signal
 import threading
 from typing import Callable, Iterable
 
@@ -19,8 +20,11 @@ def gmsh_session(threads: int = 1, verbose: bool = False):
 
     owned = not gmsh.isInitialized()
     if owned:   # gmsh's Ctrl-C handler can only be installed from the main thread
-        gmsh.initialize(readConfigFiles=False,
-                        interruptible=threading.current_thread() is threading.main_thread())
+        main_thread = threading.current_thread() is threading.main_thread()
+        gmsh.initialize(readConfigFiles=False, interruptible=main_thread)
+        handler = signal.getsignal(signal.SIGTERM)
+        if main_thread and handler is not None:  # gmsh resets SIGTERM: put back ours (a killed run cleans up)
+            signal.signal(signal.SIGTERM, handler)
     gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
     gmsh.option.setNumber("General.Verbosity", 5 if verbose else 2)
     gmsh.option.setNumber("General.NumThreads", threads)

@@ -1,1 +1,28 @@
 """Studies: scripted sets of case runs that answer one question from ../shared/docs/science.md."""
+
+from pathlib import Path
+
+
+def claim_study_folder(out) -> Path:
+    """--out of a study: new, empty, or a study folder of this tool (solver/outputs.py); created and marked."""
+    from solver.outputs import prepare_output_folder
+
+    return prepare_output_folder(out, "study", legacy=_legacy_study_folder)
+
+
+def _legacy_study_folder(folder: Path) -> bool:
+    """A study folder written before folders carried markers: its runs and its table."""
+    return (folder / "runs").is_dir() and any((folder / name).is_file() for name in ("table.md", "study.json"))
+
+
+def adopt_run_folder(folder: Path) -> None:
+    """A run folder inside a study folder of ours, written before markers: rerunning may replace it."""
+    from solver.outputs import adopt
+
+    adopt(folder, "run")
+
+
+def computed_something(summary: dict | None) -> bool:
+    """Whether a run's summary holds results: a solve failing before the first state (e.g. at t = 0)
+    leaves a summary with its status and message only."""
+    return bool(summary) and "time" in summary

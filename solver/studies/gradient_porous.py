@@ -30,6 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solver.errors import CaseError
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something
+
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
 CASES = ("p_ncm83", "gp_ncm83", "p_ni96", "gp_ni96")
@@ -119,6 +122,7 @@ def run_one(run: Run, out: Path, force: bool = False) -> Path:
     if summary.exists() and not force and json.loads(summary.read_text()).get("status") != "failed":
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    adopt_run_folder(folder)
     command = [sys.executable, "-m", "solver", "run", str(CASES_DIR / f"{run.case}.toml"), "--out", str(folder),
                "--no-pictures"]
     for text in run.overrides(_case_mesh(run.case)):
@@ -126,7 +130,7 @@ def run_one(run: Run, out: Path, force: bool = False) -> Path:
     log = out / "runs" / f"{run.label}.log"
     with open(log, "w") as stream:
         done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, cwd=REPO)
-    if done.returncode not in (0, 3) or not summary.exists():
+    if done.returncode not in (0, 3) or not summary.exists() or not computed_something(json.loads(summary.read_text())):
         raise RuntimeError(f"run {run.label} failed (exit {done.returncode}); see {log}")
     return folder
 
@@ -424,6 +428,10 @@ def main(argv=None) -> int:
                         help="extra case override for every run (repeatable)")
     args = parser.parse_args(argv)
     extra = (QUICK_OVERRIDES if args.quick else []) + args.overrides
+    try:
+        claim_study_folder(args.out)
+    except CaseError as exc:
+        parser.exit(2, f"error: {exc}\n")
     main_runs, more_runs = plan(args.cases, args.c_rates, args.sensitivity, extra)
     results = run_all(main_runs + more_runs, args.out, args.jobs, args.force)
     pictures = [] if args.no_pictures else render_comparisons(results, args.out, args.c_rates, args.cases)

@@ -29,6 +29,8 @@ import numpy as np
 
 from solver import shell, spherical1d
 from solver.case import end_time_s, load_case
+from solver.errors import CaseError
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -160,6 +162,7 @@ def sensitivity_1d() -> list[dict]:
 def run_3d(name: str, out: Path, overrides: list[str], force: bool) -> dict | None:
     folder = out / "runs" / name
     if force or not (folder / "summary.json").exists():
+        adopt_run_folder(folder)
         command = [sys.executable, "-m", "solver", "run", str(CASES_DIR / f"{name}.toml"), "--out", str(folder)]
         for item in overrides:
             command += ["--set", item]
@@ -168,7 +171,8 @@ def run_3d(name: str, out: Path, overrides: list[str], force: bool) -> dict | No
         if done.returncode not in (0,):
             print(f"warning: {name} ended with exit code {done.returncode}", file=sys.stderr)
     path = folder / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    summary = json.loads(path.read_text()) if path.exists() else None
+    return summary if computed_something(summary) else None
 
 
 def compare_pictures(out: Path, names: tuple[str, str], labels: tuple[str, str], field: str, png: str,
@@ -371,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sensitivity", action="store_true")
     parser.add_argument("--force", action="store_true", help="rerun 3D cases whose results exist")
     args = parser.parse_args(argv)
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out = claim_study_folder(args.out)
+    except CaseError as exc:
+        parser.exit(2, f"error: {exc}\n")
 
     refs = {name: reference_1d(load_case(CASES_DIR / f"{name}.toml")) for name in LI_CASES}
     figures = plot_profiles(out, {"pristine": refs["lrmo_pristine"], "Ru-1": refs["lrmo_ru1"]})

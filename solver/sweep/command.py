@@ -6,13 +6,12 @@ because the driver starts worker processes and (for ranks > 1) `mpirun` children
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shlex
-import signal
 import sys
 from pathlib import Path
 
-from solver.errors import CaseError
+from solver.errors import CaseError, OutputError
+from solver.outputs import sigterm_as_interrupt, writing
 from solver.sweep.engine import CLUSTERS
 
 
@@ -59,19 +58,6 @@ def slurm_options(args):
                         jobs=args.jobs, max_parallel=args.max_parallel)
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """`kill PID` stops the driver like Ctrl-C does: workers closed, cases stopped, nothing half-written."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _inputs_text(inputs: dict) -> str:
     return "  ".join(f"{k}={v!r}" for k, v in inputs.items()) or "(base case)"
 
@@ -104,14 +90,20 @@ def dry_run(sweep, args) -> int:
 
 
 def emit_slurm_array(sweep, args) -> int:
-    from solver.sweep.slurm import array_script
+    from solver.sweep.slurm import ARRAY_SCRIPT_MARK, array_script
     from solver.sweep.store import SweepFolder
 
     folder = SweepFolder(args.out)
+    folder.claim()
     indices = [c.index for c in sweep.cases if folder.needs_run(c.case_id, args.retry_failed)]
     if not indices:
         print(f"every case of {sweep.name} is finished in {folder.root}; nothing to submit", file=sys.stderr)
         return 0
+    target = args.emit_slurm_array
+    ours = target.is_file() and not target.is_symlink() and ARRAY_SCRIPT_MARK in target.read_text(errors="replace")
+    if (target.exists() or target.is_symlink()) and not ours:
+        raise OutputError(f"--emit-slurm-array {target}: exists and is not a job script of this tool; "
+                          "nothing was changed: choose a new file name")
     (folder.root / "slurm").mkdir(parents=True, exist_ok=True)
     args.emit_slurm_array.write_text(array_script(args.sweep.resolve(), folder.root, indices, slurm_options(args),
                                                   sweep.run.ranks, name=sweep.name))
@@ -132,39 +124,12 @@ def report_text(report) -> str:
 
 
 def command_sweep(args) -> int:
-    from solver.sweep.spec import load_sweep
-
     try:
-        sweep = load_sweep(args.sweep)
-        if args.dry_run:
-            return dry_run(sweep, args)
-        if args.emit_slurm_array:
-            return emit_slurm_array(sweep, args)
-        if args.case is not None:
-            from solver.sweep.engine import run_one
-
-            record = run_one(sweep, args.out, args.case, args.retry_failed)
-            print(f"case {args.case}: " + ("already finished" if record is None else
-                                           f"{record['status']} (exit {record['return_code']})"))
-            return 0 if record is None or record["status"] in ("completed", "cutoff") else 3
-        if args.aggregate_only:
-            from solver.sweep.aggregate import aggregate
-            from solver.sweep.engine import SweepReport
-            from solver.sweep.store import SweepFolder
-
-            folder = SweepFolder(args.out)
-            report = SweepReport(folder, len(sweep.cases), len(sweep.cases))
-            report.aggregate = aggregate(sweep, folder, args.metric, args.x, plot=not args.no_plot)
-        else:
-            from solver.sweep.engine import run_sweep
-
-            with sigterm_as_interrupt():
-                report = run_sweep(sweep, args.out, workers=args.workers, cluster=args.cluster,
-                                   slurm=slurm_options(args), retry_failed=args.retry_failed,
-                                   progress=not args.no_progress, metric=args.metric, x=args.x,
-                                   plot=not args.no_plot)
-        print(report_text(report))
-        return report.exit_code
+        with writing(args.out), sigterm_as_interrupt():
+            return _command_sweep(args)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except CaseError as exc:
         print(f"error in sweep {args.sweep}: {exc}", file=sys.stderr)
         return 2
@@ -172,3 +137,39 @@ def command_sweep(args) -> int:
         print(f"\nsweep interrupted: finished cases are kept in {args.out}; run the same command again to resume",
               file=sys.stderr)
         return 130
+
+
+def _command_sweep(args) -> int:
+    from solver.sweep.spec import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    if args.dry_run:
+        return dry_run(sweep, args)
+    if args.emit_slurm_array:
+        return emit_slurm_array(sweep, args)
+    if args.case is not None:
+        from solver.sweep.engine import run_one
+
+        record = run_one(sweep, args.out, args.case, args.retry_failed)
+        print(f"case {args.case}: " + ("already finished" if record is None else
+                                       f"{record['status']} (exit {record['return_code']})"
+                                       + (f": {record['message']}" if record["status"] == "pending" else "")))
+        return 0 if record is None or record["status"] in ("completed", "cutoff") else 3
+    if args.aggregate_only:
+        from solver.sweep.aggregate import aggregate
+        from solver.sweep.engine import SweepReport
+        from solver.sweep.store import SweepFolder
+
+        folder = SweepFolder(args.out)
+        folder.claim(create=False)
+        report = SweepReport(folder, len(sweep.cases), len(sweep.cases))
+        report.aggregate = aggregate(sweep, folder, args.metric, args.x, plot=not args.no_plot)
+    else:
+        from solver.sweep.engine import run_sweep
+
+        report = run_sweep(sweep, args.out, workers=args.workers, cluster=args.cluster,
+                           slurm=slurm_options(args), retry_failed=args.retry_failed,
+                           progress=not args.no_progress, metric=args.metric, x=args.x,
+                           plot=not args.no_plot)
+    print(report_text(report))
+    return report.exit_code

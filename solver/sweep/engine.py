@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from solver.errors import CaseError
-from solver.sweep.jitcache import default_cache_dir
+from solver.sweep.jitcache import default_cache_dir, remove_seed_leftovers
 from solver.sweep.progress import ProgressBar
 from solver.sweep.spec import Sweep, SweepCase, canonical_json
-from solver.sweep.store import GOOD_STATUSES, SweepFolder, read_json, write_json_atomic
-from solver.sweep.task import CaseTask, run_case_task, solver_command
+from solver.outputs import write_json_atomic
+from solver.sweep.store import GOOD_STATUSES, SweepFolder, read_json
+from solver.sweep.task import CaseTask, note_unrecorded, run_case_task, solver_command
 
 CLUSTERS = ("local", "slurm")
 STOPPED_CASE_GRACE_S = 1.0
@@ -97,8 +98,10 @@ def make_cluster(kind: str, workers: int, ranks: int, slurm=None, folder: SweepF
     if kind == "local":
         from distributed import LocalCluster
 
+        # TLS with temporary credentials: the scheduler listens on loopback, and without it any local
+        # user could connect and run code as us
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                            silence_logs=logging.ERROR)
+                            silence_logs=logging.ERROR, security=True)
     if kind == "slurm":
         from solver.sweep.slurm import SlurmOptions, slurm_cluster
 
@@ -114,8 +117,7 @@ def _lost(folder: SweepFolder, task: CaseTask, exc: BaseException) -> dict:
     record = {"case_id": task.case_id, "index": task.index, "status": "lost", "return_code": None,
               "message": f"{type(exc).__name__}: {exc}", "wall_s": 0.0, "worker": None,
               "command": shlex.join(task.command)}
-    folder.record(task.case_id, "error.json", record)
-    return record
+    return note_unrecorded(folder, record, folder.record(task.case_id, "error.json", record))
 
 
 def execute(tasks: list[CaseTask], cluster, folder: SweepFolder, bar: ProgressBar) -> list[dict]:
@@ -146,6 +148,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, clus
     folder = SweepFolder(out)
     with folder.lock():
         folder.clean_staging()
+        remove_seed_leftovers(folder.jit_root)
         warnings = write_manifest(folder, sweep)
         for warning in warnings:
             print(f"warning: {warning}", file=stream)
@@ -180,6 +183,7 @@ def run_one(sweep: Sweep, out: str | Path, key: str, retry_failed: bool = False)
 
     folder = SweepFolder(out)
     case = sweep.case(key)
+    folder.claim()
     if not folder.needs_run(case.case_id, retry_failed):
         return None
     folder.cases_dir.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 READY_SUFFIX = ".c.cached"  # FFCx writes this marker when a module's compile is complete
+SEED_STAGING = ".seed-"  # .<worker>.seed-<token>: a worker cache being seeded
 
 
 def default_cache_dir(environ=os.environ) -> Path:
@@ -79,13 +80,24 @@ def prepare_worker_cache(root: Path, worker, seed_from: Path | None = None) -> P
     """XDG_CACHE_HOME for one worker: root/<worker>, created seeded on first use, cleaned on reuse."""
     home = Path(root) / worker_slug(worker)
     if not (home / "fenics").is_dir():
-        staging = Path(root) / f".{home.name}.seed-{uuid.uuid4().hex[:8]}"
-        (staging / "fenics").mkdir(parents=True)
-        if seed_from is not None and Path(seed_from).resolve() != (home / "fenics").resolve():
-            seed_cache(Path(seed_from), staging / "fenics")
+        staging = Path(root) / f".{home.name}{SEED_STAGING}{uuid.uuid4().hex[:8]}"
         try:
+            (staging / "fenics").mkdir(parents=True)
+            if seed_from is not None and Path(seed_from).resolve() != (home / "fenics").resolve():
+                seed_cache(Path(seed_from), staging / "fenics")
             os.rename(staging, home)
-        except OSError:  # made meanwhile (a worker restarted under the same name)
-            shutil.rmtree(staging, ignore_errors=True)
+        except OSError:  # made meanwhile (a worker restarted under the same name), or e.g. the disk is full
+            if not (home / "fenics").is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone after the rename; else never left behind
     remove_incomplete(home / "fenics")
     return home
+
+
+def remove_seed_leftovers(root: Path) -> int:
+    """Remove seed staging folders of killed workers (call while no worker runs); returns how many."""
+    leftovers = list(Path(root).glob(f".*{SEED_STAGING}*")) if Path(root).is_dir() else []
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(leftovers)

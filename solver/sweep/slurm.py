@@ -11,10 +11,17 @@ afterwards `python -m solver sweep SWEEP --out DIR --aggregate-only` writes the 
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from solver.errors import CaseError
+
+# a Slurm job name: what sbatch, squeue and file names take without quoting
+ARRAY_SCRIPT_MARK = "# written by particle-solver (sweep --emit-slurm-array); it may rewrite this file"
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
 
 
 @dataclass
@@ -30,6 +37,34 @@ class SlurmOptions:
     max_parallel: int | None = None  # array tasks running at once (job array)
 
 
+def one_line(what: str, value) -> str:
+    """A value written into a job script: one line of printable text, or CaseError (no injected lines)."""
+    text = str(value)
+    if not text.isprintable():
+        raise CaseError(f"{what} = {text!r}: must be one line of printable characters (it goes into a job script)")
+    return text
+
+
+def check_job_name(name: str) -> str:
+    if not JOB_NAME.fullmatch(str(name)):
+        raise CaseError(f"name = {name!r}: a sweep name must be letters, digits and _ . + - (at most 128, "
+                        "starting with a letter or digit): it becomes the Slurm job name")
+    return name
+
+
+def check_options(options: SlurmOptions) -> SlurmOptions:
+    """Every option that goes into a job script is one line; extra directives are options (start with -)."""
+    for what in ("queue", "account", "memory", "walltime"):
+        if getattr(options, what) is not None:
+            one_line(f"--{what}", getattr(options, what))
+    for directive in options.job_extra:
+        if not one_line("--job-extra", directive).startswith("-"):
+            raise CaseError(f"--job-extra {directive!r}: must be an sbatch option such as --qos=long")
+    for line in options.prologue:
+        one_line("--prologue", line)
+    return options
+
+
 def workers_per_job(options: SlurmOptions, ranks: int) -> int:
     return max(1, options.cores // ranks)
 
@@ -38,6 +73,7 @@ def slurm_cluster(options: SlurmOptions, ranks: int, log_directory: Path | None 
     """A dask_jobqueue.SLURMCluster sized so that each worker owns `ranks` CPUs (nothing submitted yet)."""
     from dask_jobqueue import SLURMCluster
 
+    check_options(options)
     workers = workers_per_job(options, ranks)
     return SLURMCluster(
         job_name="particle-sweep", queue=options.queue, account=options.account,
@@ -75,22 +111,27 @@ def array_script(sweep_file: Path, out_dir: Path, indices: list[int], options: S
 
     The caller creates out_dir/slurm (Slurm opens the --output files before the script runs).
     """
-    array = index_ranges(indices) + (f"%{options.max_parallel}" if options.max_parallel else "")
-    directives = [f"--job-name={name}", f"--array={array}", f"--ntasks={ranks}", "--cpus-per-task=1",
-                  f"--mem={slurm_memory(options.memory)}", f"--time={options.walltime}",
-                  f"--output={out_dir / 'slurm' / '%A_%a.log'}"]
+    check_job_name(name)
+    check_options(options)
+    quote = shlex.quote
+    array = index_ranges(indices) + (f"%{int(options.max_parallel)}" if options.max_parallel else "")
+    directives = [f"--job-name={name}", f"--array={array}", f"--ntasks={int(ranks)}", "--cpus-per-task=1",
+                  f"--mem={slurm_memory(options.memory)}", f"--time={quote(options.walltime)}",
+                  f"--output={quote(one_line('--out', out_dir / 'slurm' / '%A_%a.log'))}"]
     if options.queue:
-        directives.append(f"--partition={options.queue}")
+        directives.append(f"--partition={quote(options.queue)}")
     if options.account:
-        directives.append(f"--account={options.account}")
+        directives.append(f"--account={quote(options.account)}")
     directives += list(options.job_extra)
-    run_case = shlex.join([python, "-m", "solver", "sweep", str(sweep_file), "--out", str(out_dir), "--case"])
-    aggregate = shlex.join([python, "-m", "solver", "sweep", str(sweep_file), "--out", str(out_dir), "--aggregate-only"])
+    paths = [one_line("python", python), one_line("sweep file", sweep_file), one_line("--out", out_dir)]
+    run_case = shlex.join([paths[0], "-m", "solver", "sweep", paths[1], "--out", paths[2], "--case"])
+    aggregate = shlex.join([paths[0], "-m", "solver", "sweep", paths[1], "--out", paths[2], "--aggregate-only"])
     lines = ["#!/usr/bin/env bash", *(f"#SBATCH {d}" for d in directives),
-             f"# {len(indices)} case(s) of sweep {name!r}, one per array task; finished cases are skipped.",
+             f"# {len(indices)} case(s) of sweep {name}, one per array task; finished cases are skipped.",
+             ARRAY_SCRIPT_MARK,
              "# When all tasks are done (or as a dependent job: sbatch --dependency=afterany:JOBID):",
              f"#   {aggregate}",
              "set -euo pipefail", *options.prologue,
-             f"cd {shlex.quote(str(workdir or Path.cwd()))}",
+             f"cd {quote(one_line('working folder', workdir or Path.cwd()))}",
              f'exec {run_case} "$SLURM_ARRAY_TASK_ID"', ""]
     return "\n".join(lines)

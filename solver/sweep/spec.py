@@ -35,6 +35,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from typing import Any
 from solver.case import read_toml
 from solver.dotted import dotted_items
 from solver.errors import CaseError
+from solver.sweep.slurm import check_job_name
 from solver.sweep.sampling import SAMPLE_METHODS, combine, grid_points, sample_points, zipped_points
 
 TOP_LEVEL_KEYS = ("name", "description", "base", "set", "grid", "list", "sample", "seed_key", "replicates",
@@ -207,6 +210,13 @@ def _run_options(table: Any) -> RunOptions:
     launcher = table.get("launcher", RunOptions.launcher)
     if not isinstance(launcher, str) or "{ranks}" not in launcher:
         raise CaseError(f"run.launcher = {launcher!r}: must be a command containing {{ranks}}, e.g. 'mpirun -n {{ranks}}'")
+    try:  # a sweep file is trusted like a script (the launcher runs), but a typo gets a clear error
+        launcher_words = shlex.split(launcher.format(ranks=1))
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise CaseError(f"run.launcher = {launcher!r}: {{ranks}} is its only placeholder (write {{{{ and }}}} for "
+                        f"braces) and quotes must close ({type(exc).__name__}: {exc})") from None
+    if not launcher_words:
+        raise CaseError(f"run.launcher = {launcher!r}: must be a command containing {{ranks}}")
     timeout = table.get("timeout_s")
     if timeout is not None:
         _number("run.timeout_s", timeout, 0)
@@ -252,6 +262,10 @@ def sweep_from_dict(raw: dict, origin: str | Path = ".", name: str | None = None
     description = raw.get("description", "")
     if not isinstance(sweep_name, str) or not sweep_name.strip() or not isinstance(description, str):
         raise CaseError(f"name = {sweep_name!r}, description = {description!r}: must be strings (name non-empty)")
+    if "name" in raw:
+        check_job_name(sweep_name)
+    else:  # the file name: made a valid job name
+        sweep_name = re.sub(r"[^A-Za-z0-9_.+-]", "_", sweep_name).lstrip("_.+-")[:128] or "sweep"
     fixed = dotted_items(_as_table("set", raw.get("set", {})))
     grid = _value_lists("grid", raw.get("grid", {}))
     lists = _value_lists("list", raw.get("list", {}))

@@ -9,13 +9,13 @@
     DIR/results.csv, .parquet, .png the aggregated table and plot (solver/sweep/aggregate.py)
 
 A case folder appears in one rename (the solver's staging folder, or ours for an error record), so it is
-complete or absent. A case is finished when its folder holds summary.json or error.json; a rerun skips
+complete or absent. The sweep folder carries the marker of solver/outputs.py: a folder of other files is
+refused. A running case holds `cases/.<id>.lock`, so two processes never run (or clean up) one case. A case is finished when its folder holds summary.json or error.json; a rerun skips
 finished cases (failed ones too, unless asked to retry them). Nothing here imports dolfinx.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -23,20 +23,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from solver.errors import CaseError
+from solver import outputs
+from solver.errors import OutputError
+from solver.outputs import LockBusy, write_json_atomic
 
 GOOD_STATUSES = ("completed", "cutoff")  # summary.json statuses of a run that reached a result
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON next to `path` under a private name, then rename it into place."""
-    path = Path(path)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    try:
-        scratch.write_text(json.dumps(data, indent=2, default=str) + "\n")
-        os.replace(scratch, path)
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -88,50 +79,90 @@ class SweepFolder:
         state = self.state(case_id)
         return not state.finished or (retry_failed and not state.good)
 
+    def claim(self, create: bool = True) -> None:
+        """Check that --out may be a sweep folder (new, empty, or one of ours) and mark it (OutputError)."""
+        if create:
+            outputs.prepare_output_folder(self.root, "sweep", legacy=_legacy_sweep_folder)
+        else:
+            outputs.check_output_folder(self.root, "sweep", legacy=_legacy_sweep_folder)
+            if not self.root.is_dir():
+                raise OutputError(f"--out {self.root}: no sweep folder there (run the sweep first)")
+
     @contextlib.contextmanager
     def lock(self):
         """Hold DIR/.lock for the life of a sweep run, so two runs never share a folder."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                raise CaseError(f"--out {self.root}: another sweep is running in this folder "
-                                f"(pid {handle.read().strip() or '?'}); wait for it or choose another folder") from None
-            except OSError:  # a file system without locks: run unguarded
-                pass
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
+        self.claim()
+        with outputs.held_lock(self.root / ".lock", f"--out {self.root}: another sweep is running in this folder; wait for it or choose another folder"):
+            yield
+
+    def case_lock_path(self, case_id: str) -> Path:
+        return self.cases_dir / f".{case_id}.lock"
+
+    @contextlib.contextmanager
+    def case_lock(self, case_id: str):
+        """Held while one process runs a case (LockBusy if another does)."""
+        self.cases_dir.mkdir(parents=True, exist_ok=True)
+        with outputs.held_lock(self.case_lock_path(case_id), f"case {case_id} is being run by another process"):
             yield
 
     def clean_staging(self, case_id: str | None = None) -> int:
         """Remove staging leftovers (`.<id>.partial-*`, `.<id>.old-*`) of killed runs; returns how many.
 
-        Only call this while no process writes the case(s): under `lock()`, before any is launched, or
-        for one case from the task that is about to launch it.
+        For one case, call it while holding its case_lock(); without a case id, the leftovers of cases
+        that another process is running (their lock is held) are left alone.
         """
         if not self.cases_dir.is_dir():
             return 0
+        if case_id is None:  # lock files of killed runs (taking one over and releasing it removes it)
+            for path in self.cases_dir.glob(".*.lock"):
+                with contextlib.suppress(LockBusy, OutputError):
+                    with self.case_lock(path.name[1:-len(".lock")]):
+                        pass
         stem = case_id or "*"
         leftovers = [*self.cases_dir.glob(f".{stem}.partial-*"), *self.cases_dir.glob(f".{stem}.old-*")]
+        removed = 0
         for path in leftovers:
-            shutil.rmtree(path, ignore_errors=True)
-        return len(leftovers)
+            owner = path.name[1:].split(".", 1)[0]
+            if case_id is None:
+                try:
+                    with self.case_lock(owner):
+                        shutil.rmtree(path, ignore_errors=True)
+                except LockBusy:
+                    continue
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        return removed
 
-    def record(self, case_id: str, name: str, data: dict) -> Path:
-        """Write run.json or error.json into the case folder; a missing folder appears in one rename."""
+    def record(self, case_id: str, name: str, data: dict) -> Path | None:
+        """Write run.json or error.json into the case folder; a missing folder appears in one rename.
+
+        A write that fails (disk full, read-only) leaves nothing behind and returns None: the case then
+        stays unfinished, so a rerun runs it again.
+        """
         folder = self.case_dir(case_id)
-        if not folder.is_dir():
-            staging = self.cases_dir / f".{case_id}.partial-rec{uuid.uuid4().hex[:8]}"
-            staging.mkdir(parents=True)
-            write_json_atomic(staging / name, data)
-            try:
-                os.rename(staging, folder)
-                return folder / name
-            except OSError:  # the folder appeared meanwhile: write into it
-                shutil.rmtree(staging, ignore_errors=True)
-        write_json_atomic(folder / name, data)
-        return folder / name
+        try:
+            if not folder.is_dir():
+                staging = self.cases_dir / f".{case_id}.partial-rec{uuid.uuid4().hex[:8]}"
+                try:
+                    outputs.make_staging(staging, "run")
+                    write_json_atomic(staging / name, data)
+                    os.rename(staging, folder)
+                    return folder / name
+                except OSError:
+                    if folder.is_dir():  # the folder appeared meanwhile: write into it
+                        pass
+                    else:
+                        raise
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+            write_json_atomic(folder / name, data)
+            return folder / name
+        except (OSError, OutputError):
+            return None
+
+
+def _legacy_sweep_folder(folder: Path) -> bool:
+    """A sweep folder written before folders carried markers: its sweep.json lists the cases."""
+    manifest = read_json(folder / "sweep.json")
+    return isinstance(manifest, dict) and "cases" in manifest and "base_fingerprint" in manifest

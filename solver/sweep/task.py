@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solver.sweep.jitcache import prepare_worker_cache
+from solver.outputs import LockBusy, adopt
 from solver.sweep.store import GOOD_STATUSES, SweepFolder, read_json
 
 STDERR_TAIL_LINES = 40
@@ -129,11 +130,22 @@ def current_worker_name() -> str:
 def run_case_task(task: CaseTask, worker: str | None = None, jit_root: Path | None = None) -> dict:
     """Run one case to its end and leave its record in DIR/cases/<id>; returns the record.
 
-    The case's JIT cache is jit_root/<worker> (default DIR/.jit/<worker>).
+    The case's JIT cache is jit_root/<worker> (default DIR/.jit/<worker>). A case that another process is
+    running (its lock is held, e.g. the same Slurm array task twice) is left alone: status "pending".
     """
     folder = SweepFolder(task.sweep_dir)
     worker = worker if worker is not None else current_worker_name()
+    try:
+        with folder.case_lock(task.case_id):
+            return _run_locked(task, folder, worker, jit_root)
+    except LockBusy as exc:
+        return {"case_id": task.case_id, "index": task.index, "status": "pending", "return_code": None,
+                "message": f"not run here: {exc}", "wall_s": 0.0, "worker": worker, "command": shlex.join(task.command)}
+
+
+def _run_locked(task: CaseTask, folder: SweepFolder, worker: str, jit_root: Path | None) -> dict:
     folder.clean_staging(task.case_id)
+    adopt(folder.case_dir(task.case_id), "run")  # a case folder of a sweep folder from before markers
     jit_home = prepare_worker_cache(jit_root or folder.jit_root, worker, Path(task.jit_seed) if task.jit_seed else None)
     env = dict(os.environ, XDG_CACHE_HOME=str(jit_home))
     started = time.time()
@@ -147,8 +159,16 @@ def run_case_task(task: CaseTask, worker: str | None = None, jit_root: Path | No
         "command": shlex.join(task.command),
     }
     if status in GOOD_STATUSES and return_code == 0:
-        folder.record(task.case_id, "run.json", record)
+        name = "run.json"
     else:
+        name = "error.json"
         record["stderr_tail"] = "\n".join(stderr.splitlines()[-STDERR_TAIL_LINES:])
-        folder.record(task.case_id, "error.json", record)
+    return note_unrecorded(folder, record, folder.record(task.case_id, name, record))
+
+
+def note_unrecorded(folder: SweepFolder, record: dict, written: Path | None) -> dict:
+    """Say in the returned record when it could not be written (the case then runs again next time)."""
+    if written is None:
+        record["message"] = (f"{record['message']} [record not written: cannot write in {folder.cases_dir} "
+                             "(disk full or read-only?); the case will run again]")
     return record
