@@ -9,10 +9,17 @@ import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry.occ import box
-from solver.schema import FLOAT, INT, STR, Option, non_negative, positive
+from solver.schema import FLOAT, INT, STR, Option, all_of, non_negative, positive, rule
 from solver.units import UM_TO_M
 
-RADIUS = Option("radius", FLOAT, check=positive, dimension="length", help="particle radius, e.g. radius_um = 5")
+# gmsh works in micrometres and OCC merges features closer than its tolerance (1e-7 model units): at
+# radius_um = 1e-6 a hollow sphere's void vanished without a word and an octant failed to mesh. From 0.01 um
+# the finest default cells (1e-3 R) stay two orders above that tolerance. No electrode particle is 10 mm.
+RADIUS_RANGE_UM = (0.01, 1e4)
+RADIUS = Option("radius", FLOAT, dimension="length", help="particle radius, e.g. radius_um = 5",
+                check=all_of(positive, rule(lambda v: RADIUS_RANGE_UM[0] <= v / UM_TO_M <= RADIUS_RANGE_UM[1],
+                                            f"in [{RADIUS_RANGE_UM[0]:g}, {RADIUS_RANGE_UM[1]:g}] um "
+                                            "(gmsh's OCC tolerance is 1e-7 um)")))
 SYMMETRY = Option("symmetry", STR, "full", choices=("full", "octant"),
                   help="octant: the x, y, z >= 0 eighth with symmetry_x|y|z facets")
 SEED = Option("seed", INT, 0, check=non_negative)

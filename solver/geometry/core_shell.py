@@ -10,8 +10,8 @@ from solver.geometry import islands
 from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
                                       octant_inputs, radius_um, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.schema import (FLOAT, INT, STR, Option, at_least, fraction_open, non_negative, positive,
-                           require_exactly_one)
+from solver.schema import (FLOAT, INT, STR, Option, fraction_open, non_negative, positive, require_exactly_one,
+                           whole_number)
 from solver.units import UM_TO_M
 
 OPTIONS = [
@@ -23,7 +23,8 @@ OPTIONS = [
            help="fraction of the surface covered by islands; 0: no islands"),
     Option("island_thickness", FLOAT, None, check=positive, dimension="length",
            help="radial island thickness (default: the shell thickness)"),
-    Option("island_count", INT, None, check=at_least(1)),
+    # islands are placed by random sequential addition, 2000 tries per island
+    Option("island_count", INT, None, check=whole_number(1, 1000)),
     Option("island_radius", FLOAT, None, check=positive, dimension="length", help="island footprint radius"),
     Option("island_placement", STR, "surface", choices=("surface", "embedded"),
            help="surface: on top of the particle (r = R .. R + t); embedded: replacing the outer layer"),

@@ -5,8 +5,8 @@ from solver.errors import CaseError
 from solver.geometry import core_shell, hollow, polycrystal, porous, sphere
 from solver.geometry import pores as pore_tools
 from solver.geometry.assembly import KindSpec
-from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive,
-                           validate_table)
+from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive, shown,
+                           validate_table, whole_number)
 
 GEOMETRY_KINDS: dict[str, KindSpec] = {spec.name: spec for spec in
                                        (sphere.SPEC, hollow.SPEC, core_shell.SPEC, porous.SPEC, polycrystal.SPEC)}
@@ -22,7 +22,7 @@ MESH_OPTIONS = [
     Option("grading_fraction", FLOAT, 0.2, check=positive,
            help="distance / radius over which cells grow from surface size to the largest size"),
     Option("curvature_cells", FLOAT, 8.0, check=at_least(3), help="cells per 2 pi of surface curvature"),
-    Option("layer_cells", INT, 2, check=at_least(1), help="least cells across thin shells and islands"),
+    Option("layer_cells", INT, 2, check=whole_number(1, 100), help="least cells across thin shells and islands"),
     Option("pore_volume_compensation", BOOL, True,
            help="inflate pores so the meshed (polyhedral) pores hold the sampled volume"),
     Option("min_quality", FLOAT, 0.02, check=fraction_half_open,
@@ -33,7 +33,7 @@ MESH_OPTIONS = [
                 "true curved surfaces (sphere, hollow_sphere, core_shell without pores or islands)"),
     Option("algorithm_3d", STR, "delaunay", choices=("delaunay", "hxt")),
     Option("optimize_netgen", BOOL, False),
-    Option("threads", INT, 1, check=at_least(1), help="gmsh threads (1 keeps meshes reproducible)"),
+    Option("threads", INT, 1, check=whole_number(1, 1024), help="gmsh threads (1 keeps meshes reproducible)"),
     Option("verbose", BOOL, False, help="show gmsh's own messages"),
 ]
 
@@ -41,10 +41,10 @@ MESH_OPTIONS = [
 def validate_geometry(table: dict) -> dict:
     """Raw [geometry] table -> normalised dict in SI with "kind" (idempotent)."""
     if not isinstance(table, dict):
-        raise CaseError(f"[geometry] = {table!r}: must be a table")
+        raise CaseError(f"[geometry] = {shown(table)}: must be a table")
     kind = table.get("kind")
-    if kind not in GEOMETRY_KINDS:
-        raise CaseError(f"geometry.kind = {kind!r}: unknown kind; valid kinds are "
+    if not isinstance(kind, str) or kind not in GEOMETRY_KINDS:   # a list or table is no kind (nor hashable)
+        raise CaseError(f"geometry.kind = {shown(kind)}: unknown kind; valid kinds are "
                         + ", ".join(f"{name} ({spec.summary})" for name, spec in GEOMETRY_KINDS.items()))
     spec = GEOMETRY_KINDS[kind]
     normalised = {"kind": kind, **validate_table(table, spec.options, "geometry", ignore=("kind",),
