@@ -25,6 +25,16 @@ SYMMETRY = Option("symmetry", STR, "full", choices=("full", "octant"),
 SEED = Option("seed", INT, 0, check=non_negative)
 
 
+def sphere_surface(geometry: dict, radius: float, layer_um: float | None = None, layer_key: str = "") -> tuple:
+    """(area um^2, radius of curvature um, thickness of the thin layer it bounds or None, that thickness's key)
+    of a spherical facet region: what the element-count estimate (sizing.estimate_cells) needs."""
+    return 4.0 * math.pi * radius**2 * symmetry_factor(geometry), radius, layer_um, layer_key
+
+
+def outer_surface(geometry: dict) -> dict[str, tuple]:
+    return {"outer_surface": sphere_surface(geometry, radius_um(geometry))}
+
+
 @dataclass(frozen=True)
 class KindSpec:
     """A geometry kind: its options and the function that builds it on the current gmsh model."""
@@ -33,6 +43,9 @@ class KindSpec:
     build: Callable
     summary: str
     check: Callable[[dict], None] | None = None   # cross-option checks on the normalised dict
+    # the sized spherical facet regions, from the normalised dict, before anything is built (sphere_surface);
+    # pores and grain boundaries are left out, so the element-count estimate errs low
+    surfaces: Callable[[dict], dict[str, tuple]] = outer_surface
 
 
 @dataclass

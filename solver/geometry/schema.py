@@ -4,7 +4,8 @@ from __future__ import annotations
 from solver.errors import CaseError
 from solver.geometry import core_shell, hollow, polycrystal, porous, sphere
 from solver.geometry import pores as pore_tools
-from solver.geometry.assembly import KindSpec
+from solver.geometry.assembly import KindSpec, ball_volume, radius_um, symmetry_factor
+from solver.geometry.sizing import MAX_ESTIMATED_CELLS, Sizes, estimate_cells
 from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive, shown,
                            validate_table, whole_number)
 
@@ -66,7 +67,21 @@ def validate_mesh_options(table: dict, geometry: dict | None = None) -> dict:
     if mesh["min_cell_size_fraction"] > mesh["surface_cell_size_fraction"]:
         raise CaseError(f"mesh.min_cell_size_fraction = {mesh['min_cell_size_fraction']}: must not exceed "
                         f"mesh.surface_cell_size_fraction = {mesh['surface_cell_size_fraction']}")
+    if geometry is not None:
+        check_cell_estimate(geometry, mesh)
     return mesh
+
+
+def check_cell_estimate(geometry: dict, mesh: dict) -> None:
+    """Refuse, before gmsh runs, a mesh whose estimated element count is past sizing.MAX_ESTIMATED_CELLS
+    (a 0.001 R core-shell shell meshed for more than 10 minutes), naming the key that makes it fine."""
+    radius = radius_um(geometry)
+    count, where, size, key = estimate_cells(Sizes.from_options(mesh, radius),
+                                             ball_volume(radius) * symmetry_factor(geometry),
+                                             GEOMETRY_KINDS[geometry["kind"]].surfaces(geometry))
+    if count > MAX_ESTIMATED_CELLS:
+        raise CaseError(f"{key}: the mesh would have about {count:.2g} tetrahedra (cells of {size:.3g} um at "
+                        f"{where}), more than the {MAX_ESTIMATED_CELLS:,} that fit; make the cells there larger")
 
 
 def check_geometry_order(geometry: dict, mesh: dict) -> None:
