@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import copy
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from solver import units
 from solver.errors import CaseError
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
-                           is_real, number_problem, positive, rule, shown, validate_table, whole_number)
+                           is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
 # Case-section checks whose "allowed" text says more than the generic ones in solver.schema.
 _li_fraction = rule(lambda v: 0 <= v <= 1, "in [0, 1] (c in [0, c_max])")
@@ -279,7 +280,7 @@ def validate_case(raw: dict) -> dict:
     allowed = _top_level_keys()
     unknown = sorted(map(str, set(raw) - allowed))
     if unknown:
-        raise CaseError(f"{shown(unknown[0])[1:-1]}: unknown top-level key; allowed are {', '.join(sorted(allowed))}")
+        raise CaseError(f"{shown_text(unknown[0])}: unknown top-level key; allowed are {', '.join(sorted(allowed))}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise CaseError(f"name = {shown(name)}: must be a non-empty string")
@@ -336,10 +337,10 @@ def _read_bytes(path: Path, what: str) -> bytes:
         raise CaseError(f"{what}: not found") from None
     except (OSError, ValueError) as exc:   # ENAMETOOLONG, EACCES, ELOOP, ...; ValueError: a NUL byte
         raise CaseError(f"{what}: cannot be opened ({getattr(exc, 'strerror', None) or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CaseError(f"{what}: not a regular file (a directory, device or pipe); name a TOML file")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CaseError(f"{what}: not a regular file (a directory, device or pipe); name a TOML file")
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise CaseError(f"{what}: larger than {MAX_FILE_BYTES} bytes (1 MiB); case files are small TOML files")
@@ -378,17 +379,27 @@ def check_raw(raw, where: str) -> None:
     checks read without an Option (tables of D(x), lattice rows, porosity profiles)."""
     for path, value, depth in walk(raw):
         if depth > MAX_NESTING:
-            raise CaseError(f"{where}: {shown(path.split('.')[0])[1:-1]} is nested more than {MAX_NESTING} "
+            raise CaseError(f"{where}: {shown_text(path)} is nested more than {MAX_NESTING} "
                             "levels deep (tables, arrays, dotted keys)")
         if is_real(value):
             problem = number_problem(value)
             if problem:
-                raise CaseError(f"{shown(path)[1:-1]} = {shown(value)}: {problem}")
+                raise CaseError(f"{shown_text(path)} = {shown(value)}: {problem}")
+
+
+#: MAX_NESTING + 1 parts of a dotted key or table header (a.b.c = 1, [a.b.c]), quoted or bare; starts only
+#: at the start of a word and never backtracks into a part (possessive), so it is linear in the text
+_LONG_DOTTED_KEY = re.compile(r"""(?<![\w-])(?:(?:[\w-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+)"""
+                              + "{%d,}" % MAX_NESTING)
 
 
 def parse_toml(text: str, where: str) -> dict:
     """TOML text -> dict; invalid or too deeply nested text is a CaseError naming `where`. tomllib's
     messages give a line and column, never the text."""
+    # tomllib's time grows with the square of a dotted key's length (20000 parts: minutes), so those are
+    # refused before parsing; nested arrays and inline tables recurse and end in a RecursionError below
+    if _LONG_DOTTED_KEY.search(text):
+        raise CaseError(f"{where}: a dotted key or table header has more than {MAX_NESTING} parts")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

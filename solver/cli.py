@@ -85,12 +85,6 @@ def _command_verify(args, case, comm) -> int:
     return 0
 
 
-def one_line(message: str) -> str:
-    """The message with line breaks and other control characters escaped: a case file's keys may hold any
-    character, and an error stays one line that cannot drive the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sweep":  # the sweep driver only launches processes: no MPI, no dolfinx here
@@ -112,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"run": _command_run, "verify": _command_verify, "mesh": _command_mesh}
         return commands[args.command](args, case, comm)
     except CaseError as exc:
-        print(one_line(f"error in case {args.case}: {exc}"), file=sys.stderr)
+        from solver.schema import printable   # messages quote keys as written; keep them one line
+
+        print(printable(f"error in case {args.case}: {exc}"), file=sys.stderr)
         return 2
     except SolveError as exc:
         print(f"solve failed: {exc}", file=sys.stderr)

@@ -154,14 +154,28 @@ def _type_words(types: tuple) -> str:
 SHOWN_CHARS = 80
 
 
-def shown(value) -> str:
-    """repr(value), cut to SHOWN_CHARS."""
-    text = repr(value)
+def _cut(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
 
 
+def shown(value) -> str:
+    """repr(value), cut to SHOWN_CHARS."""
+    return _cut(repr(value))
+
+
+def printable(text: str) -> str:
+    """`text` with line breaks and other control characters escaped: TOML keys may hold any character, and a
+    message stays one line that cannot drive a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def shown_text(key) -> str:
+    """Text as written (a dotted key, a message from gmsh), printable and cut to SHOWN_CHARS."""
+    return _cut(printable(str(key)))
+
+
 def bad(prefix: str, key: str, value, allowed: str) -> CaseError:
-    return CaseError(f"{prefix}.{key} = {shown(value)}: {allowed}")
+    return CaseError(f"{prefix}.{shown_text(key)} = {shown(value)}: {allowed}")
 
 
 def _checked(prefix: str, key: str, value, opt: Option):
@@ -204,7 +218,7 @@ def validate_table(table: dict, options: list[Option], prefix: str, ignore: tupl
             allowed = "unknown key; allowed keys are " + ", ".join(sorted(by_key))
             if quote_unknown:
                 raise bad(prefix, key, table[key], allowed)
-            raise CaseError(f"{prefix}.{shown(key)[1:-1]}: {allowed}")
+            raise CaseError(f"{prefix}.{shown_text(key)}: {allowed}")
     out = {}
     for opt in options:
         given = [key for key in opt.keys()

@@ -15,7 +15,7 @@ from solver.geometry.occ import add_physical_groups, gmsh_session, name_surfaces
 from solver.geometry.particle_mesh import ParticleMesh
 from solver.geometry.schema import GEOMETRY_KINDS, validate_geometry, validate_mesh_options
 from solver.geometry.sizing import Sizes, apply_size_fields
-from solver.schema import shown
+from solver.schema import shown_text
 from solver.units import UM_TO_M
 
 CELL_IDS = {"bulk": 1, "shell": 2, "islands": 3}
@@ -70,7 +70,7 @@ def _as_case_error(exc: Exception, geometry: dict) -> Exception:
     keys = ", ".join(f"{key} = {value:g}" for key, value in geometry.items()
                      if isinstance(value, float) and key != "radius_m")
     return CaseError(f"geometry (kind = {geometry['kind']!r}, radius_um = {geometry['radius_m'] / UM_TO_M:g}"
-                     f"{', ' + keys if keys else ''}): gmsh could not mesh it ({shown(str(exc))[1:-1]}); change "
+                     f"{', ' + keys if keys else ''}): gmsh could not mesh it ({shown_text(str(exc))}); change "
                      "these keys or the [mesh] sizes")
 
 
