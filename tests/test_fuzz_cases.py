@@ -200,3 +200,16 @@ def test_fuzzed_shipped_cases_raise_only_case_errors(rng: random.Random):
             assert str(exc) and str(exc).isprintable(), repr(str(exc))
             return
         json.dumps(case, allow_nan=False)
+
+
+def test_gmsh_failure_at_mesh_time_names_the_geometry_keys():
+    """What the checks cannot foresee: gmsh's own error (a bare Exception) becomes a CaseError naming the keys;
+    any other exception is a bug and keeps its type."""
+    from solver.geometry.build import _as_case_error
+    from solver.geometry.schema import validate_geometry
+
+    geometry = validate_geometry({"kind": "hollow_sphere", "radius_um": 5.0, "void_radius_fraction": 0.99})
+    error = _as_case_error(Exception("PLC Error:  A segment and a facet intersect at point"), geometry)
+    assert isinstance(error, CaseError)
+    assert "void_radius_fraction = 0.99" in str(error) and "radius_um = 5" in str(error) and "PLC Error" in str(error)
+    assert isinstance(_as_case_error(KeyError("x"), geometry), KeyError)

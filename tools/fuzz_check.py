@@ -191,22 +191,23 @@ def load_in_process(path: Path, timeout_s: float = 10.0) -> tuple[str, str]:
     from solver.errors import CaseError
 
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        case = load_case(path)
-        json.dumps(case, allow_nan=False)   # what `check` prints must be valid JSON
+        try:
+            signal.setitimer(signal.ITIMER_REAL, timeout_s)
+            case = load_case(path)
+            json.dumps(case, allow_nan=False)   # what `check` prints must be valid JSON
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)   # before any handler below runs
         return "valid", ""
     except CaseError as exc:
-        message = str(exc)
-        return "clean", message
+        return "clean", str(exc)
     except Hang:
         return "hang", f"over {timeout_s} s"
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:   # noqa: BLE001 -- every other escape is what this counts
-        if isinstance(exc, KeyboardInterrupt):
-            raise
         return "traceback", f"{type(exc).__name__}: {str(exc)[:200]}"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
