@@ -60,9 +60,9 @@ class Sizes:
 #: ~20 million unknowns, past the memory of the machines this runs on (24 GiB); a core-shell shell of 0.001 R
 #: meshed for more than 10 minutes before it got there.
 MAX_ESTIMATED_CELLS = 5_000_000
-#: tetrahedra per (cell size)^3 of volume: gmsh's Delaunay meshes of a sphere (default sizes, fine sizes, an
-#: octant) and core-shell particles (shells 0.1 R and 0.02 R) held 1.0-1.6 x what this gives, so the estimate
-#: errs low and never refuses a mesh that would fit
+#: tetrahedra per (cell size)^3 of volume: gmsh's Delaunay meshes of spheres (coarse, default and fine sizes, an
+#: octant), hollow spheres (void 0.5 R and 0.99 R) and a core-shell particle (shell 0.1 R) held 1.05-2.3 x what
+#: this gives, so the estimate errs low and does not refuse a mesh that would fit
 TETS_PER_SIZE_CUBED = 4.0
 
 
