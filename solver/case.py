@@ -8,20 +8,38 @@ merged under this one's, so a study pair differs only in what it overrides.
 """
 from __future__ import annotations
 
+import codecs
 import copy
+import os
+import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from solver import units
 from solver.errors import CaseError
-from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, fraction_closed, fraction_unit, positive,
-                           rule, validate_table)
+from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
+                           is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
 # Case-section checks whose "allowed" text says more than the generic ones in solver.schema.
 _li_fraction = rule(lambda v: 0 <= v <= 1, "in [0, 1] (c in [0, c_max])")
 _poisson = rule(lambda v: -1.0 < v < 0.5, "in (-1, 0.5)")
-_count = rule(lambda v: v > 0, "a whole number > 0")
+# Elastic moduli of real electrode materials lie within 1 GPa .. 1 TPa; 1 MPa .. 10 TPa leaves room for soft
+# binders and stiff coatings, and keeps the elasticity matrix well scaled (E = 1e-300 GPa stopped PETSc's
+# solvers with a raw error). Checked in Pa, whichever unit the case used.
+YOUNG_MODULUS_RANGE_PA = (1e6, 1e13)
+
+
+def _young_modulus(factor_to_pa: float):
+    low, high = YOUNG_MODULUS_RANGE_PA
+    return all_of(positive, rule(lambda v: low <= v * factor_to_pa <= high, "in [1 MPa, 10 TPa] (1e6 .. 1e13 Pa)"))
+
+
+# material.young_modulus_* and material.regions.<name>.young_modulus_*: both units stay separate keys, so
+# that _young_modulus_pa can ask for exactly one and say so with both names
+YOUNG_MODULUS_OPTIONS = [Option("young_modulus_Pa", FLOAT, None, check=_young_modulus(1.0)),
+                         Option("young_modulus_GPa", FLOAT, None, check=_young_modulus(units.GPA_TO_PA))]
 
 # Names of solver.materials.MATERIAL_MODELS, listed here so that checking a case never imports dolfinx.
 MATERIAL_MODEL_NAMES = ("isotropic", "layered_oxide")
@@ -35,9 +53,7 @@ MATERIAL_OPTIONS = [
     Option("diffusivity_m2_s", FLOAT, check=positive),
     # D(x) as a table of [li_fraction, D_m2_s] rows, interpolated linearly in log D; overrides the constant.
     Option("diffusivity_table_li_fraction_m2_s", LIST, None),
-    # both units stay separate keys: _resolve_material wants exactly one and says so with both names
-    Option("young_modulus_Pa", FLOAT, None, check=positive),
-    Option("young_modulus_GPa", FLOAT, None, check=positive),
+    *YOUNG_MODULUS_OPTIONS,
     Option("poisson_ratio", FLOAT, check=_poisson),
     # required by the isotropic model; optional for layered_oxide (see solver/materials_layered.py)
     Option("partial_molar_volume_m3_mol", FLOAT, None),
@@ -62,7 +78,8 @@ OPERATION_OPTIONS = [
 TIME_OPTIONS = [
     Option("t_end_s", FLOAT, None, check=positive),
     Option("t_end_dimensionless", FLOAT, None, check=rule(lambda v: v > 0, "> 0 (D t / R^2)")),
-    Option("steps", INT, 100, check=_count),
+    # a million steps is days of 3D solves; 2**63 - 1 was accepted and ran out of memory (5 GB)
+    Option("steps", INT, 100, check=whole_number(1, 10**6)),
     Option("scheme", STR, "bdf2", choices=("bdf2", "backward_euler")),
     Option("adaptive", BOOL, False),
     Option("tolerance", FLOAT, 1e-3, check=rule(lambda v: v > 0, "> 0 (relative local error per step)")),
@@ -72,7 +89,7 @@ TIME_OPTIONS = [
 
 COUPLING_OPTIONS = [
     Option("stress_assisted_diffusion", BOOL, False),
-    Option("max_iterations", INT, 30, check=_count),
+    Option("max_iterations", INT, 30, check=whole_number(1, 10**4)),
     # relative max-norm change of c between coupling iterations; the linear solves (linear_rtol) must be
     # well below it, or the iteration stalls on their noise
     Option("tolerance", FLOAT, 1e-5, check=rule(lambda v: v > 0, "> 0 (relative change of c)")),
@@ -93,7 +110,8 @@ SOLVER_OPTIONS = [
 PEAK_STRESS_EVALUATIONS = ("cellwise", "recovered")
 OUTPUT_OPTIONS = [
     Option("fields", BOOL, True),
-    Option("snapshots", INT, 5, check=rule(lambda v: v >= 0, "a whole number >= 0")),
+    # every snapshot writes the full fields; more than 10000 fills a disk, not a picture
+    Option("snapshots", INT, 5, check=whole_number(0, 10**4)),
     Option("pictures", BOOL, True),
     Option("progress", BOOL, True),
     # which stress the peaks are taken of (solver/postprocess.py): the exact DG stress cell by cell, or its
@@ -130,8 +148,7 @@ def _top_level_keys() -> set[str]:
 
 
 REGION_OPTIONS = [
-    Option("young_modulus_Pa", FLOAT, None, check=positive),
-    Option("young_modulus_GPa", FLOAT, None, check=positive),
+    *YOUNG_MODULUS_OPTIONS,
     Option("poisson_ratio", FLOAT, None, check=_poisson),
     Option("partial_molar_volume_m3_mol", FLOAT, None),
     Option("diffusivity_m2_s", FLOAT, None, check=positive),
@@ -171,16 +188,16 @@ def _resolve_material(material: dict) -> dict:
     table = material["diffusivity_table_li_fraction_m2_s"]
     if table is not None:
         ok = len(table) >= 2 and all(
-            isinstance(row, list) and len(row) == 2 and all(isinstance(v, NUMBER) for v in row) for row in table)
+            isinstance(row, list) and len(row) == 2 and all(map(is_number, row)) for row in table)
         if not ok:
-            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {table!r}: must be a list of at "
+            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {shown(table)}: must be a list of at "
                             "least two [li_fraction, D_m2_s] pairs")
         xs = [row[0] for row in table]
         if xs != sorted(xs) or len(set(xs)) != len(xs) or not all(0 <= x <= 1 for x in xs):
-            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {table!r}: li_fraction values must "
+            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {shown(table)}: li_fraction values must "
                             "increase strictly within [0, 1]")
         if not all(row[1] > 0 for row in table):
-            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {table!r}: D values must be > 0")
+            raise CaseError(f"material.diffusivity_table_li_fraction_m2_s = {shown(table)}: D values must be > 0")
         material["diffusivity_table_li_fraction_m2_s"] = [[float(x), float(d)] for x, d in table]
     return material
 
@@ -203,7 +220,7 @@ def _resolve_operation(op: dict) -> dict:
         if op["surface_li_fraction"] is None:
             raise CaseError("operation.surface_li_fraction: missing; required for potentiostatic operation")
     if not op["wetted_surfaces"] or not all(isinstance(s, str) for s in op["wetted_surfaces"]):
-        raise CaseError(f"operation.wetted_surfaces = {op['wetted_surfaces']!r}: must be a non-empty list of "
+        raise CaseError(f"operation.wetted_surfaces = {shown(op['wetted_surfaces'])}: must be a non-empty list of "
                         "facet region names (e.g. [\"outer_surface\", \"pore_surface\"])")
     return op
 
@@ -259,16 +276,17 @@ def validate_case(raw: dict) -> dict:
 
     if not isinstance(raw, dict):
         raise CaseError("a case must be a TOML table")
+    check_raw(raw, "case")   # also what overrides and the Python API laid over the files
     allowed = _top_level_keys()
-    unknown = sorted(set(raw) - allowed)
+    unknown = sorted(map(str, set(raw) - allowed))
     if unknown:
-        raise CaseError(f"{unknown[0]}: unknown top-level key; allowed are {', '.join(sorted(allowed))}")
+        raise CaseError(f"{shown_text(unknown[0])}: unknown top-level key; allowed are {', '.join(sorted(allowed))}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise CaseError(f"name = {name!r}: must be a non-empty string")
+        raise CaseError(f"name = {shown(name)}: must be a non-empty string")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise CaseError(f"description = {description!r}: must be a string")
+        raise CaseError(f"description = {shown(description)}: must be a string")
     case = {"name": name, "description": description}
     for key in ("geometry", "material"):
         if key not in raw:
@@ -298,28 +316,148 @@ def _merge(base: dict, over: dict) -> dict:
     return merged
 
 
-def read_toml(path: str | Path, what: str = "case file") -> dict:
-    """A TOML file as a dict; a missing or malformed file is a CaseError naming `what` and the path."""
+# -- reading case (and sweep) files: any path a user or a `base` names must end in one clear CaseError -----
+#: case files are a few kB; the cap keeps /dev/zero and big binaries from being read into memory
+MAX_FILE_BYTES = 1 << 20
+#: `base` chains of studies are 1-2 deep; a longer chain is a mistake (or a generated attack)
+MAX_BASE_CHAIN = 32
+#: tables and arrays inside one another; the shipped cases use 4. The cap comes before anything recursive
+#: (deepcopy, merging, repr in messages) meets 20000 levels and raises RecursionError.
+MAX_NESTING = 16
+#: longest `base` value: PATH_MAX on Linux
+MAX_PATH_CHARS = 4096
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES. Opened non-blocking, then fstat'ed: a FIFO
+    neither blocks the open nor gets read, and the file checked is the file read."""
     try:
-        return tomllib.loads(Path(path).read_text())
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise CaseError(f"{what} {str(path)!r}: not found") from None
+        raise CaseError(f"{what}: not found") from None
+    except (OSError, ValueError) as exc:   # ENAMETOOLONG, EACCES, ELOOP, ...; ValueError: a NUL byte
+        raise CaseError(f"{what}: cannot be opened ({getattr(exc, 'strerror', None) or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CaseError(f"{what}: not a regular file (a directory, device or pipe); name a TOML file")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise CaseError(f"{what}: larger than {MAX_FILE_BYTES} bytes (1 MiB); case files are small TOML files")
+    return data
+
+
+def _decoded(data: bytes, what: str) -> str:
+    """UTF-8 text (TOML's encoding); a UTF-8 byte order mark is dropped. Never echoes the bytes."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf16 = data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        raise CaseError(f"{what}: not UTF-8 text (invalid byte at offset {exc.start}"
+                        + ("; the file starts with a UTF-16 byte order mark" if utf16 else "")
+                        + "); TOML files must be saved as UTF-8") from None
+
+
+def walk(value, path: str = ""):
+    """(dotted path, value, depth) of every table, list and leaf under `value`, iteratively: no recursion,
+    whatever the nesting."""
+    stack = [(path, value, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        yield path, value, depth
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{key}" if path else str(key), item, depth + 1) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+
+
+def check_raw(raw, where: str) -> None:
+    """General limits on a raw (TOML) tree before anything else looks at it: nesting depth, and numbers
+    within the general bounds (solver.schema.number_problem) also inside lists and tables that the key
+    checks read without an Option (tables of D(x), lattice rows, porosity profiles)."""
+    for path, value, depth in walk(raw):
+        if depth > MAX_NESTING:
+            raise CaseError(f"{where}: {shown_text(path)} is nested more than {MAX_NESTING} "
+                            "levels deep (tables, arrays, dotted keys)")
+        if is_real(value):
+            problem = number_problem(value)
+            if problem:
+                raise CaseError(f"{shown_text(path)} = {shown(value)}: {problem}")
+
+
+#: MAX_NESTING + 1 parts of a dotted key or table header (a.b.c = 1, [a.b.c]), quoted or bare; starts only
+#: at the start of a word and never backtracks into a part (possessive), so it is linear in the text
+_LONG_DOTTED_KEY = re.compile(r"""(?<![\w-])(?:(?:[\w-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+)"""
+                              + "{%d,}" % MAX_NESTING)
+
+
+def parse_toml(text: str, where: str) -> dict:
+    """TOML text -> dict; invalid or too deeply nested text is a CaseError naming `where`. tomllib's
+    messages give a line and column, never the text."""
+    # tomllib's time grows with the square of a dotted key's length (20000 parts: minutes), so those are
+    # refused before parsing; nested arrays and inline tables recurse and end in a RecursionError below
+    if _LONG_DOTTED_KEY.search(text):
+        raise CaseError(f"{where}: a dotted key or table header has more than {MAX_NESTING} parts")
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CaseError(f"{what} {str(path)!r}: not valid TOML ({exc})") from None
+        raise CaseError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:   # tomllib recurses per level of nested arrays and inline tables
+        raise CaseError(f"{where}: nested more than {MAX_NESTING} levels deep (tables, arrays)") from None
+    check_raw(raw, where)
+    return raw
 
 
-def read_case_file(path: str | Path, _seen: tuple = ()) -> dict:
-    """Read a TOML case and the chain of `base` files it names, merged (this file wins)."""
-    path = Path(path).resolve()
-    if path in _seen:
-        raise CaseError(f"base = {str(path)!r}: cycle of case bases")
-    raw = read_toml(path)
-    base = raw.pop("base", None)
-    if base is None:
-        return raw
+def read_toml(path: str | Path, what: str = "case file") -> dict:
+    """A TOML file as a dict; a missing, unreadable, non-UTF-8 or malformed file is a CaseError naming
+    `what` and the path."""
+    return _read_toml_at(Path(path), f"{what} {shown(str(path))}")
+
+
+def _read_toml_at(path: Path, where: str) -> dict:
+    return parse_toml(_decoded(_read_bytes(path, where), where), where)
+
+
+def _base_path(base, where: str, including: Path) -> Path:
+    """The file a `base` value names, relative to the file that names it."""
     if not isinstance(base, str):
-        raise CaseError(f"base = {base!r}: must be a path (string) to another case file")
-    return _merge(read_case_file(path.parent / base, _seen + (path,)), raw)
+        raise CaseError(f"{where}: must be a path (string) to another case file")
+    if not base.strip() or "\0" in base or len(base) > MAX_PATH_CHARS:
+        raise CaseError(f"{where}: must be a file name (non-empty, no NUL byte, at most {MAX_PATH_CHARS} "
+                        "characters)")
+    return including.parent / base
+
+
+def read_case_file(path: str | Path) -> dict:
+    """Read a TOML case and the chain of `base` files it names, merged (this file wins). Every file of the
+    chain must be a regular UTF-8 TOML file of at most 1 MiB; the chain has at most MAX_BASE_CHAIN files
+    and no cycle. Errors about a base name it as `base = '...' (in the file naming it)`."""
+    layers, chain = [], []
+    path = Path(path)
+    where = f"case file {shown(str(path))}"
+    while True:
+        try:
+            resolved = path.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:   # symlink loops, NUL bytes
+            raise CaseError(f"{where}: cannot be resolved ({exc})") from None
+        if resolved in chain:
+            raise CaseError(f"{where}: cycle of case bases")
+        if len(chain) == MAX_BASE_CHAIN:
+            raise CaseError(f"{where}: more than {MAX_BASE_CHAIN} files in the chain of case bases")
+        raw = _read_toml_at(resolved, where)
+        chain.append(resolved)
+        base = raw.pop("base", None)
+        layers.append(raw)
+        if base is None:
+            break
+        where = f"base = {shown(base)} (in {shown(str(resolved))})"
+        path = _base_path(base, where, resolved)
+    merged = layers.pop()
+    while layers:
+        merged = _merge(merged, layers.pop())
+    return merged
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -327,11 +465,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise CaseError(f"--set {text!r}: must look like section.key=value")
+        raise CaseError(f"--set {shown(text)}: must look like section.key=value")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()  # bare words are strings: --set time.scheme=bdf2
+    except RecursionError:
+        raise CaseError(f"--set {shown(text)}: the value is nested more than {MAX_NESTING} levels deep") from None
     return key.split("."), parsed
 
 
@@ -343,7 +483,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         for part in path[:-1]:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
-                raise CaseError(f"--set {text!r}: {part} is not a table")
+                raise CaseError(f"--set {shown(text)}: {part} is not a table")
         table[path[-1]] = value
     return raw
 

@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except CaseError as exc:
-        print(f"error in case {args.case}: {exc}", file=sys.stderr)
+        from solver.schema import printable   # messages quote keys as written; keep them one line
+
+        print(printable(f"error in case {args.case}: {exc}"), file=sys.stderr)
         return 2
     except SolveError as exc:
         print(f"solve failed: {exc}", file=sys.stderr)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solver.errors import CaseError
-from solver.schema import BOOL, FLOAT, LIST, Option, fraction_open, rule, validate_table
+from solver.schema import BOOL, FLOAT, LIST, Option, fraction_open, is_number, rule, shown, validate_table
 
 SECTION = "grain_boundaries"
 ZONES = ("core", "outer")
@@ -150,8 +150,8 @@ class GrainBoundaryTraction:
         values = validate_table(table, OPTIONS, SECTION)
         values["critical_traction_Pa"] = values.pop("critical_traction_MPa") * 1e6
         thresholds = values.pop("report_thresholds_MPa")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in thresholds):
-            raise CaseError(f"{SECTION}.report_thresholds_MPa = {thresholds!r}: must be a list of numbers > 0 (MPa)")
+        if not all(is_number(v) and v > 0 for v in thresholds):
+            raise CaseError(f"{SECTION}.report_thresholds_MPa = {shown(thresholds)}: must be a list of numbers > 0 (MPa)")
         values["report_thresholds_Pa"] = sorted(float(v) * 1e6 for v in thresholds)
         return values
 

@@ -64,7 +64,7 @@ import ufl
 
 from solver.errors import CaseError
 from solver.physics.tables import piecewise_linear
-from solver.schema import LIST, STR, TABLE, Option, validate_table
+from solver.schema import LIST, STR, TABLE, Option, is_number, shown, validate_table
 
 MODEL_NAME = "layered_oxide"
 
@@ -161,22 +161,21 @@ LAYERED_OPTIONS = [
 
 def _check_lattice_rows(key: str, rows) -> list[list[float]]:
     ok = isinstance(rows, list) and len(rows) >= 2 and all(
-        isinstance(row, list) and len(row) == 3
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) for row in rows)
+        isinstance(row, list) and len(row) == 3 and all(map(is_number, row)) for row in rows)
     if not ok:
-        raise CaseError(f"{key} = {rows!r}: must be a list of at least two [li_fraction, a_angstrom, c_angstrom] rows")
+        raise CaseError(f"{key} = {shown(rows)}: must be a list of at least two [li_fraction, a_angstrom, c_angstrom] rows")
     xs = [row[0] for row in rows]
     if xs != sorted(xs) or len(set(xs)) != len(xs) or not all(0 <= x <= 1 for x in xs):
-        raise CaseError(f"{key} = {rows!r}: li_fraction values must increase strictly within [0, 1]")
+        raise CaseError(f"{key} = {shown(rows)}: li_fraction values must increase strictly within [0, 1]")
     if not all(row[1] > 0 and row[2] > 0 for row in rows):
-        raise CaseError(f"{key} = {rows!r}: lattice parameters must be > 0 (angstrom)")
+        raise CaseError(f"{key} = {shown(rows)}: lattice parameters must be > 0 (angstrom)")
     return [[float(v) for v in row] for row in rows]
 
 
 def _check_elastic_constants(key: str, constants) -> dict[str, float]:
     if not isinstance(constants, dict) or set(constants) != set(ELASTIC_CONSTANT_NAMES) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in constants.values()):
-        raise CaseError(f"{key} = {constants!r}: must be a table with exactly the numbers "
+            map(is_number, constants.values())):
+        raise CaseError(f"{key} = {shown(constants)}: must be a table with exactly the numbers "
                         f"{', '.join(ELASTIC_CONSTANT_NAMES)} (GPa)")
     constants = {k: float(v) for k, v in constants.items()}
     if np.linalg.eigvalsh(hexagonal_voigt_matrix(constants)).min() <= 0:
@@ -220,10 +219,9 @@ def resolve_layered_section(model: str, table) -> dict | None:
         raise CaseError("material.layered.elastic_constants_GPa: only used with stiffness = 'hexagonal'")
     axis = section["crystal_c_axis"]
     if axis is not None:
-        ok = (len(axis) == 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in axis)
-              and np.linalg.norm(axis) > 0)
+        ok = len(axis) == 3 and all(map(is_number, axis)) and np.linalg.norm(axis) > 0
         if not ok:
-            raise CaseError(f"material.layered.crystal_c_axis = {axis!r}: must be three numbers, not all zero")
+            raise CaseError(f"material.layered.crystal_c_axis = {shown(axis)}: must be three numbers, not all zero")
         section["crystal_c_axis"] = [float(v) for v in np.asarray(axis, float) / np.linalg.norm(axis)]
     return section
 

@@ -54,7 +54,7 @@ import numpy as np
 
 from solver.errors import CaseError, SolveError
 from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed, non_negative, positive, rule,
-                           validate_table)
+                           validate_table, whole_number)
 
 SECTION = "oxygen"
 BOLTZMANN_eV_K = 8.617333262e-5
@@ -81,7 +81,7 @@ OPTIONS = [
     Option("trap_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
     Option("trap_capacity_mol_m3", NUMBER, None, check=positive),
     Option("reduction_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
-    Option("profile_bins", INT, 20, check=rule(lambda v: v >= 2, "a whole number >= 2")),
+    Option("profile_bins", INT, 20, check=whole_number(2, 10**4)),
     Option("point_field", BOOL, True),
 ]
 

@@ -9,7 +9,6 @@ already normalised dict validates to itself.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -59,12 +58,37 @@ class Option:
         return self.name + SI_SUFFIX[self.dimension] if self.dimension else self.name
 
 
-def _is_real(value) -> bool:
+def is_real(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
-    return _is_real(value) and math.isfinite(value)
+# -- the general bounds of every number a case may hold ------------------------------------------------
+#: A number is 0 or of magnitude within these: products and quotients of a few of them (t_end = tau R^2 / D,
+#: a surface flux, a stiffness) stay finite floats, so nothing downstream overflows to inf (summary.json would
+#: then hold `Infinity`, which is not JSON) or underflows to 0 (radius_um = 5e-324 would become radius_m = 0).
+#: An int of 10**400 has no float at all (float() raises OverflowError); this rejects it first.
+MAGNITUDE_RANGE = (1e-100, 1e100)
+#: whole numbers go on to numpy and gmsh as 64-bit integers; counts that size arrays or loops have tighter
+#: maxima of their own (whole_number(...))
+INT_LIMIT = 2**63 - 1
+
+
+def number_problem(value, whole: bool = False) -> str | None:
+    """None for a number within the general bounds, else the "must be ..." text (`whole`: an INT option)."""
+    if not is_real(value):
+        return "must be a number"
+    if whole:
+        return None if abs(value) <= INT_LIMIT else f"must be a whole number within +-{INT_LIMIT} (64-bit)"
+    low, high = MAGNITUDE_RANGE
+    # ints are compared exactly (no float() of a huge int); nan fails every comparison
+    if value == 0 or low <= abs(value) <= high:
+        return None
+    return f"must be finite, 0 or of magnitude within [{low:g}, {high:g}]"
+
+
+def is_number(value) -> bool:
+    """A real number (not a bool) within the general bounds: what a list of numbers in a case may hold."""
+    return is_real(value) and number_problem(value) is None
 
 
 # -- checks: each returns None when fine, else the "what is allowed" text ------------------------------
@@ -81,22 +105,33 @@ fraction_half_open = rule(lambda v: 0 <= v < 1, "in [0, 1)")
 fraction_unit = rule(lambda v: 0 < v <= 1, "in (0, 1]")
 
 
+def all_of(*checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """The first problem of several checks: `all_of(positive, range)` says "> 0" for -1, the range for 1e-9."""
+    return lambda value: next(filter(None, (check(value) for check in checks)), None)
+
+
 def at_least(minimum) -> Callable[[Any], str | None]:
     return rule(lambda v: v >= minimum, f">= {minimum}")
 
 
+def whole_number(low: int, high: int, why: str = "") -> Callable[[Any], str | None]:
+    """A count with an explicit maximum (stated in the message): a count sizes arrays, loops or files, and
+    2**63 - 1 time steps would be accepted otherwise and fail at run time (MemoryError)."""
+    return rule(lambda v: low <= v <= high, f"a whole number in [{low}, {high}]" + (f" ({why})" if why else ""))
+
+
 def positive_numbers(value) -> str | None:
-    return None if all(_is_number(v) and v > 0 for v in value) else "must be a list of numbers > 0"
+    return None if all(is_number(v) and v > 0 for v in value) else "must be a list of numbers > 0"
 
 
 def number_pair(value) -> str | None:
-    if len(value) != 2 or not all(_is_number(v) for v in value) or not 0 < value[0] <= value[1]:
+    if len(value) != 2 or not all(is_number(v) for v in value) or not 0 < value[0] <= value[1]:
         return "must be [low, high] with 0 < low <= high"
     return None
 
 
 def _type_ok(value, types: tuple) -> bool:
-    if float in types and _is_real(value):
+    if float in types and is_real(value):
         return True
     if int in types and isinstance(value, int) and not isinstance(value, bool):
         return True
@@ -114,8 +149,33 @@ def _type_words(types: tuple) -> str:
     return " or ".join(words.get(t, t.__name__) for t in shown)
 
 
+#: longest echo of a value in a message: a message stays one short line even for a 5000-character string,
+#: and a file that is not a case is not printed back
+SHOWN_CHARS = 80
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
+
+
+def shown(value) -> str:
+    """repr(value), cut to SHOWN_CHARS."""
+    return _cut(repr(value))
+
+
+def printable(text: str) -> str:
+    """`text` with line breaks and other control characters escaped: TOML keys may hold any character, and a
+    message stays one line that cannot drive a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def shown_text(key) -> str:
+    """Text as written (a dotted key, a message from gmsh), printable and cut to SHOWN_CHARS."""
+    return _cut(printable(str(key)))
+
+
 def bad(prefix: str, key: str, value, allowed: str) -> CaseError:
-    return CaseError(f"{prefix}.{key} = {value!r}: {allowed}")
+    return CaseError(f"{prefix}.{shown_text(key)} = {shown(value)}: {allowed}")
 
 
 def _checked(prefix: str, key: str, value, opt: Option):
@@ -124,17 +184,26 @@ def _checked(prefix: str, key: str, value, opt: Option):
         raise bad(prefix, key, value, f"must be {_type_words(opt.types)}")
     if opt.choices and value not in opt.choices:
         raise bad(prefix, key, value, "must be one of " + ", ".join(repr(c) for c in opt.choices))
-    if isinstance(value, float) and not math.isfinite(value):
-        raise bad(prefix, key, value, "must be finite")
-    problem = opt.check(value) if opt.check is not None else None
+    if is_real(value):
+        problem = number_problem(value, whole=INT == opt.types)
+        if problem:
+            raise bad(prefix, key, value, problem)
+    converted = value
+    if opt.dimension and (is_real(value) or (isinstance(value, list) and all(map(is_number, value)))):
+        factor = UNIT_SUFFIXES[opt.dimension][key[len(opt.name):]]
+        converted = [float(v) * factor for v in value] if isinstance(value, list) else float(value) * factor
+        # the converted value must hold the general bounds too (1e-100 um is 1e-106 m)
+        problem = next(filter(None, map(number_problem, converted if isinstance(value, list) else [converted])),
+                       None)
+        if problem:
+            raise bad(prefix, key, value, problem + " after conversion to SI")
+    elif float in opt.types and int not in opt.types and is_real(value):
+        converted = float(value)
+    # checked in SI: bounds such as the radius's are physical, whatever unit the file used
+    problem = opt.check(converted) if opt.check is not None else None
     if problem:
         raise bad(prefix, key, value, problem)
-    if opt.dimension:
-        factor = UNIT_SUFFIXES[opt.dimension][key[len(opt.name):]]
-        return [float(v) * factor for v in value] if isinstance(value, list) else float(value) * factor
-    if float in opt.types and int not in opt.types and _is_number(value):
-        return float(value)
-    return value
+    return converted
 
 
 def validate_table(table: dict, options: list[Option], prefix: str, ignore: tuple = (),
@@ -142,14 +211,14 @@ def validate_table(table: dict, options: list[Option], prefix: str, ignore: tupl
     """Check `table` against `options`; returns {out_key: value} with defaults filled and units in SI.
     An unknown key is named with its value only with `quote_unknown` (the [geometry] and [mesh] wording)."""
     if not isinstance(table, dict):
-        raise CaseError(f"[{prefix}] = {table!r}: must be a table")
+        raise CaseError(f"[{prefix}] = {shown(table)}: must be a table")
     by_key = {key: opt for opt in options for key in opt.keys()}
     for key in table:
         if key not in by_key and key not in ignore:
             allowed = "unknown key; allowed keys are " + ", ".join(sorted(by_key))
             if quote_unknown:
                 raise bad(prefix, key, table[key], allowed)
-            raise CaseError(f"{prefix}.{key}: {allowed}")
+            raise CaseError(f"{prefix}.{shown_text(key)}: {allowed}")
     out = {}
     for opt in options:
         given = [key for key in opt.keys()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.errors import CaseError
 from solver.geometry import cache, pores as pore_tools
 from solver.geometry.meshing import (TETRAHEDRON_OF_ORDER, Progress, check_quality, count_elements, curve,
                                      generate, quality_stats, rescue_quality, to_dolfinx)
@@ -14,6 +15,7 @@ from solver.geometry.occ import add_physical_groups, gmsh_session, name_surfaces
 from solver.geometry.particle_mesh import ParticleMesh
 from solver.geometry.schema import GEOMETRY_KINDS, validate_geometry, validate_mesh_options
 from solver.geometry.sizing import Sizes, apply_size_fields
+from solver.schema import shown_text
 from solver.units import UM_TO_M
 
 CELL_IDS = {"bulk": 1, "shell": 2, "islands": 3}
@@ -47,7 +49,7 @@ def build_particle_mesh(geometry: dict, mesh_options: dict, comm, cache_dir: Pat
                 stack.enter_context(gmsh_session(mesh_options["threads"], mesh_options["verbose"]))
                 meta = _mesh_on_this_rank(geometry, mesh_options, key, cache_dir, report)
             except Exception as exc:
-                failure = exc
+                failure = _as_case_error(exc, geometry)
         if comm.size > 1:
             failure = comm.bcast(failure, root=0)
         if failure is not None:
@@ -57,6 +59,19 @@ def build_particle_mesh(geometry: dict, mesh_options: dict, comm, cache_dir: Pat
     seconds = time.perf_counter() - started
     report(f"dolfinx mesh ready ({meta['description']['cells']} cells, {seconds:.1f} s)")
     return _particle_mesh(meta, mesh, cell_tags, facet_tags, seconds)
+
+
+def _as_case_error(exc: Exception, geometry: dict) -> Exception:
+    """gmsh reports every failure as a bare Exception holding its last error ("PLC Error: A segment and a facet
+    intersect"), and occ.fragment_assign raises RuntimeError when the booleans leave no solid: both mean a
+    geometry gmsh cannot mesh, so a CaseError naming the geometry keys. Anything else is a bug: unchanged."""
+    if type(exc) not in (Exception, RuntimeError):
+        return exc
+    keys = ", ".join(f"{key} = {value:g}" for key, value in geometry.items()
+                     if isinstance(value, float) and key != "radius_m")
+    return CaseError(f"geometry (kind = {geometry['kind']!r}, radius_um = {geometry['radius_m'] / UM_TO_M:g}"
+                     f"{', ' + keys if keys else ''}): gmsh could not mesh it ({shown_text(str(exc))}); change "
+                     "these keys or the [mesh] sizes")
 
 
 def _key_extra(geometry: dict) -> dict:

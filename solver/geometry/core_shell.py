@@ -8,10 +8,10 @@ import numpy as np
 from solver.errors import CaseError
 from solver.geometry import islands
 from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
-                                      octant_inputs, radius_um, symmetry_factor)
+                                      octant_inputs, radius_um, sphere_surface, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.schema import (FLOAT, INT, STR, Option, at_least, fraction_open, non_negative, positive,
-                           require_exactly_one)
+from solver.schema import (FLOAT, INT, STR, Option, fraction_open, non_negative, positive, require_exactly_one,
+                           whole_number)
 from solver.units import UM_TO_M
 
 OPTIONS = [
@@ -23,7 +23,8 @@ OPTIONS = [
            help="fraction of the surface covered by islands; 0: no islands"),
     Option("island_thickness", FLOAT, None, check=positive, dimension="length",
            help="radial island thickness (default: the shell thickness)"),
-    Option("island_count", INT, None, check=at_least(1)),
+    # islands are placed by random sequential addition, 2000 tries per island
+    Option("island_count", INT, None, check=whole_number(1, 1000)),
     Option("island_radius", FLOAT, None, check=positive, dimension="length", help="island footprint radius"),
     Option("island_placement", STR, "surface", choices=("surface", "embedded"),
            help="surface: on top of the particle (r = R .. R + t); embedded: replacing the outer layer"),
@@ -92,7 +93,7 @@ def build(geometry: dict, mesh: dict) -> Assembly:
                "shell": (ball_volume(radius) - ball_volume(core)) * factor}
     description = {"symmetry": geometry["symmetry"], "core_radius_um": core, "shell_inner_radius_um": core,
                    "shell_outer_radius_um": radius, "shell_thickness_um": shell}
-    layers = {"outer_surface": shell, "shell_interface": shell}
+    layers = {name: layer for name, (_, _, layer, _) in surfaces(geometry).items()}
     if layout:
         _account_islands(layout, volumes, core, radius)
         description["islands"] = {k: v for k, v in layout.items() if k != "axes"}
@@ -131,4 +132,14 @@ def _account_islands(layout: dict, volumes: dict, core: float, radius: float) ->
     volumes["shell"] -= volumes["islands"] - from_core
 
 
-SPEC = KindSpec("core_shell", OPTIONS, build, "core (bulk) + shell, optional surface islands", check=check)
+def surfaces(geometry: dict) -> dict[str, tuple]:
+    """The outer surface and the shell interface, both sized to put mesh.layer_cells across the shell."""
+    radius, shell = radius_um(geometry), shell_thickness_um(geometry)
+    key = "geometry." + ("shell_thickness_um" if geometry["shell_thickness_m"] is not None
+                         else "shell_thickness_fraction")
+    return {"outer_surface": sphere_surface(geometry, radius, shell, key),
+            "shell_interface": sphere_surface(geometry, radius - shell, shell, key)}
+
+
+SPEC = KindSpec("core_shell", OPTIONS, build, "core (bulk) + shell, optional surface islands", check=check,
+                surfaces=surfaces)

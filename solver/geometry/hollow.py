@@ -6,11 +6,14 @@ import numpy as np
 from solver.errors import CaseError
 from solver.geometry import pores as pore_tools
 from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
-                                      octant_inputs, radius_um, symmetry_factor)
+                                      octant_inputs, outer_surface, radius_um, sphere_surface, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.schema import FLOAT, Option, fraction_open
+from solver.schema import FLOAT, Option, rule
 
-VOID = Option("void_radius_fraction", FLOAT, 0.4, check=fraction_open, help="void radius / particle radius")
+# gmsh meshed a void of 0.99 R with the default sizes (a 0.01 R shell); 0.999 fell below the quality gate and
+# 0.9999 stopped gmsh with "PLC Error: A segment and a facet intersect"
+VOID = Option("void_radius_fraction", FLOAT, 0.4, check=rule(lambda v: 0 < v <= 0.99, "in (0, 0.99]"),
+              help="void radius / particle radius")
 
 
 def check(geometry: dict) -> None:
@@ -52,5 +55,10 @@ def _pores_outside_void(geometry: dict, radius: float, void: float):
     return pore_tools.subset(pores, clear)
 
 
+def surfaces(geometry: dict) -> dict[str, tuple]:
+    return {**outer_surface(geometry), "inner_surface": sphere_surface(
+        geometry, geometry["void_radius_fraction"] * radius_um(geometry))}
+
+
 SPEC = KindSpec("hollow_sphere", [RADIUS, VOID, SYMMETRY, SEED, *pore_tools.PORE_OPTIONS], build,
-                "sphere with a central void (inner_surface), optionally porous", check=check)
+                "sphere with a central void (inner_surface), optionally porous", check=check, surfaces=surfaces)

@@ -9,11 +9,12 @@ from solver.geometry.assembly import RADIUS, SEED, Assembly, KindSpec, ball_volu
 from solver.geometry.occ import ball, convex_polyhedron, fragment_assign
 from solver.geometry.orientations import grain_rotations
 from solver.geometry.voronoi import grain_seeds, voronoi_cells
-from solver.schema import FLOAT, INT, STR, Option, at_least, fraction_closed, fraction_open
+from solver.schema import FLOAT, INT, STR, Option, fraction_closed, fraction_open, whole_number
 
 OPTIONS = [
     RADIUS,
-    Option("grain_count", INT, 20, check=at_least(2)),
+    # one OCC solid per grain in one fragment call; the studies use 20-30 grains
+    Option("grain_count", INT, 20, check=whole_number(2, 2000)),
     SEED,
     Option("orientation", STR, "random", choices=("random", "radial")),
     Option("radial_texture_fraction", FLOAT, 1.0, check=fraction_closed,

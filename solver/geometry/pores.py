@@ -15,8 +15,8 @@ import numpy as np
 
 from solver.errors import CaseError
 from solver.geometry.occ import ball, ellipsoid
-from solver.schema import (BOOL, FLOAT, INT, LIST, STR, TABLE, Option, at_least, non_negative, number_pair, positive,
-                           positive_numbers)
+from solver.schema import (BOOL, FLOAT, INT, LIST, STR, TABLE, Option, non_negative, number_pair, positive,
+                           positive_numbers, whole_number)
 from solver.units import UM_TO_M
 
 NO_PORES = "none"
@@ -41,9 +41,10 @@ PORE_OPTIONS = [
     Option("cluster_fraction", FLOAT, None, check=lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]"),
     Option("volume_scale", FLOAT, None, check=positive,
            help="multiplies the class volumes: fewer, larger pores at the same porosity (default 1)"),
-    Option("target_pore_count", INT, None, check=at_least(1),
+    # 5000 pores took 135 s and 2.3M tetrahedra (docs: environment); 10**5 is far past what meshes
+    Option("target_pore_count", INT, None, check=whole_number(1, 10**5),
            help="choose volume_scale so that about this many pores are placed"),
-    Option("max_pores", INT, None, check=at_least(1), help="refuse geometries that need more pores"),
+    Option("max_pores", INT, None, check=whole_number(1, 10**5), help="refuse geometries that need more pores"),
     Option("pore_size_bias", FLOAT, None, help="tilt of the size mix toward large pores inside (sampler default)"),
     Option("control_sections", BOOL, None, help="tune the central xy/yz/zx sections to the profile (default on)"),
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 from solver.errors import CaseError
 from solver.geometry import core_shell, hollow, polycrystal, porous, sphere
 from solver.geometry import pores as pore_tools
-from solver.geometry.assembly import KindSpec
-from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive,
-                           validate_table)
+from solver.geometry.assembly import KindSpec, ball_volume, radius_um, symmetry_factor
+from solver.geometry.sizing import MAX_ESTIMATED_CELLS, Sizes, estimate_cells
+from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_half_open, fraction_unit, positive, shown,
+                           validate_table, whole_number)
 
 GEOMETRY_KINDS: dict[str, KindSpec] = {spec.name: spec for spec in
                                        (sphere.SPEC, hollow.SPEC, core_shell.SPEC, porous.SPEC, polycrystal.SPEC)}
@@ -22,7 +23,7 @@ MESH_OPTIONS = [
     Option("grading_fraction", FLOAT, 0.2, check=positive,
            help="distance / radius over which cells grow from surface size to the largest size"),
     Option("curvature_cells", FLOAT, 8.0, check=at_least(3), help="cells per 2 pi of surface curvature"),
-    Option("layer_cells", INT, 2, check=at_least(1), help="least cells across thin shells and islands"),
+    Option("layer_cells", INT, 2, check=whole_number(1, 100), help="least cells across thin shells and islands"),
     Option("pore_volume_compensation", BOOL, True,
            help="inflate pores so the meshed (polyhedral) pores hold the sampled volume"),
     Option("min_quality", FLOAT, 0.02, check=fraction_half_open,
@@ -33,7 +34,7 @@ MESH_OPTIONS = [
                 "true curved surfaces (sphere, hollow_sphere, core_shell without pores or islands)"),
     Option("algorithm_3d", STR, "delaunay", choices=("delaunay", "hxt")),
     Option("optimize_netgen", BOOL, False),
-    Option("threads", INT, 1, check=at_least(1), help="gmsh threads (1 keeps meshes reproducible)"),
+    Option("threads", INT, 1, check=whole_number(1, 1024), help="gmsh threads (1 keeps meshes reproducible)"),
     Option("verbose", BOOL, False, help="show gmsh's own messages"),
 ]
 
@@ -41,10 +42,10 @@ MESH_OPTIONS = [
 def validate_geometry(table: dict) -> dict:
     """Raw [geometry] table -> normalised dict in SI with "kind" (idempotent)."""
     if not isinstance(table, dict):
-        raise CaseError(f"[geometry] = {table!r}: must be a table")
+        raise CaseError(f"[geometry] = {shown(table)}: must be a table")
     kind = table.get("kind")
-    if kind not in GEOMETRY_KINDS:
-        raise CaseError(f"geometry.kind = {kind!r}: unknown kind; valid kinds are "
+    if not isinstance(kind, str) or kind not in GEOMETRY_KINDS:   # a list or table is no kind (nor hashable)
+        raise CaseError(f"geometry.kind = {shown(kind)}: unknown kind; valid kinds are "
                         + ", ".join(f"{name} ({spec.summary})" for name, spec in GEOMETRY_KINDS.items()))
     spec = GEOMETRY_KINDS[kind]
     normalised = {"kind": kind, **validate_table(table, spec.options, "geometry", ignore=("kind",),
@@ -66,7 +67,21 @@ def validate_mesh_options(table: dict, geometry: dict | None = None) -> dict:
     if mesh["min_cell_size_fraction"] > mesh["surface_cell_size_fraction"]:
         raise CaseError(f"mesh.min_cell_size_fraction = {mesh['min_cell_size_fraction']}: must not exceed "
                         f"mesh.surface_cell_size_fraction = {mesh['surface_cell_size_fraction']}")
+    if geometry is not None:
+        check_cell_estimate(geometry, mesh)
     return mesh
+
+
+def check_cell_estimate(geometry: dict, mesh: dict) -> None:
+    """Refuse, before gmsh runs, a mesh whose estimated element count is past sizing.MAX_ESTIMATED_CELLS
+    (a 0.001 R core-shell shell meshed for more than 10 minutes), naming the key that makes it fine."""
+    radius = radius_um(geometry)
+    count, where, size, key = estimate_cells(Sizes.from_options(mesh, radius),
+                                             ball_volume(radius) * symmetry_factor(geometry),
+                                             GEOMETRY_KINDS[geometry["kind"]].surfaces(geometry))
+    if count > MAX_ESTIMATED_CELLS:
+        raise CaseError(f"{key}: the mesh would have about {count:.2g} tetrahedra (cells of {size:.3g} um at "
+                        f"{where}), more than the {MAX_ESTIMATED_CELLS:,} that fit; make the cells there larger")
 
 
 def check_geometry_order(geometry: dict, mesh: dict) -> None:

@@ -39,15 +39,56 @@ class Sizes:
 
     def for_facet(self, name: str, layer_thickness_um: dict[str, float]) -> float | None:
         """Target size on a facet region (None: no prescribed size, e.g. symmetry planes)."""
+        return self.facet_size(name, layer_thickness_um)[0]
+
+    def facet_size(self, name: str, layer_thickness_um: dict[str, float],
+                   layer_key: str = "the layer thickness") -> tuple[float | None, str]:
+        """(target size on a facet region, the [mesh] or [geometry] key that set it)."""
         if name in SURFACES:
-            size = self.surface
+            size, key = self.surface, "mesh.surface_cell_size_fraction"
         elif name in INTERFACES:
-            size = self.interface
+            size, key = self.interface, "mesh.interface_cell_size_fraction"
         else:
-            return None
-        if name in layer_thickness_um:
-            size = min(size, layer_thickness_um[name] / self.layer_cells)
-        return max(size, self.minimum)
+            return None, ""
+        if name in layer_thickness_um and layer_thickness_um[name] / self.layer_cells < size:
+            size, key = layer_thickness_um[name] / self.layer_cells, f"{layer_key} / mesh.layer_cells"
+        return max(size, self.minimum), key
+
+
+# -- the element count, estimated before gmsh runs ---------------------------------------------------------
+#: A mesh estimated above this is refused before meshing: 5 million tetrahedra with P2 displacements are
+#: ~20 million unknowns, past the memory of the machines this runs on (24 GiB); a core-shell shell of 0.001 R
+#: meshed for more than 10 minutes before it got there.
+MAX_ESTIMATED_CELLS = 5_000_000
+#: tetrahedra per (cell size)^3 of volume: gmsh's Delaunay meshes of spheres (coarse, default and fine sizes, an
+#: octant), hollow spheres (void 0.5 R and 0.99 R) and a core-shell particle (shell 0.1 R) held 1.05-2.3 x what
+#: this gives, so the estimate errs low and does not refuse a mesh that would fit
+TETS_PER_SIZE_CUBED = 4.0
+
+
+def estimate_cells(sizes: Sizes, volume_um3: float, surfaces: dict[str, tuple[float, float, float | None, str]]
+                   ) -> tuple[float, str, float, str]:
+    """(estimated tetrahedra, the facet region with most of them or "interior", its cell size in um, the key
+    that set that size). `surfaces`: name -> (area um^2, radius of curvature um, layer thickness um or None,
+    the key of that thickness). Interior cells have the coarse size; within `grading` of each surface the
+    size grows linearly from the facet's size (sizing.Sizes, also capped by curvature as gmsh does) to the
+    coarse one, which adds A * integral of (1/h(d)^3 - 1/coarse^3) over the graded distance d."""
+    coarse, grading = sizes.coarse, sizes.grading
+    parts = {"interior": (volume_um3 / coarse**3, coarse, "mesh.cell_size_fraction")}
+    for name, (area, curvature_radius, layer, layer_key) in surfaces.items():
+        size, key = sizes.facet_size(name, {name: layer} if layer else {}, layer_key)
+        curved = 2.0 * math.pi * curvature_radius / sizes.curvature_cells
+        if curved < size:
+            size, key = max(curved, sizes.minimum), "mesh.curvature_cells"
+        size = min(size, coarse)
+        if coarse > 1.0001 * size:
+            graded = grading / (coarse - size) * (0.5 / size**2 - 0.5 / coarse**2)
+        else:
+            graded = grading / size**3
+        parts[name] = (area * (graded - grading / coarse**3), size, key)
+    name = max(parts, key=lambda n: parts[n][0])
+    total = TETS_PER_SIZE_CUBED * sum(count for count, _, _ in parts.values())
+    return total, name, parts[name][1], parts[name][2]
 
 
 def apply_size_fields(facet_regions: dict[str, list[int]], sizes: Sizes, layer_thickness_um: dict[str, float]):
