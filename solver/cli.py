@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from solver.errors import CaseError, OutputError, SolveError
+from solver.errors import CaseError, OutputError, SolveError, printable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except CaseError as exc:
-        from solver.schema import printable   # messages quote keys as written; keep them one line
-
+        # the case path is the user's own text: keep the message one line
         print(printable(f"error in case {args.case}: {exc}"), file=sys.stderr)
         return 2
     except SolveError as exc:

@@ -209,7 +209,10 @@ def geometry_nodes(mesh) -> np.ndarray:
 
 def geometry_degree(mesh) -> int:
     """Polynomial degree of the coordinate element: 1 straight cells, 2 curved (quadratic) cells."""
-    return int(mesh.geometry.cmap.degree)
+    geometry = mesh.geometry
+    # 0.11 deprecates `cmap` for `cmaps[0]`; 0.5 and 0.9 have `cmap` only (0.7 had only `cmaps`)
+    coordinate_map = geometry.cmaps[0] if hasattr(geometry, "cmaps") else geometry.cmap
+    return int(coordinate_map.degree)
 
 
 def simplex_quadrature(dim: int, degree: int) -> tuple[np.ndarray, np.ndarray]:

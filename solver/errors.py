@@ -1,8 +1,18 @@
 """Errors the user should see as one clear message, not a traceback."""
 
 
+def printable(text: str) -> str:
+    """`text` with line breaks and other control characters escaped: TOML keys may hold any character, and a
+    message stays one line that cannot drive a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class CaseError(ValueError):
-    """Invalid user input: the message names the key, the value and what is allowed."""
+    """Invalid user input: the message names the key, the value and what is allowed (always one printable
+    line, whatever characters the key or value held)."""
+
+    def __init__(self, message):
+        super().__init__(printable(str(message)))
 
 
 class OutputError(CaseError):

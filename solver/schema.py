@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from solver.errors import CaseError
+from solver.errors import CaseError, printable
 from solver.units import UM_TO_M
 
 REQUIRED = object()
@@ -161,12 +161,6 @@ def _cut(text: str) -> str:
 def shown(value) -> str:
     """repr(value), cut to SHOWN_CHARS."""
     return _cut(repr(value))
-
-
-def printable(text: str) -> str:
-    """`text` with line breaks and other control characters escaped: TOML keys may hold any character, and a
-    message stays one line that cannot drive a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def shown_text(key) -> str:

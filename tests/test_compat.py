@@ -59,6 +59,8 @@ def violations(path: Path) -> list[str]:
                 flag(node, node.attr, VERSION_SPECIFIC[node.attr])
             elif node.attr == "__version__" and isinstance(node.value, ast.Name) and node.value.id == "dolfinx":
                 flag(node, "dolfinx.__version__", "detect features, do not compare versions")
+            elif node.attr in ("cmap", "cmaps") and isinstance(node.value, ast.Attribute) and node.value.attr == "geometry":
+                flag(node, f"geometry.{node.attr}", "cmap deprecated for cmaps[0] in 0.11: compat.geometry_degree")
             elif node.attr == "dofmap" and isinstance(node.value, ast.Attribute) and node.value.attr == "geometry":
                 flag(node, "geometry.dofmap", "an AdjacencyList in 0.5, an array in 0.7+: compat.geometry_nodes")
             elif node.attr == "list" and isinstance(node.value, ast.Attribute) and node.value.attr == "dofmap":
@@ -90,6 +92,7 @@ def test_version_specific_calls_live_in_compat_only():
     ("dolfinx.mesh.create_box(comm, pts, n, cell, ghost)", "create_box with 5 positional arguments"),
     ("b = dolfinx.fem.petsc.create_vector(L)", "create_vector"),
     ("mesh.geometry.dofmap", "geometry.dofmap"),
+    ("mesh.geometry.cmap.degree", "geometry.cmap"),
     ("if dolfinx.__version__ >= '0.7': pass", "dolfinx.__version__"),
 ])
 def test_the_scan_catches_each_kind_of_spelling(tmp_path, snippet, expected):
