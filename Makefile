@@ -29,6 +29,7 @@ sphere: setup
 	$(PY) -m solver run cases/verification_sphere.toml --out $(SPHERE_OUT) --no-pictures
 
 test: setup
+	@$(PY) -c "import solver.compat as c; print('default test suite on', c.describe())"
 	$(PY) -m pytest -q
 
 test-slow: setup

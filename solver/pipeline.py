@@ -14,6 +14,7 @@ from solver.case import end_time_s
 from solver.errors import SolveError
 from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
+from solver.provenance import provenance
 from solver.stepping import Progress, run_time_loop
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
@@ -150,6 +151,7 @@ def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, e
         **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
         "mpi_ranks": comm.size,
         "timing_s": timings,
+        "provenance": provenance(case),
     }
 
 
@@ -165,6 +167,7 @@ def failed_summary(case: dict, exc: SolveError, tracker, timings: dict, started:
         "peak": tracker.as_dict() if tracker is not None else {},
         "mpi_ranks": comm.size,
         "timing_s": timings,
+        "provenance": provenance(case),
     }
 
 

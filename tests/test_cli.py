@@ -35,6 +35,13 @@ def test_run_writes_summary_with_located_peaks(finished_run):
     assert summary["mesh"]["cells"] > 0 and summary["mesh"]["dofs"]["displacement"] > 0
     assert summary["timing_s"]["total"] > 0
     assert "peak hoop" in done.stdout
+    # provenance: the stack that made the numbers, and a hash that changes with any input
+    from solver.provenance import case_hash
+
+    origin = summary["provenance"]
+    assert origin["fenicsx"].startswith("dolfinx ") and origin["package"].startswith("particle-solver ")
+    assert origin["case_sha256"] == case_hash(summary["case"]) != case_hash({**summary["case"], "name": "other"})
+    assert origin["command_line"][:2] == ["python -m solver", "run"]
 
 
 def test_run_writes_timeseries_fields_and_pictures(finished_run):
@@ -117,3 +124,18 @@ def test_verify_command_prints_the_comparison(cli, write_case):
     assert "hoop(R) FE" in done.stdout and "0.200" in done.stdout
     done = cli("verify", write_case('[operation]\nmode = "potentiostatic"\nsurface_li_fraction = 0.5\n'))
     assert done.returncode == 2 and "operation.mode = 'potentiostatic'" in done.stderr
+
+
+def test_version_and_the_program_name_in_help(cli):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import solver
+
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"particle-solver {solver.__version__}"
+    assert cli("--help").stdout.startswith("usage: python -m solver ")
+    script = Path(sys.executable).parent / "particle-solver"   # the console script pip installs beside python
+    helped = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert helped.stdout.startswith("usage: particle-solver ")

@@ -9,7 +9,6 @@ import csv
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from conftest import CASES, REPO, run_cli
 from solver.case import parse_override
 from solver.errors import CaseError
+from solver.launcher import MPI_ENVIRONMENT, mpi_launcher
 from solver.sweep import SweepFolder, load_sweep, sweep_from_dict
 from solver.sweep.jitcache import complete_modules, prepare_worker_cache, remove_incomplete
 from solver.sweep.sampling import unit_samples
@@ -360,11 +360,10 @@ def test_killed_sweep_leaves_no_partial_results_and_resumes(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@pytest.mark.skipif(mpi_launcher() is None, reason="no MPI launcher installed")
 def test_a_case_with_two_ranks_runs_under_mpirun_from_its_task(tmp_path):
     path = write_sweep(tmp_path, '"geometry.symmetry" = "full"\n[grid]\n"operation.c_rate" = [1.0]\n[run]\nranks = 2\n')
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
+    env = dict(os.environ, **MPI_ENVIRONMENT)
     done = subprocess.run([sys.executable, "-m", "solver", "sweep", str(path), "--out", str(tmp_path / "out"),
                            "--no-plot"], cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -13,6 +13,7 @@ from mpi4py import MPI
 
 from solver.case import end_time_s
 from solver.postprocess import PeakTracker
+from solver.provenance import provenance
 from solver.reduced.symmetry import RadialLayout, check_reducible
 from solver.pipeline import _log, march, publish, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
@@ -97,6 +98,7 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "mesh": mesh,
         "mpi_ranks": 1,
         "timing_s": timings,
+        "provenance": provenance(case),
     }
     write_json(folder.path("summary.json"), summary)
     return summary

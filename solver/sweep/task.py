@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from solver.launcher import mpi_launcher
+
 from solver.sweep.jitcache import prepare_worker_cache
 from solver.outputs import LockBusy, adopt
 from solver.sweep.store import GOOD_STATUSES, SweepFolder, read_json
@@ -48,6 +50,15 @@ def solver_command(base: Path, case_dir: Path, set_arguments: list[str], ranks: 
     if ranks > 1:
         command = shlex.split(launcher.format(ranks=ranks)) + command
     return command
+
+
+def matching_launcher(command: list[str]) -> list[str]:
+    """A bare `mpirun`/`mpiexec` means "the MPI launcher": at launch time (on the machine that runs the case) it
+    becomes the one that matches this python's MPI (the PyPI dolfinx wheel's MPICH beside the venv's python;
+    Debian's OpenMPI otherwise), since the other one would start singleton jobs."""
+    if command and command[0] in ("mpirun", "mpiexec") and mpi_launcher() is not None:
+        return [mpi_launcher(), *command[1:]]
+    return list(command)
 
 
 def _die_with_parent():
@@ -83,7 +94,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def launch(command, env: dict, timeout_s: float | None) -> tuple[int | None, str, str]:
     """Run the command; returns (return code or None on timeout, stdout, stderr)."""
-    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    process = subprocess.Popen(matching_launcher(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True, preexec_fn=_die_with_parent())
     try:
         out, err = process.communicate(timeout=timeout_s)
