@@ -307,7 +307,7 @@ class GrainBoundaryTraction:
 
     # ------------------------------------------------------------------ extension interface
     def after_step(self, step: int, t_s: float, dt_s: float) -> None:
-        from solver.pipeline import state_of_charge
+        from solver.runs import state_of_charge
 
         stats = self.evaluate()
         soc = state_of_charge(self.case, stats["mean_li_fraction"])
