@@ -24,7 +24,8 @@ from solver.errors import CaseError
 from solver.geometry import ParticleMesh
 from solver.geometry.orientations import random_rotations
 from solver.grain_boundaries import GrainBoundaryTraction, weighted_quantile
-from solver.materials_layered import (LATTICE_TABLES, MODEL_NAME, LayeredOxideMaterial, hexagonal_voigt_matrix)
+from solver.layered_oxide import LATTICE_TABLES, MODEL_NAME, hexagonal_voigt_matrix
+from solver.materials_layered import LayeredOxideMaterial
 from solver.problem import ChemoMechanicalProblem
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
