@@ -19,6 +19,7 @@ from typing import Any
 
 from solver import units
 from solver.errors import CaseError
+from solver.extensions import EXTENSIONS, validate_extensions
 from solver.material_models import MATERIAL_MODELS
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
@@ -135,9 +136,7 @@ TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
 
 
 def _top_level_keys() -> set[str]:
-    from solver.extensions import EXTENSION_MODULES
-
-    return TOP_LEVEL | set(EXTENSION_MODULES)
+    return TOP_LEVEL | set(EXTENSIONS)
 
 
 REGION_OPTIONS = [
@@ -285,8 +284,6 @@ def validate_case(raw: dict) -> dict:
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
-    from solver.extensions import validate_extensions
-
     case.update(validate_extensions(raw))
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
