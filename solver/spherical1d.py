@@ -325,7 +325,7 @@ class Stepper:
 
 
 class NewtonFailure(Exception):
-    pass
+    """A Newton iteration of a step did not converge (the step is retried smaller)."""
 
 
 def _march(stepper: Stepper, times_s: np.ndarray, dt_max_s: float | None) -> np.ndarray:

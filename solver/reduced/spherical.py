@@ -25,7 +25,7 @@ from solver.reduced import meridian_vtu
 from solver.reduced.peaks import local_peaks
 from solver.reduced.symmetry import RadialLayout, region_value
 # the stepping internals of the 1D solver: its public solve() marches to fixed output times only
-from solver.spherical1d import RadialGeometry, NewtonFailure, Stepper, RadialTransport
+from solver.spherical1d import NewtonFailure, RadialGeometry, RadialTransport, Stepper
 
 MIN_RADIAL_CELLS = 100
 CELLS_PER_SURFACE_FRACTION = 20.0   # radial cells = 20 / mesh.surface_cell_size_fraction (400 at 0.05)

@@ -5,6 +5,7 @@ import sys
 
 
 def check_no_dolfinx() -> None:
+    """Refuse to draw in a process that has imported dolfinx (VTK and Debian's dolfinx must not share one)."""
     if "dolfinx" in sys.modules:
         raise RuntimeError(
             "dolfinx was imported into this process after solver.render: rendering here would "

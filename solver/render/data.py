@@ -29,6 +29,7 @@ class RenderError(RuntimeError):
 
 
 def require_file(path: Path, what: str) -> Path:
+    """`path` if it is a file, else a RenderError naming it and `what` it should hold."""
     if not path.is_file():
         raise RenderError(f"missing file {path} ({what})")
     return path
@@ -112,6 +113,7 @@ def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
 
 
 def scalar_values(mesh, array: str) -> np.ndarray:
+    """The point values of `array` on a mesh as a flat array (vectors as their magnitude)."""
     v = np.asarray(mesh.point_data[array], dtype=float)
     if v.ndim == 2 and v.shape[1] > 1:  # vector -> magnitude
         v = np.linalg.norm(v, axis=1)
@@ -119,6 +121,7 @@ def scalar_values(mesh, array: str) -> np.ndarray:
 
 
 def style_for(array: str, values_si: np.ndarray, is_vector: bool) -> FieldStyle:
+    """The FieldStyle of an array; a vector array is drawn as its magnitude."""
     st = field_style(array, values_si)
     if is_vector:
         st.label = st.label + " magnitude"
@@ -247,6 +250,7 @@ class ResultFolder:
 
 
 def optional_float(v) -> float | None:
+    """`v` as a finite float, or None."""
     try:
         f = float(v)
     except (TypeError, ValueError):

@@ -204,6 +204,7 @@ def peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: Se
 
 
 def snapshot_text(snap: Snapshot) -> str:
+    """The caption of a snapshot: time, state of charge and which snapshot it is."""
     parts = [format_time(snap.time_s)]
     if snap.state_of_charge is not None:
         parts.append(f"SOC = {snap.state_of_charge:.2f}")

@@ -49,6 +49,7 @@ def format_range(lo: float, hi: float, unit: str) -> str:
 
 
 def format_number(v: float, unit: str = "") -> str:
+    """A number for a label, with a precision that suits its magnitude, and its unit."""
     a = abs(v)
     if a == 0 or not math.isfinite(v):
         s = f"{v:g}"
@@ -64,6 +65,7 @@ def format_number(v: float, unit: str = "") -> str:
 
 
 def format_time(t_s: float | None) -> str:
+    """"t = ..." in s, min or h, whichever reads best."""
     if t_s is None or not math.isfinite(t_s):
         return "t = ?"
     if abs(t_s) < 120:

@@ -136,6 +136,7 @@ def _make_section(mesh, array: str, mirror: bool = True) -> Section:
 
 
 def section_for(folder: ResultFolder, snap: Snapshot, field: str, mirror: bool = True):
+    """(array name, FieldStyle, Section) of `field` in snapshot `snap`: the mid-plane cut of its mesh."""
     mesh = _read_mesh(snap.path)
     array = resolve_field(field, mesh.point_data.keys())
     raw = np.asarray(mesh.point_data[array])
@@ -146,6 +147,8 @@ def section_for(folder: ResultFolder, snap: Snapshot, field: str, mirror: bool =
 
 
 def colour_range(style: FieldStyle, values_display: Sequence[np.ndarray]) -> tuple[float, float]:
+    """The colour-bar range of values shown in display units: symmetric and rounded to a tick for
+    signed fields, padded when the values are (nearly) constant."""
     finite = [v[np.isfinite(v)] for v in values_display if v.size]
     finite = [v for v in finite if v.size]
     if not finite:

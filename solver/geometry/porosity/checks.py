@@ -8,10 +8,12 @@ from solver.errors import CaseError
 
 
 def bad(name: str, value: Any, allowed: str) -> CaseError:
+    """The CaseError for argument `name` = `value`, saying what is allowed."""
     return CaseError(f"{name} = {value!r}: {allowed}")
 
 
 def finite_float(name: str, value: Any) -> float:
+    """`value` as a finite float, else the CaseError naming `name`."""
     try:
         v = float(value)
     except (TypeError, ValueError):

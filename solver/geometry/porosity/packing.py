@@ -8,6 +8,7 @@ import numpy as np
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random 3x3 rotation matrix (from a normalised Gaussian quaternion)."""
     q = rng.normal(size=4)
     q /= np.linalg.norm(q)
     w, x, y, z = q
@@ -19,6 +20,7 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def unit_vector(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random unit 3-vector."""
     v = rng.normal(size=3)
     return v / np.linalg.norm(v)
 

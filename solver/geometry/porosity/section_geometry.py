@@ -252,6 +252,7 @@ def pairs_in_disks(w0a, Ma, w0b, Mb, edges) -> np.ndarray:
 
 
 def plane_basis(normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, s1, s2): the unit normal of a plane and two in-plane unit vectors completing a right-handed basis."""
     n = np.asarray(normal, dtype=float).reshape(3)
     nn = np.linalg.norm(n)
     if not np.isfinite(nn) or nn == 0:

@@ -44,6 +44,8 @@ MEASURED_CENTRAL_PORES_UM3: tuple[float, ...] = (3.779, 1.123)
 
 
 def validate_classes(volume_classes, volume_scale: float) -> np.ndarray:
+    """Volume classes as an (n, 3) array (v_min_um3, v_max_um3, count_fraction), checked, fractions
+    normalised to sum 1, volumes multiplied by `volume_scale`."""
     try:
         arr = np.asarray(volume_classes, dtype=float)
     except (TypeError, ValueError):
@@ -128,6 +130,8 @@ class SizeModel:
 
 
 def shell_targets(R: float, profile: PorosityProfile, n_shells: int):
+    """Radial shell edges (r/R), shell volumes and target pore volumes (porosity x volume) of `n_shells`
+    equal-width shells of a particle of radius R."""
     edges = np.linspace(0.0, 1.0, n_shells + 1)
     vol = 4.0 / 3.0 * np.pi * R ** 3 * (edges[1:] ** 3 - edges[:-1] ** 3)
     tgt = np.array([profile.shell_mean(a, b) for a, b in zip(edges[:-1], edges[1:])]) * vol
