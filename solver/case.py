@@ -113,7 +113,7 @@ OUTPUT_OPTIONS = [
     Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
 ]
 
-# The initial Li profile (solver/shell.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
+# The initial Li profile (solver/shell_section.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
 # Li fraction rises from shell_li_fraction_surface at r = R to the bulk value at the shell's inner radius.
 INITIAL_OPTIONS = [
     Option("shell_li_fraction_surface", FLOAT, None, check=fraction_closed),
