@@ -43,6 +43,7 @@ def main() -> None:
     from petsc4py import PETSc
 
     import solver.pipeline
+    import solver.runs
     from solver import compat, writers
     from solver.case import load_case
 
@@ -51,7 +52,7 @@ def main() -> None:
     def ksp_seconds():
         return PETSc.Log.Event("KSPSolve").getPerfInfo()["time"], PETSc.Log.Event("PCSetUp").getPerfInfo()["time"]
 
-    loop = solver.pipeline.run_time_loop
+    loop = solver.runs.run_time_loop
 
     def timed_loop(*a, **k):      # KSP time inside the time loop only (not the solve before step 1)
         before = ksp_seconds()
@@ -60,7 +61,7 @@ def main() -> None:
         finally:
             after = ksp_seconds()
             totals["ksp"], totals["pc_setup"] = after[0] - before[0], after[1] - before[1]
-    solver.pipeline.run_time_loop = timed_loop
+    solver.runs.run_time_loop = timed_loop
     for name in ("assemble_matrix_into", "assemble_vector_into"):
         _timed(compat, name, "assembly", totals)
     _timed(writers.FieldWriter, "write", "output", totals)

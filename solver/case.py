@@ -19,6 +19,8 @@ from typing import Any
 
 from solver import units
 from solver.errors import CaseError
+from solver.extensions import EXTENSIONS, validate_extensions
+from solver.material_models import MATERIAL_MODELS
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
@@ -29,37 +31,29 @@ _poisson = rule(lambda v: -1.0 < v < 0.5, "in (-1, 0.5)")
 # binders and stiff coatings, and keeps the elasticity matrix well scaled (E = 1e-300 GPa stopped PETSc's
 # solvers with a raw error). Checked in Pa, whichever unit the case used.
 YOUNG_MODULUS_RANGE_PA = (1e6, 1e13)
+_young_modulus = all_of(positive, rule(lambda v: YOUNG_MODULUS_RANGE_PA[0] <= v <= YOUNG_MODULUS_RANGE_PA[1],
+                                       "in [1 MPa, 10 TPa] (1e6 .. 1e13 Pa)"))
 
-
-def _young_modulus(factor_to_pa: float):
-    low, high = YOUNG_MODULUS_RANGE_PA
-    return all_of(positive, rule(lambda v: low <= v * factor_to_pa <= high, "in [1 MPa, 10 TPa] (1e6 .. 1e13 Pa)"))
-
-
-# material.young_modulus_* and material.regions.<name>.young_modulus_*: both units stay separate keys, so
-# that _young_modulus_pa can ask for exactly one and say so with both names
-YOUNG_MODULUS_OPTIONS = [Option("young_modulus_Pa", FLOAT, None, check=_young_modulus(1.0)),
-                         Option("young_modulus_GPa", FLOAT, None, check=_young_modulus(units.GPA_TO_PA))]
-
-# Names of solver.materials.MATERIAL_MODELS, listed here so that checking a case never imports dolfinx.
-MATERIAL_MODEL_NAMES = ("isotropic", "layered_oxide")
+# material.young_modulus_Pa | young_modulus_GPa and material.regions.<name>.young_modulus_*: stored in Pa
+YOUNG_MODULUS = Option("young_modulus", FLOAT, None, check=_young_modulus, dimension="pressure", units=("_Pa", "_GPa"))
 
 MATERIAL_OPTIONS = [
     Option("name", STR, ""),
-    Option("model", STR, "isotropic", choices=MATERIAL_MODEL_NAMES),
+    Option("model", STR, "isotropic", choices=tuple(MATERIAL_MODELS)),
     # per cell region (e.g. shell, islands): REGION_OPTIONS
     Option("regions", TABLE, {}),
     Option("c_max_mol_m3", FLOAT, check=positive),
     Option("diffusivity_m2_s", FLOAT, check=positive),
     # D(x) as a table of [li_fraction, D_m2_s] rows, interpolated linearly in log D; overrides the constant.
     Option("diffusivity_table_li_fraction_m2_s", LIST, None),
-    *YOUNG_MODULUS_OPTIONS,
     Option("poisson_ratio", FLOAT, check=_poisson),
-    # required by the isotropic model; optional for layered_oxide (see solver/materials_layered.py)
+    # required unless the model says otherwise (solver/material_models.py: optional for layered_oxide)
     Option("partial_molar_volume_m3_mol", FLOAT, None),
     Option("stress_free_li_fraction", FLOAT, None, check=fraction_closed),
-    # [material.layered]: lattice table, stiffness, ... of model layered_oxide (solver/materials_layered.py)
-    Option("layered", TABLE, None),
+    # a model's own sub-table, e.g. [material.layered] of layered_oxide (solver/layered_oxide.py)
+    *(Option(model.section, TABLE, None) for model in MATERIAL_MODELS.values() if model.section),
+    # after the sub-tables: the resolved [material] keeps the key order it always had
+    YOUNG_MODULUS,
 ]
 
 OPERATION_OPTIONS = [
@@ -119,7 +113,7 @@ OUTPUT_OPTIONS = [
     Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
 ]
 
-# The initial Li profile (solver/shell.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
+# The initial Li profile (solver/shell_section.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
 # Li fraction rises from shell_li_fraction_surface at r = R to the bulk value at the shell's inner radius.
 INITIAL_OPTIONS = [
     Option("shell_li_fraction_surface", FLOAT, None, check=fraction_closed),
@@ -142,13 +136,11 @@ TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
 
 
 def _top_level_keys() -> set[str]:
-    from solver.extensions import EXTENSION_MODULES
-
-    return TOP_LEVEL | set(EXTENSION_MODULES)
+    return TOP_LEVEL | set(EXTENSIONS)
 
 
 REGION_OPTIONS = [
-    *YOUNG_MODULUS_OPTIONS,
+    YOUNG_MODULUS,
     Option("poisson_ratio", FLOAT, None, check=_poisson),
     Option("partial_molar_volume_m3_mol", FLOAT, None),
     Option("diffusivity_m2_s", FLOAT, None, check=positive),
@@ -162,11 +154,6 @@ def _resolve_regions(regions: dict) -> dict:
     out = {}
     for name, table in regions.items():
         values = validate_table(table, REGION_OPTIONS, f"material.regions.{name}")
-        if values["young_modulus_Pa"] is not None and values["young_modulus_GPa"] is not None:
-            raise CaseError(f"material.regions.{name}: give young_modulus_Pa or young_modulus_GPa, not both")
-        gpa = values.pop("young_modulus_GPa")
-        if gpa is not None:
-            values["young_modulus_Pa"] = gpa * units.GPA_TO_PA
         low, high = values["li_fraction_min"], values["li_fraction_max"]
         if low is not None and high is not None and not low < high:
             raise CaseError(f"material.regions.{name}.li_fraction_min = {low}: must be < li_fraction_max = {high}")
@@ -175,16 +162,15 @@ def _resolve_regions(regions: dict) -> dict:
 
 
 def _resolve_material(material: dict) -> dict:
-    from solver.materials_layered import resolve_layered_section
-
     material["regions"] = _resolve_regions(material["regions"])
-    if material["model"] == "isotropic" and material["partial_molar_volume_m3_mol"] is None:
+    model = MATERIAL_MODELS[material["model"]]
+    if model.requires_partial_molar_volume and material["partial_molar_volume_m3_mol"] is None:
         raise CaseError("material.partial_molar_volume_m3_mol: missing; it is required")
-    material["layered"] = resolve_layered_section(material["model"], material["layered"])
-    pa, gpa = material.pop("young_modulus_Pa"), material.pop("young_modulus_GPa")
-    if (pa is None) == (gpa is None):
+    for other in MATERIAL_MODELS.values():
+        if other.section:
+            material[other.section] = other.resolve_section(material["model"], material[other.section])
+    if material["young_modulus_Pa"] is None:
         raise CaseError("material.young_modulus_Pa / material.young_modulus_GPa: give exactly one")
-    material["young_modulus_Pa"] = pa if pa is not None else gpa * units.GPA_TO_PA
     table = material["diffusivity_table_li_fraction_m2_s"]
     if table is not None:
         ok = len(table) >= 2 and all(
@@ -298,8 +284,6 @@ def validate_case(raw: dict) -> dict:
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
-    from solver.extensions import validate_extensions
-
     case.update(validate_extensions(raw))
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]

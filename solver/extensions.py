@@ -1,11 +1,11 @@
 """Extra physics and outputs that advance with the Li/stress solver, each owning one case section.
 
-An extension is named by its section in the case file (e.g. `[oxygen]`) and lives in its own module,
-listed in EXTENSION_MODULES as "module:Class" so that validating a case never imports dolfinx. The
-class provides:
+An extension is named by its section in the case file (e.g. `[oxygen]`) and has two halves, listed in
+EXTENSIONS: the section's checks, a function in a dolfinx-free module (`validate(table) -> dict`,
+solver.schema.validate_table does the key checks; raise CaseError naming "<section>.<key>"), and the
+finite-element class as "module:Class", imported only when a run starts, so that validating a case never
+imports dolfinx. The class provides:
 
-    validate(table: dict) -> dict          staticmethod (solver.schema.validate_table does the key checks);
-                                           raise CaseError naming "<section>.<key>"
     __init__(case, problem, folder)        build spaces/forms on problem.mesh (problem.c is the Li field)
     after_step(step, t_s, dt_s) -> None    called after every accepted step (and once at t = 0 with dt 0)
     point_fields() -> list[Function]       optional: scalar fields added to the XDMF/VTU snapshots
@@ -16,22 +16,38 @@ An extension raising SolveError ends the run as "failed", keeping what was compu
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import Callable
 
-EXTENSION_MODULES: dict[str, str] = {
-    "grain_boundaries": "solver.grain_boundaries:GrainBoundaryTraction",
-    "oxygen": "solver.oxygen:OxygenRelease",
-    "region_peaks": "solver.shell:RegionPeaks",
+from solver import grain_boundary_section, oxygen_section, shell_section
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One case section of extra physics: its checks (dolfinx-free) and its FE class as "module:Class"."""
+
+    validate: Callable[[dict], dict]
+    implementation: str
+
+
+EXTENSIONS: dict[str, Extension] = {
+    "grain_boundaries": Extension(grain_boundary_section.validate, "solver.grain_boundaries:GrainBoundaryTraction"),
+    "oxygen": Extension(oxygen_section.validate, "solver.oxygen:OxygenRelease"),
+    "region_peaks": Extension(shell_section.validate_region_peaks, "solver.shell:RegionPeaks"),
 }
 
 
 def extension_class(section: str):
-    module_name, _, class_name = EXTENSION_MODULES[section].partition(":")
+    """The FE class of extension `section`, imported from the module EXTENSIONS names."""
+    module_name, _, class_name = EXTENSIONS[section].implementation.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
 def validate_extensions(raw: dict) -> dict:
-    return {section: extension_class(section).validate(raw[section]) for section in EXTENSION_MODULES if section in raw}
+    """{section: validated table} for the extension sections a raw case holds."""
+    return {section: EXTENSIONS[section].validate(raw[section]) for section in EXTENSIONS if section in raw}
 
 
 def start_extensions(case: dict, problem, folder) -> list:
-    return [extension_class(section)(case, problem, folder) for section in EXTENSION_MODULES if section in case]
+    """The extensions of a validated case, built on its problem."""
+    return [extension_class(section)(case, problem, folder) for section in EXTENSIONS if section in case]

@@ -1,12 +1,7 @@
 """[grain_boundaries]: normal traction across grain boundaries and tensile stress by zone (core / outer).
 
-Case section (extension, see solver/extensions.py):
-
-    [grain_boundaries]
-    critical_traction_MPa = 150.0     # required: boundary area with t_n above it is reported
-    core_radius_fraction = 0.5        # r / R below which a point is "core" (the paper's 50 % circle)
-    point_field = true                # add gb_normal_traction_Pa to the field snapshots (pictures)
-    report_thresholds_MPa = [250.0, 500.0, 1000.0, 2000.0]   # area fractions also reported at these
+Case section [grain_boundaries] (an extension, solver/extensions.py): its keys, checks and defaults are
+solver/grain_boundary_section.py.
 
 What is computed after every accepted step
 ------------------------------------------
@@ -36,12 +31,16 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import ufl
+from mpi4py import MPI
+import dolfinx.fem
 
+from solver import compat
 from solver.errors import CaseError
-from solver.schema import BOOL, FLOAT, LIST, Option, fraction_open, is_number, rule, shown, validate_table
+from solver.grain_boundary_section import SECTION, ZONES, weighted_quantile, zone_of
+from solver.postprocess import StressSampler
+from solver.runs import state_of_charge
 
-SECTION = "grain_boundaries"
-ZONES = ("core", "outer")
 # reference tetrahedron: vertex j, and the centroid of facet j (the facet opposite vertex j)
 REFERENCE_VERTICES = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 FACET_CENTROIDS = np.array([np.delete(REFERENCE_VERTICES, j, axis=0).mean(axis=0) for j in range(4)])
@@ -55,27 +54,6 @@ CSV_COLUMNS = (
     "max_principal_mean_tension_core_Pa", "max_principal_mean_tension_outer_Pa",
 )
 
-
-OPTIONS = [
-    Option("critical_traction_MPa", FLOAT, check=rule(lambda v: v > 0, "> 0 (MPa)")),
-    Option("core_radius_fraction", FLOAT, 0.5, check=fraction_open),
-    Option("point_field", BOOL, True),
-    Option("report_thresholds_MPa", LIST, [250.0, 500.0, 1000.0, 2000.0]),
-]
-
-
-def zone_of(radius_fraction: np.ndarray, core_radius_fraction: float) -> np.ndarray:
-    """Boolean mask of the core (r / R < core_radius_fraction)."""
-    return np.asarray(radius_fraction) < core_radius_fraction
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The smallest value v with (weight of values <= v) >= q * total weight; nan when empty."""
-    if values.size == 0 or weights.sum() <= 0:
-        return float("nan")
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])
 
 
 @dataclass
@@ -109,10 +87,6 @@ class GrainBoundaryFacets:
 
 
 def grain_boundary_facets(mesh, facet_tags, tag: int, p1_space) -> GrainBoundaryFacets:
-    import ufl
-
-    from solver import compat
-
     tdim = mesh.topology.dim
     for a, b in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)):
         mesh.topology.create_connectivity(a, b)
@@ -145,23 +119,7 @@ def grain_boundary_facets(mesh, facet_tags, tag: int, p1_space) -> GrainBoundary
 class GrainBoundaryTraction:
     section = SECTION
 
-    @staticmethod
-    def validate(table) -> dict:
-        values = validate_table(table, OPTIONS, SECTION)
-        values["critical_traction_Pa"] = values.pop("critical_traction_MPa") * 1e6
-        thresholds = values.pop("report_thresholds_MPa")
-        if not all(is_number(v) and v > 0 for v in thresholds):
-            raise CaseError(f"{SECTION}.report_thresholds_MPa = {shown(thresholds)}: must be a list of numbers > 0 (MPa)")
-        values["report_thresholds_Pa"] = sorted(float(v) * 1e6 for v in thresholds)
-        return values
-
     def __init__(self, case: dict, problem, folder):
-        import dolfinx.fem
-        from mpi4py import MPI
-
-        from solver import compat
-        from solver.postprocess import StressSampler
-
         self.options = case[SECTION]
         self.case = case
         self.problem = problem
@@ -219,11 +177,6 @@ class GrainBoundaryTraction:
 
     def _dof_volumes(self, space, n_owned: int) -> np.ndarray:
         """Volume weight of every owned (block) dof of a DG space: its cell's volume / dofs per cell."""
-        import ufl
-        import dolfinx.fem
-
-        from solver import compat
-
         dg0 = compat.scalar_space(self.problem.mesh, 0, "Discontinuous Lagrange")
         volumes = compat.assemble_accumulated(dolfinx.fem.form(ufl.TestFunction(dg0) * ufl.dx(self.problem.mesh)))
         n_cells = compat.owned_cell_count(self.problem.mesh)
@@ -250,16 +203,12 @@ class GrainBoundaryTraction:
     # ------------------------------------------------------------------ evaluation
     def facet_tractions(self) -> np.ndarray:
         """(n, 2) normal traction on both sides of every owned grain-boundary facet (Pa)."""
-        from solver import compat
-
         values = compat.evaluate_expression(self.stress_at_facets, self.problem.mesh, self._cells)
         values = values.reshape(len(self._cells), len(FACET_CENTROIDS), 3, 3)
         sigma = values[self._cell_row, self.facets.local_facet]                   # (n, 2, 3, 3)
         return np.einsum("ni,nsij,nj->ns", self.facets.normal, sigma, self.facets.normal)
 
     def _update_nodal(self) -> None:
-        from solver import compat
-
         self.nodal.x.array[:] = 0.0
         np.add.at(self.nodal.x.array, self.facets.vertex_dofs.ravel(), np.repeat(self.facets.area * self.traction, 3))
         compat.accumulate_ghosts(self.nodal.x)
@@ -268,8 +217,6 @@ class GrainBoundaryTraction:
 
     def evaluate(self) -> dict:
         """Statistics of the current state (collective)."""
-        import dolfinx.fem
-
         sides = self.facet_tractions()
         self.traction = sides.mean(axis=1)
         area = self.facets.area
@@ -307,8 +254,6 @@ class GrainBoundaryTraction:
 
     # ------------------------------------------------------------------ extension interface
     def after_step(self, step: int, t_s: float, dt_s: float) -> None:
-        from solver.pipeline import state_of_charge
-
         stats = self.evaluate()
         soc = state_of_charge(self.case, stats["mean_li_fraction"])
         position = stats["gb_peak_position_m"]

@@ -1,18 +1,21 @@
 """Material models: the constitutive law, chemical eigenstrain and diffusivity as UFL pieces on a mesh.
 
-A model is chosen by `material.model` in the case; `MATERIAL_MODELS` maps the name to a class with
-the interface of `IsotropicMaterial`. Region overrides (`[material.regions.<cell region>]`) give a
-region its own E, nu, Omega or D as cell-wise (DG0) fields, e.g. a shell or RuO2 islands.
+A model is chosen by `material.model` in the case; the registry solver/material_models.py maps the name to
+a class with the interface of `IsotropicMaterial` (this module's; solver/materials_layered.py has the other).
+Region overrides (`[material.regions.<cell region>]`) give a region its own E, nu, Omega or D as cell-wise
+(DG0) fields, e.g. a shell or RuO2 islands.
 Every dimensional value is a fem.Constant or a DG0 Function, so sweeps change values, not forms.
 """
 from __future__ import annotations
+
+import importlib
 
 from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat
 from solver.errors import CaseError
-from solver.materials_layered import LayeredOxideMaterial
+from solver.material_models import MATERIAL_MODELS
 from solver.physics import mechanics, transport
 
 REGION_PROPERTIES = ("young_modulus_Pa", "poisson_ratio", "partial_molar_volume_m3_mol", "diffusivity_m2_s")
@@ -84,8 +87,12 @@ class IsotropicMaterial:
         return 2 * self.young_modulus * self.omega / (9 * (1 - self.poisson_ratio))
 
 
-MATERIAL_MODELS = {"isotropic": IsotropicMaterial, "layered_oxide": LayeredOxideMaterial}
+def material_class(name: str):
+    """The class of material model `name`, imported from the module the registry names."""
+    module_name, _, class_name = MATERIAL_MODELS[name].implementation.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def material_model(mesh, particle, material: dict):
-    return MATERIAL_MODELS[material["model"]](mesh, particle, material)
+    """The material model of a validated [material] section, built on the mesh."""
+    return material_class(material["model"])(mesh, particle, material)

@@ -1,21 +1,7 @@
 """[oxygen]: released lattice oxygen (O2) diffusing in the particle, escaping, trapped by RuO2, reduced back.
 
-Case section (an extension, solver/extensions.py):
-
-    [oxygen]
-    diffusivity_m2_s = 1e-18          # required; no literature value for LRMO: a calibrated parameter
-    release_per_li = 0.05             # mol O2 released per mol Li extracted while x_Li < the threshold
-    release_below_li_fraction = 0.67  # oxygen redox (the 4.5 V plateau) once the TM redox is used up
-    initial_mol_m3 = 0.0              # uniform O2 at t = 0 (counted as released at t = 0; verification)
-    escape = "sink"                   # "sink" (c = 0), "robin" (-D dc/dn = h c) or "none"
-    escape_surfaces = ["outer_surface"]
-    mass_transfer_m_s = 0.0           # h of the Robin surface
-    trap_regions = []                 # cell regions holding RuO2 (e.g. ["shell"] or ["islands"])
-    trap_rate_1_s = 0.0               # capture rate of mobile O2 on free RuO2 sites
-    trap_capacity_mol_m3 = 780.0      # sites per volume of trap region (Langmuir blocking); omit: unlimited
-    reduction_rate_1_s = 0.0          # catalytic reduction of trapped O2 back to lattice oxygen
-    profile_bins = 20                 # radial bins of the final profile
-    point_field = true                # o2_mol_m3 and o2_trapped_mol_m3 in the field snapshots
+Case section [oxygen] (an extension, solver/extensions.py): its keys, checks and defaults are
+solver/oxygen_section.py.
 
 Model (mol O2 per m^3; c mobile, q trapped, r reduced), stepping with the Li solver, same dt:
     dc/dt = div(D grad c) + S - chi_trap k_a (1 - q/q_max) c          in the particle
@@ -51,45 +37,19 @@ import csv
 import math
 
 import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+import dolfinx.fem
 
+from solver import compat, linalg
 from solver.errors import CaseError, SolveError
-from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed, non_negative, positive, rule,
-                           validate_table, whole_number)
+from solver.oxygen_section import SECTION
 
-SECTION = "oxygen"
-BOLTZMANN_eV_K = 8.617333262e-5
 CSV_COLUMNS = ("time_s", "released_mol", "mobile_mol", "trapped_mol", "reduced_mol", "escaped_mol",
                "retained_fraction", "trapped_fraction", "reduced_fraction", "escaped_fraction",
                "imbalance_mol", "relative_imbalance", "mean_mobile_mol_m3", "coefficient_of_variation")
 _RTOL = 1e-12
-
-
-def _at_least_zero(unit: str):
-    return rule(lambda v: v >= 0, f">= 0 ({unit})")
-
-
-# NUMBER, not FLOAT: these values have always been kept as written (an int stays an int).
-OPTIONS = [
-    Option("diffusivity_m2_s", NUMBER, check=rule(lambda v: v > 0, "> 0 (m^2/s)")),
-    Option("release_per_li", NUMBER, 0.0, check=_at_least_zero("mol O2 per mol Li")),
-    Option("release_below_li_fraction", NUMBER, 0.67, check=fraction_closed),
-    Option("initial_mol_m3", NUMBER, 0.0, check=non_negative),
-    Option("escape", STR, "sink", choices=("sink", "robin", "none")),
-    Option("escape_surfaces", LIST, ["outer_surface"]),
-    Option("mass_transfer_m_s", NUMBER, 0.0, check=_at_least_zero("m/s")),
-    Option("trap_regions", LIST, []),
-    Option("trap_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
-    Option("trap_capacity_mol_m3", NUMBER, None, check=positive),
-    Option("reduction_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
-    Option("profile_bins", INT, 20, check=whole_number(2, 10**4)),
-    Option("point_field", BOOL, True),
-]
-
-
-def partition_constant(binding_energy_eV: float, reference_binding_energy_eV: float,
-                       temperature_K: float = 298.15) -> float:
-    """Equilibrium partition exp(-(E_ads - E_ref) / kT) of a species between two adsorbents."""
-    return math.exp(-(binding_energy_eV - reference_binding_energy_eV) / (BOLTZMANN_eV_K * temperature_K))
 
 
 def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.ndarray, bins: int,
@@ -100,8 +60,6 @@ def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.
     sums = np.bincount(index, weights * values, minlength=bins)
     totals = np.bincount(index, weights, minlength=bins)
     if comm is not None:
-        from mpi4py import MPI
-
         sums, totals = comm.allreduce(sums, op=MPI.SUM), comm.allreduce(totals, op=MPI.SUM)
     mean = [float(s / w) if w > 0 else None for s, w in zip(sums, totals)]
     return {"r_over_R": (0.5 * (edges[:-1] + edges[1:])).tolist(), "mean": mean}
@@ -111,28 +69,7 @@ class OxygenRelease:
     section = SECTION
     summary_key = "o2"         # summary.json["o2"]: the name the studies and users look for
 
-    @staticmethod
-    def validate(table) -> dict:
-        values = validate_table(table, OPTIONS, SECTION)
-        for key in ("escape_surfaces", "trap_regions"):
-            if not all(isinstance(name, str) for name in values[key]):
-                raise CaseError(f"oxygen.{key} = {values[key]!r}: must be a list of region names")
-        if values["escape"] == "robin" and values["mass_transfer_m_s"] <= 0:
-            raise CaseError(f"oxygen.mass_transfer_m_s = {values['mass_transfer_m_s']}: must be > 0 with "
-                            "oxygen.escape = 'robin'")
-        if values["escape"] != "none" and not values["escape_surfaces"]:
-            raise CaseError("oxygen.escape_surfaces = []: name at least one surface, or set oxygen.escape = 'none'")
-        if values["trap_rate_1_s"] > 0 and not values["trap_regions"]:
-            raise CaseError("oxygen.trap_regions = []: a trap rate needs the regions that hold the traps")
-        return values
-
     def __init__(self, case: dict, problem, folder):
-        import ufl
-        import dolfinx.fem
-        from petsc4py import PETSc
-
-        from solver import compat, linalg
-
         self.options = options = case[SECTION]
         self.problem, self.comm = problem, problem.comm
         mesh, particle = problem.mesh, problem.particle
@@ -221,8 +158,6 @@ class OxygenRelease:
     # ------------------------------------------------------------------ model pieces
     def _release_rate(self):
         """UFL: S = nu max(c_Li,prev - c_Li, 0) / dt where x_Li < threshold (mol O2 / m^3 / s)."""
-        import ufl
-
         nu = self.options["release_per_li"]
         threshold = self.options["release_below_li_fraction"] * self.c_max
         extracted = ufl.max_value(self.li_previous - self.li, 0.0)
@@ -230,13 +165,9 @@ class OxygenRelease:
         return nu * extracted * redox / self.dt
 
     def _sum(self, value) -> float:
-        from mpi4py import MPI
-
         return self.comm.allreduce(float(value), op=MPI.SUM)
 
     def _integrate(self, form) -> float:
-        import dolfinx.fem
-
         return self._sum(dolfinx.fem.assemble_scalar(form))
 
     def _lumped_total(self, nodal: np.ndarray) -> float:
@@ -244,8 +175,6 @@ class OxygenRelease:
 
     # ------------------------------------------------------------------ stepping
     def _solve(self, dt: float) -> None:
-        from solver import compat, linalg
-
         self.dt.value = dt
         if dt != self._matrix_key or self.options["trap_capacity_mol_m3"] is not None:
             compat.assemble_matrix_into(self.A, self.a, self.bcs)
@@ -270,8 +199,6 @@ class OxygenRelease:
 
     def _escaped(self, dt: float) -> float:
         """Amount that left through the escape surfaces in this step (mol)."""
-        from solver import compat
-
         if self.robin:
             return dt * self._integrate(self.escape_rate_form)
         if self.options["escape"] != "sink":
@@ -313,8 +240,6 @@ class OxygenRelease:
         return out
 
     def uniformity(self) -> dict:
-        from mpi4py import MPI
-
         mean = self._integrate(self.mobile_form) / self.volume_m3
         variance = max(self._integrate(self.square_form) / self.volume_m3 - mean**2, 0.0)
         owned = self.c.x.array[: self.n_owned]

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time as wallclock
 from pathlib import Path
 
@@ -15,27 +13,10 @@ from solver.errors import SolveError
 from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
-from solver.stepping import Progress, run_time_loop
+from solver.runs import log, march, publish, snapshot_times, state_of_charge
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
 DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
-
-
-def _log(comm, message: str, enabled: bool = True) -> None:
-    if enabled and comm.rank == 0:
-        print(message, file=sys.stderr, flush=True)
-
-
-def state_of_charge(case: dict, mean_li_fraction: float) -> float:
-    """Fraction of the operating window completed: 0 at the start, 1 at the window's end."""
-    op = case["operation"]
-    target = op["li_fraction_end"] if op["mode"] == "galvanostatic" else op["surface_li_fraction"]
-    span = target - op["li_fraction_start"]
-    return (mean_li_fraction - op["li_fraction_start"]) / span if span else 0.0
-
-
-def snapshot_times(t_end_s: float, count: int) -> list[float]:
-    return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
 
 
 def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache: Path | None = DEFAULT_MESH_CACHE,
@@ -54,10 +35,10 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     timeseries = fields = tracker = None
     try:
         try:
-            _log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
+            log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
             t0 = wallclock.perf_counter()
             particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=mesh_cache,
-                                           progress=(lambda message: _log(comm, f"  {message}")) if show else None)
+                                           progress=(lambda message: log(comm, f"  {message}")) if show else None)
             timings["mesh"] = wallclock.perf_counter() - t0
 
             t0 = wallclock.perf_counter()
@@ -71,7 +52,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]) if case["output"]["fields"] else None
             t_end = end_time_s(case, particle.radius_m)
             timings["setup"] = wallclock.perf_counter() - t0
-            _log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
+            log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
                        f"{compat.dof_count_global(problem.V_c)} + {compat.dof_count_global(problem.V_u)} dofs, "
                        f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
 
@@ -106,7 +87,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         except SolveError as exc:
             # a solve failed outside the time loop's own handling (at t = 0, or re-solving the kept state):
             # record the failure with what was computed, instead of losing the folder
-            _log(comm, f"  failed: {exc}")
+            log(comm, f"  failed: {exc}")
             for writer in (fields, timeseries):
                 if writer is not None:
                     writer.close()
@@ -169,41 +150,6 @@ def failed_summary(case: dict, exc: SolveError, tracker, timings: dict, started:
         "timing_s": timings,
         "provenance": provenance(case),
     }
-
-
-def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):
-    """Observe t = 0, run the time loop, leave the kept state's stress solved, record the loop timings."""
-    problem.solve_mechanics()
-    observe(0, 0.0, 0.0, None)
-    outcome = run_time_loop(problem, t_end, case["time"], observe, Progress(comm, show, t_end),
-                            case["operation"]["stop_at_surface_limit"])
-    if outcome.status != "completed":
-        problem.solve_mechanics()  # the kept state is the last accepted one
-        _log(comm, f"  {outcome.status}: {outcome.message}")
-    timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
-    timings["postprocess_and_output"] = outcome.timings_s["observers"]
-    return outcome
-
-
-def publish(folder: ResultFolder, case: dict, comm, render: bool | None) -> Path:
-    """Move the finished result folder into place, then draw its pictures (unless the case or caller says not)."""
-    final_dir = folder.commit()
-    if render is None:
-        render = case["output"]["pictures"]
-    if render and case["output"]["fields"] and comm.rank == 0:
-        render_pictures(final_dir)
-    return final_dir
-
-
-def render_pictures(result_dir: Path) -> bool:
-    """PyVista runs in its own process: the VTK wheel and Debian's dolfinx must not share one."""
-    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=os.environ.get("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow"))
-    done = subprocess.run([sys.executable, "-m", "solver.render", str(result_dir)], env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"warning: pictures not made: {done.stderr.strip().splitlines()[-1:] or done.returncode}",
-              file=sys.stderr)
-    return done.returncode == 0
 
 
 def format_peaks(summary: dict) -> str:

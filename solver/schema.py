@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from solver.errors import CaseError, printable
-from solver.units import UM_TO_M
+from solver.units import GPA_TO_PA, MPA_TO_PA, UM_TO_M
 
 REQUIRED = object()
 
@@ -21,8 +21,9 @@ REQUIRED = object()
 UNIT_SUFFIXES = {
     "length": {"_um": UM_TO_M, "_m": 1.0},
     "volume": {"_um3": UM_TO_M**3, "_m3": 1.0},
+    "pressure": {"_Pa": 1.0, "_MPa": MPA_TO_PA, "_GPa": GPA_TO_PA},
 }
-SI_SUFFIX = {"length": "_m", "volume": "_m3"}
+SI_SUFFIX = {"length": "_m", "volume": "_m3", "pressure": "_Pa"}
 
 # Allowed types. FLOAT accepts whole numbers and stores them as float; NUMBER (int and float) keeps the
 # number as written. bool is an int in Python, but never counts as a number: true is not 1.
@@ -38,8 +39,9 @@ TABLE = (dict,)
 @dataclass(frozen=True)
 class Option:
     """One key of a table. `default=None` makes it optional (None given counts as absent); `dimension`
-    ("length"/"volume") makes it a unit-suffixed key, stored in SI. `check` returns None when the value is
-    fine, else the "must be ..." text."""
+    ("length"/"volume"/"pressure") makes it a unit-suffixed key, stored in SI; `units` narrows the suffixes a
+    case file may use (default: all of the dimension's, e.g. ("_MPa",) for a key users write in MPa).
+    `check` returns None when the value is fine, else the "must be ..." text; it sees the value in SI."""
     name: str
     types: tuple
     default: Any = REQUIRED
@@ -47,11 +49,13 @@ class Option:
     choices: tuple = ()
     dimension: str | None = None
     help: str = ""
+    units: tuple[str, ...] = ()
 
     def keys(self) -> list[str]:
+        """The keys a case file may write this option under (one per allowed unit suffix)."""
         if self.dimension is None:
             return [self.name]
-        return [self.name + suffix for suffix in UNIT_SUFFIXES[self.dimension]]
+        return [self.name + suffix for suffix in self.units or UNIT_SUFFIXES[self.dimension]]
 
     @property
     def out_key(self) -> str:

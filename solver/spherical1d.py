@@ -180,7 +180,7 @@ def radial_mesh(inner_radius_m: float, radius_m: float, interfaces_m=(), n_cells
 
 
 @dataclass(frozen=True)
-class _Geometry:
+class RadialGeometry:
     """Per-steradian control-volume geometry of a RadialMesh.
 
     half_left[e] is the part of element e inside node e's control volume, half_right[e] the part
@@ -192,7 +192,7 @@ class _Geometry:
     transmissibility: np.ndarray     # mid^2 / h: multiplied by D gives the face conductance
 
     @classmethod
-    def of(cls, mesh: RadialMesh) -> "_Geometry":
+    def of(cls, mesh: RadialMesh) -> "RadialGeometry":
         r, mid = mesh.nodes_m, mesh.mid_m
         return cls(mesh, (mid**3 - r[:-1]**3) / 3.0, (r[1:]**3 - mid**3) / 3.0, mid**2 / mesh.h_m)
 
@@ -212,14 +212,14 @@ class _Geometry:
 # transport
 # --------------------------------------------------------------------------------------------
 
-class _Transport:
+class RadialTransport:
     """Residual and tridiagonal Jacobian of the nodal balance  d m(u)/dt = G(u)  (per steradian).
 
     m_i(u) = Li content of node i's control volume (bounded content, see the module docstring);
     G_i(u) = net diffusive inflow + imposed boundary fluxes.
     """
 
-    def __init__(self, problem: SphericalProblem, geometry: _Geometry, c_scale: float):
+    def __init__(self, problem: SphericalProblem, geometry: RadialGeometry, c_scale: float):
         self.problem, self.geo, self.c_scale = problem, geometry, c_scale
         mid = geometry.mesh.mid_m
         self.r_mid = mid
@@ -276,10 +276,10 @@ class _Transport:
         return G, (-dq_left, diag, dq_right)                # lower[e] = dG_{e+1}/du_e
 
 
-class _Stepper:
+class Stepper:
     """Implicit time integration of the transport problem with Newton iterations."""
 
-    def __init__(self, transport: _Transport, u0: np.ndarray, scheme: str,
+    def __init__(self, transport: RadialTransport, u0: np.ndarray, scheme: str,
                  newton_rtol: float, max_newton: int):
         self.tr, self.scheme = transport, scheme
         self.u = u0.copy()
@@ -296,7 +296,7 @@ class _Stepper:
         return (1 + 2 * w) / (1 + w), -(1 + w) * self.mass_now + w * w / (1 + w) * self.mass_before
 
     def step(self, dt: float, t_new: float) -> None:
-        """Advance to t_new; raises _NewtonFailure (state unchanged) if Newton does not converge."""
+        """Advance to t_new; raises NewtonFailure (state unchanged) if Newton does not converge."""
         a0, history = self._coefficients(dt)
         u = self.u.copy()
         for _ in range(self.max_newton):
@@ -309,7 +309,7 @@ class _Stepper:
                 self.mass_before, self.mass_now = self.mass_now, self.tr.content(u)
                 self.u, self.dt_before = u, dt
                 return
-        raise _NewtonFailure(t_new)
+        raise NewtonFailure(t_new)
 
     def _system(self, u, a0, history, dt, t_new):
         """Residual  [a0 m(u) + history]/dt - G(u)  and its tridiagonal Jacobian."""
@@ -324,11 +324,11 @@ class _Stepper:
         return residual, (lower, diag, upper)
 
 
-class _NewtonFailure(Exception):
-    pass
+class NewtonFailure(Exception):
+    """A Newton iteration of a step did not converge (the step is retried smaller)."""
 
 
-def _march(stepper: _Stepper, times_s: np.ndarray, dt_max_s: float | None) -> np.ndarray:
+def _march(stepper: Stepper, times_s: np.ndarray, dt_max_s: float | None) -> np.ndarray:
     """Run from t = 0 through every output time; returns the nodal u at each output time."""
     saved, t = [], 0.0
     for t_out in times_s:
@@ -340,13 +340,13 @@ def _march(stepper: _Stepper, times_s: np.ndarray, dt_max_s: float | None) -> np
     return np.array(saved)
 
 
-def _advance(stepper: _Stepper, targets: list, t: float) -> None:
+def _advance(stepper: Stepper, targets: list, t: float) -> None:
     """Take the steps ending at targets, halving any step whose Newton iteration fails."""
     halvings = 0
     while targets:
         try:
             stepper.step(targets[0] - t, targets[0])
-        except _NewtonFailure:
+        except NewtonFailure:
             if halvings == _MAX_HALVINGS:
                 raise SolveError(f"spherical1d: Newton did not converge at t = {targets[0]:.6g} s "
                                  f"after {halvings} step halvings (a region at its concentration "
@@ -571,14 +571,14 @@ def solve(problem: SphericalProblem, times_s, dt_max_s: float | None = None, sch
         raise CaseError(f"dt_max_s = {dt_max_s}: must be > 0")
 
     mesh = radial_mesh(problem.inner_radius_m, problem.radius_m, problem.interfaces_m, problem.n_cells)
-    geometry = _Geometry.of(mesh)
+    geometry = RadialGeometry.of(mesh)
     u0 = _radial(problem.c_init_mol_m3, mesh.nodes_m)
-    transport = _Transport(problem, geometry, c_scale=max(float(np.max(np.abs(u0))), 1.0))
+    transport = RadialTransport(problem, geometry, c_scale=max(float(np.max(np.abs(u0))), 1.0))
     c0_left, c0_right = transport.element_ends(u0)
     if np.any(c0_left != u0[:-1]) or np.any(c0_right != u0[1:]):
         raise CaseError("c_init_mol_m3: the initial profile lies outside c_min_mol_m3/c_max_mol_m3")
 
-    u_out = _march(_Stepper(transport, u0, scheme, newton_rtol, max_newton), times, dt_max_s)
+    u_out = _march(Stepper(transport, u0, scheme, newton_rtol, max_newton), times, dt_max_s)
     c_ends = np.stack(transport.element_ends(u_out), axis=-1)          # (t, e, 2)
     mean_c = transport.content(u_out).sum(-1) / geometry.volumes.sum()
     radii, c_samples = sample(mesh, c_ends)

@@ -23,8 +23,10 @@ from solver.case import load_case, validate_case
 from solver.errors import CaseError
 from solver.geometry import ParticleMesh
 from solver.geometry.orientations import random_rotations
-from solver.grain_boundaries import GrainBoundaryTraction, weighted_quantile
-from solver.materials_layered import (LATTICE_TABLES, MODEL_NAME, LayeredOxideMaterial, hexagonal_voigt_matrix)
+from solver.grain_boundaries import GrainBoundaryTraction
+from solver.grain_boundary_section import weighted_quantile
+from solver.layered_oxide import LATTICE_TABLES, MODEL_NAME, hexagonal_voigt_matrix
+from solver.materials_layered import LayeredOxideMaterial
 from solver.problem import ChemoMechanicalProblem
 
 CASES = Path(__file__).resolve().parent.parent / "cases"

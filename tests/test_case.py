@@ -79,7 +79,13 @@ def test_charge_window_must_extract_lithium():
 def test_both_modulus_units_is_an_error():
     raw = raw_case()
     raw["material"]["young_modulus_Pa"] = 1.5e11
-    expect_error(raw, "young_modulus_Pa", "exactly one")
+    expect_error(raw, "young_modulus_Pa", "give only one of")  # the schema's wording for two units of one key
+    raw["material"].pop("young_modulus_Pa")
+    raw["material"].pop("young_modulus_GPa")
+    expect_error(raw, "material.young_modulus_Pa / material.young_modulus_GPa: give exactly one")
+    raw = raw_case()
+    raw["material"]["regions"] = {"bulk": {"young_modulus_GPa": 100, "young_modulus_Pa": 1e11}}
+    expect_error(raw, "material.regions.bulk.young_modulus_GPa = 100", "give only one of young_modulus_Pa, young_modulus_GPa")
 
 
 def test_potentiostatic_needs_surface_fraction_and_end_time():

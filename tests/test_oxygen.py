@@ -15,7 +15,8 @@ from mpi4py import MPI
 from solver import analytic
 from solver.case import read_case_file, validate_case
 from solver.errors import CaseError
-from solver.oxygen import OxygenRelease, partition_constant, radial_profile
+from solver.oxygen import OxygenRelease, radial_profile
+from solver.oxygen_section import partition_constant
 from solver.verification import observed_order
 
 CASES = Path(__file__).resolve().parent.parent / "cases"

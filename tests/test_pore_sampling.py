@@ -146,35 +146,35 @@ def test_three_ellipse_intersection_monte_carlo():
 def test_ellipsoid_section_is_exact():
     """Section of an ellipsoid by parallel planes: area pi a b (1 - d^2/h^2), also when rotated."""
     rng = np.random.default_rng(3)
-    rot = packing._random_rotation(rng)
+    rot = packing.random_rotation(rng)
     semi = np.array([[0.7, 0.4, 0.25]])
     c = np.array([[0.3, -0.2, 0.1]])
     A = rot @ np.diag(semi[0] ** 2) @ rot.T
     h = math.sqrt(A[2, 2])
-    idx0, _, M0 = geo._sections(c, semi, rot[None], (0, 0, 1), c[0, 2])
+    idx0, _, M0 = geo.ellipsoid_sections(c, semi, rot[None], (0, 0, 1), c[0, 2])
     a0 = np.pi * abs(np.linalg.det(M0[0]))
     for t in (0.0, 0.3, 0.8):
-        idx, w0, M = geo._sections(c, semi, rot[None], (0, 0, 1), c[0, 2] + t * h)
+        idx, w0, M = geo.ellipsoid_sections(c, semi, rot[None], (0, 0, 1), c[0, 2] + t * h)
         assert idx.tolist() == [0]
         assert np.pi * abs(np.linalg.det(M[0])) == pytest.approx(a0 * (1 - t * t), rel=1e-12)
-    assert geo._sections(c, semi, rot[None], (0, 0, 1), c[0, 2] + 1.01 * h)[0].size == 0
+    assert geo.ellipsoid_sections(c, semi, rot[None], (0, 0, 1), c[0, 2] + 1.01 * h)[0].size == 0
     # axis-aligned: the central section of (a, b, c) by z = 0 is pi a b
-    idx, w0, M = geo._sections(np.zeros((1, 3)), semi, np.eye(3)[None], (0, 0, 1), 0.0)
+    idx, w0, M = geo.ellipsoid_sections(np.zeros((1, 3)), semi, np.eye(3)[None], (0, 0, 1), 0.0)
     assert np.pi * abs(np.linalg.det(M[0])) == pytest.approx(np.pi * 0.7 * 0.4, rel=1e-13)
 
 
 def test_pair_volumes_sphere_lens_and_ellipsoid_quadrature():
     # ellipsoid quadrature on two spheres against the closed-form lens
-    v = geo._ellipsoid_pair_volume(np.zeros(3), np.full(3, 0.5), np.eye(3), np.array([0.6, 0.1, -0.2]),
+    v = geo.ellipsoid_pair_volume(np.zeros(3), np.full(3, 0.5), np.eye(3), np.array([0.6, 0.1, -0.2]),
                                    np.full(3, 0.4), np.eye(3))
-    lens = geo._ball_volume_inside(0.5, math.sqrt(0.41), 0.4)
+    lens = geo.ball_volume_inside(0.5, math.sqrt(0.41), 0.4)
     assert v == pytest.approx(float(lens), rel=1e-4)
     # two rotated ellipsoids against Monte Carlo
     rng = np.random.default_rng(4)
     ai, aj = np.array([0.7, 0.4, 0.3]), np.array([0.5, 0.5, 0.25])
-    Ri, Rj = packing._random_rotation(rng), packing._random_rotation(rng)
+    Ri, Rj = packing.random_rotation(rng), packing.random_rotation(rng)
     cj = np.array([0.45, 0.2, -0.1])
-    got = geo._ellipsoid_pair_volume(np.zeros(3), ai, Ri, cj, aj, Rj)
+    got = geo.ellipsoid_pair_volume(np.zeros(3), ai, Ri, cj, aj, Rj)
     n = 1_000_000
     u = rng.normal(size=(n, 3))
     u /= np.linalg.norm(u, axis=1)[:, None]

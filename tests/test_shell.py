@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from solver import shell, spherical1d
+from solver import shell_section, spherical1d
 from solver.case import load_case
 from solver.errors import CaseError
 
@@ -23,12 +23,12 @@ SMALL = ["geometry.shell_thickness_um=0.03", "mesh.cell_size_fraction=0.2", "mes
 def test_deficit_shape_rises_through_the_shell():
     r = np.linspace(0.0, 1.0, 101)
     for profile in ("linear", "erf"):
-        shape = shell.deficit_shape(r, 0.8, 1.0, profile)
+        shape = shell_section.deficit_shape(r, 0.8, 1.0, profile)
         assert np.all(shape[r <= 0.8] == 0.0) and shape[-1] == pytest.approx(1.0)
         assert np.all(np.diff(shape) >= -1e-15)
-    assert shell.deficit_shape(0.9, 0.8, 1.0, "linear") == pytest.approx(0.5)
+    assert shell_section.deficit_shape(0.9, 0.8, 1.0, "linear") == pytest.approx(0.5)
     with pytest.raises(CaseError, match="shell_profile"):
-        shell.deficit_shape(r, 0.8, 1.0, "cubic")
+        shell_section.deficit_shape(r, 0.8, 1.0, "cubic")
 
 
 def test_case_keys_are_validated():
@@ -41,7 +41,7 @@ def test_case_keys_are_validated():
         load_case(CASES / "lrmo_ru1.toml", ["initial.shell_li_fraction_surface=1.5"])
     case = load_case(CASES / "lrmo_ru1.toml")
     assert case["material"]["regions"]["shell"]["li_fraction_min"] == 0.2
-    assert shell.region_bounds(case) == {"shell": (0.2 * 59700.0, np.inf)}
+    assert shell_section.region_bounds(case) == {"shell": (0.2 * 59700.0, np.inf)}
 
 
 def _problem(overrides):
@@ -143,7 +143,7 @@ def _compare_with_1d(mesh_overrides, tolerance):
     case, particle, problem = _problem(["time.steps=20", *mesh_overrides])
     samples = _run_3d(case, particle, problem, list(TIMES_S.values()))
     inner = particle.description["shell_inner_radius_um"] * 1e-6
-    reference, _ = shell.radial_reference(case, inner, particle.radius_m, n_cells=600)
+    reference, _ = shell_section.radial_reference(case, inner, particle.radius_m, n_cells=600)
     result = spherical1d.solve(reference, [0.0, *TIMES_S.values()], dt_max_s=45.0)
     worst = 0.0
     for k, (stage, t) in enumerate(TIMES_S.items(), start=1):

@@ -15,7 +15,7 @@ from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.pipeline import _log, march, publish, snapshot_times, state_of_charge
+from solver.runs import log, march, publish, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
@@ -70,13 +70,13 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
     show = case["output"]["progress"]
     formulation = case["solver"]["formulation"]
     comm = MPI.COMM_SELF
-    _log(comm, f"case {case['name']}: {formulation} model of a {case['geometry']['kind']}", show)
+    log(comm, f"case {case['name']}: {formulation} model of a {case['geometry']['kind']}", show)
     model = build_model(case, layout)
     timings = {"mesh": getattr(model, "mesh_seconds", 0.0)}
     timings["setup"] = wallclock.perf_counter() - started - timings["mesh"]
     t_end = end_time_s(case, layout.radius_m)
     mesh = model.mesh_summary()
-    _log(comm, f"  {mesh['cells']} cells, {mesh['dofs']['concentration']} + {mesh['dofs']['displacement']} dofs, "
+    log(comm, f"  {mesh['cells']} cells, {mesh['dofs']['concentration']} + {mesh['dofs']['displacement']} dofs, "
                f"t_end = {t_end:.4g} s", show)
     record = _Recorder(case, model, folder, t_end)
     outcome = march(model, case, t_end, record, comm, show, timings)

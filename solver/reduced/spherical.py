@@ -25,7 +25,7 @@ from solver.reduced import meridian_vtu
 from solver.reduced.peaks import local_peaks
 from solver.reduced.symmetry import RadialLayout, region_value
 # the stepping internals of the 1D solver: its public solve() marches to fixed output times only
-from solver.spherical1d import _Geometry, _NewtonFailure, _Stepper, _Transport
+from solver.spherical1d import NewtonFailure, RadialGeometry, RadialTransport, Stepper
 
 MIN_RADIAL_CELLS = 100
 CELLS_PER_SURFACE_FRACTION = 20.0   # radial cells = 20 / mesh.surface_cell_size_fraction (400 at 0.05)
@@ -114,11 +114,11 @@ class SphericalModel:
             interfaces_m=layout.interfaces_m, n_cells=radial_cells(case))
         self.mesh = spherical1d.radial_mesh(layout.inner_radius_m, layout.radius_m, layout.interfaces_m,
                                             self.problem.n_cells)
-        geometry = _Geometry.of(self.mesh)
+        geometry = RadialGeometry.of(self.mesh)
         self.volumes = geometry.volumes
         u0 = np.full(self.mesh.nodes_m.shape, operation["li_fraction_start"] * self.c_max)
-        self.transport = _Transport(self.problem, geometry, c_scale=max(float(np.max(np.abs(u0))), 1.0))
-        self.stepper = _Stepper(self.transport, u0, case["time"]["scheme"], newton_rtol=1e-11, max_newton=25)
+        self.transport = RadialTransport(self.problem, geometry, c_scale=max(float(np.max(np.abs(u0))), 1.0))
+        self.stepper = Stepper(self.transport, u0, case["time"]["scheme"], newton_rtol=1e-11, max_newton=25)
         self.c, self.c_old, self.c_older = _nodal(u0.copy()), _nodal(u0.copy()), _nodal(u0.copy())
         self.t_s = 0.0
         self._saved = None
@@ -134,7 +134,7 @@ class SphericalModel:
         self.stepper.scheme = scheme
         try:
             self.stepper.step(dt, self.t_s + dt)
-        except _NewtonFailure:
+        except NewtonFailure:
             raise SolveError(f"spherical_1d: Newton iteration did not converge in a step of {dt:.3g} s; "
                              "reduce time.dt_max_s or use adaptive steps") from None
         self.c.x.array = self.stepper.u.copy()

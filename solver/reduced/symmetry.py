@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from solver.errors import CaseError
+from solver.extensions import EXTENSIONS
 from solver.geometry import core_shell
 from solver.geometry.pores import has_pores
 from solver.units import UM_TO_M
@@ -78,8 +79,6 @@ def radial_layout(case: dict) -> RadialLayout:
 
 def check_reducible(case: dict) -> RadialLayout:
     """Everything a reduced formulation needs besides the geometry: material, surfaces, extensions."""
-    from solver.extensions import EXTENSION_MODULES
-
     layout = radial_layout(case)
     formulation = case["solver"]["formulation"]
     material, operation = case["material"], case["operation"]
@@ -98,7 +97,7 @@ def check_reducible(case: dict) -> RadialLayout:
             if values.get(key) is not None:
                 raise CaseError(f"material.regions.{region}.{key} = {values[key]}: bounded regions (solver/shell.py) "
                                 f"run with solver.formulation = '3d' only (this case has {formulation!r})")
-    extensions = sorted(set(EXTENSION_MODULES) & set(case))
+    extensions = sorted(set(EXTENSIONS) & set(case))
     if extensions:
         raise CaseError(f"[{extensions[0]}]: extensions run with solver.formulation = '3d' only "
                         f"(this case has solver.formulation = {formulation!r})")

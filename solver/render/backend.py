@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 
 
-def _check_no_dolfinx() -> None:
+def check_no_dolfinx() -> None:
+    """Refuse to draw in a process that has imported dolfinx (VTK and Debian's dolfinx must not share one)."""
     if "dolfinx" in sys.modules:
         raise RuntimeError(
             "dolfinx was imported into this process after solver.render: rendering here would "
@@ -12,9 +13,9 @@ def _check_no_dolfinx() -> None:
         )
 
 
-def _pv():
+def import_pyvista():
     """Import pyvista lazily (keeps `import solver.render` and error paths fast)."""
-    _check_no_dolfinx()
+    check_no_dolfinx()
     import pyvista as pv
 
     pv.OFF_SCREEN = True

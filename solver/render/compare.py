@@ -6,11 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from solver.render.backend import _check_no_dolfinx
+from solver.render.backend import check_no_dolfinx
 from solver.render.data import RenderError, ResultFolder
-from solver.render.drawing import Panel, _draw_sections, _peak_annotation, _snapshot_text
-from solver.render.formatting import _fmt_range
-from solver.render.sections import _colour_range, _section_for
+from solver.render.drawing import Panel, draw_sections, peak_annotation, snapshot_text
+from solver.render.formatting import format_range
+from solver.render.sections import colour_range, section_for
 
 PANEL_WIDTH = 560  # pixels per particle in a comparison picture
 PANEL_HEIGHT = 720
@@ -26,7 +26,7 @@ def render_comparison(
     mirror: bool = True,
 ) -> Path:
     """Side-by-side z = 0 sections of one field, one shared colour range and length scale."""
-    _check_no_dolfinx()
+    check_no_dolfinx()
     result_dirs = [Path(d) for d in result_dirs]
     if not result_dirs:
         raise RenderError("render_comparison needs at least one result folder")
@@ -36,22 +36,22 @@ def render_comparison(
     if len(labels) != len(folders):
         raise RenderError(f"{len(labels)} labels given for {len(folders)} result folders")
     snaps = [f.snapshot(snapshot) for f in folders]
-    built = [_section_for(f, s, field, mirror=mirror) for f, s in zip(folders, snaps)]
+    built = [section_for(f, s, field, mirror=mirror) for f, s in zip(folders, snaps)]
     arrays = {a for a, _, _ in built}
     if len(arrays) > 1:
         raise RenderError(f"field {field!r} resolves to different arrays: {sorted(arrays)}")
     style = built[0][1]
-    clim = _colour_range(style, [sec.values_si * style.scale for _, _, sec in built])
+    clim = colour_range(style, [sec.values_si * style.scale for _, _, sec in built])
     panels, notes = [], []
     for folder, snap, label, (array, _, sec) in zip(folders, snaps, labels, built):
-        xy, mark, line = _peak_annotation(folder, array, style, sec)
+        xy, mark, line = peak_annotation(folder, array, style, sec)
         lo = np.nanmin(sec.values_si) * style.scale
         hi = np.nanmax(sec.values_si) * style.scale
-        notes.append(f"{label}: {_snapshot_text(snap)}; section {_fmt_range(lo, hi, style.unit)}"
+        notes.append(f"{label}: {snapshot_text(snap)}; section {format_range(lo, hi, style.unit)}"
                      + (f"; {line}" if line else "")
                      + (f"; symmetry model mirrored about {sec.mirrored}" if sec.mirrored else ""))
         panels.append(Panel(sec, label, xy, mark))
     if window_size is None:
         window_size = (max(900, PANEL_WIDTH * len(panels) + 260), PANEL_HEIGHT)
     title = f"{style.label}, z = 0 sections, shared colour range"
-    return _draw_sections(panels, style, clim, title, "\n".join(notes), Path(out_png), window_size)
+    return draw_sections(panels, style, clim, title, "\n".join(notes), Path(out_png), window_size)

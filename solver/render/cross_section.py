@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from solver.render.data import ResultFolder
-from solver.render.drawing import Panel, _draw_sections, _peak_annotation, _snapshot_text
-from solver.render.formatting import _fmt_range
-from solver.render.sections import _colour_range, _section_for
+from solver.render.drawing import Panel, draw_sections, peak_annotation, snapshot_text
+from solver.render.formatting import format_range
+from solver.render.sections import colour_range, section_for
 
 SECTION_WINDOW = (1100, 900)
 
@@ -29,22 +29,22 @@ def render_cross_section(
     """
     folder = ResultFolder.open(result_dir)
     snap = folder.snapshot(snapshot)
-    array, style, sec = _section_for(folder, snap, field, mirror=mirror)
+    array, style, sec = section_for(folder, snap, field, mirror=mirror)
     if clim is None:
-        clim = _colour_range(style, [sec.values_si * style.scale])
-    xy, mark, peak_line = _peak_annotation(folder, array, style, sec)
+        clim = colour_range(style, [sec.values_si * style.scale])
+    xy, mark, peak_line = peak_annotation(folder, array, style, sec)
     lo, hi = np.nanmin(sec.values_si) * style.scale, np.nanmax(sec.values_si) * style.scale
     notes = [f"section z = 0 through the particle centre, R = {sec.radius_um:.3g} µm;"
-             f" values on this section {_fmt_range(lo, hi, style.unit)}"]
+             f" values on this section {format_range(lo, hi, style.unit)}"]
     if sec.mirrored:
         notes.append(f"symmetry model, mirrored about {sec.mirrored} for display")
     if clim_note:
         notes[0] += f"; {clim_note}"
     if peak_line:
         notes.append(peak_line)
-    title = f"{folder.case_name}: {style.label}\n{_snapshot_text(snap)}"
+    title = f"{folder.case_name}: {style.label}\n{snapshot_text(snap)}"
     if out_png is None:
         suffix = "" if snap.tag == "final" else f"_{snap.tag}"
         out_png = folder.root / f"cross_section_{array}{suffix}.png"
-    return _draw_sections([Panel(sec, None, xy, mark)], style, clim, title, "\n".join(notes),
+    return draw_sections([Panel(sec, None, xy, mark)], style, clim, title, "\n".join(notes),
                           Path(out_png), window_size)

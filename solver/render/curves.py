@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.render.backend import _pv
-from solver.render.data import _KNOWN, _PEAK_KEY, RenderError, ResultFolder, read_timeseries
-from solver.render.formatting import _nice_number, _nice_step
+from solver.render.backend import import_pyvista
+from solver.render.data import KNOWN_FIELDS, PEAK_KEY, RenderError, ResultFolder, read_timeseries
+from solver.render.formatting import nice_number, nice_step
 
 CURVES_WINDOW = (1100, 700)
 
@@ -26,7 +26,7 @@ _SPARE_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 def _peak_columns(cols: dict[str, np.ndarray]) -> list[tuple[str, str]]:
     """[(column, short key)] for peak_*_Pa columns, known ones first in a fixed order."""
-    order = list(_PEAK_KEY.values())
+    order = list(PEAK_KEY.values())
     found = []
     for name in cols:
         if name.startswith("peak_") and name.endswith("_Pa"):
@@ -54,7 +54,7 @@ def _curve_series(cols, x: str):
         ok = np.isfinite(xv) & np.isfinite(y)
         if not ok.any():
             continue
-        label = _KNOWN.get(key + "_Pa", (key.replace("_", " "),))[0]
+        label = KNOWN_FIELDS.get(key + "_Pa", (key.replace("_", " "),))[0]
         series.append((label, _CURVE_COLOURS.get(key) or next(spare), xv[ok], y[ok]))
     return xlabel, series
 
@@ -74,7 +74,7 @@ def _curves_chart2d(pv, title, xlabel, series, window_size, out_png) -> bool:
     xmin = min(float(s[2].min()) for s in series)
     xmax = max(float(s[2].max()) for s in series)
     if ymax > ymin:  # round y range and ticks (VTK's automatic ticks come out crowded)
-        step = _nice_step((max(ymax, 0.0) - min(ymin, 0.0)) / 8)
+        step = nice_step((max(ymax, 0.0) - min(ymin, 0.0)) / 8)
         y0 = math.floor(min(ymin, 0.0) / step) * step
         y1 = math.ceil(max(ymax, 0.0) / step) * step
         ticks = np.arange(y0, y1 + 0.5 * step, step)
@@ -122,8 +122,8 @@ def _curves_primitives(pv, title, xlabel, series, window_size, out_png) -> bool:
         x1 = x0 + 1.0
     if y1 <= y0:
         y1 = y0 + 1.0
-    ty = _nice_number((y1 - y0) / 5)
-    tx = _nice_number((x1 - x0) / 6)
+    ty = nice_number((y1 - y0) / 5)
+    tx = nice_number((x1 - x0) / 6)
     y0, y1 = math.floor(y0 / ty) * ty, math.ceil(y1 / ty) * ty
     W, H = window_size
     aspect = W / H
@@ -208,7 +208,7 @@ def render_peak_curves(
     out_png = Path(out_png) if out_png is not None else root / (
         "peak_stress_vs_time.png" if x == "time" else "peak_stress_vs_soc.png")
     title = f"{folder.case_name}: peak stresses"
-    pv = _pv()
+    pv = import_pyvista()
     if backend in ("auto", "chart2d"):
         try:
             if _curves_chart2d(pv, title, xlabel, series, window_size, out_png):

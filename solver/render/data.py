@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 # summary.json "peak" keys for the stress arrays
-_PEAK_KEY = {
+PEAK_KEY = {
     "von_mises_Pa": "von_mises",
     "max_principal_Pa": "max_principal",
     "hoop_Pa": "hoop",
@@ -28,7 +28,8 @@ class RenderError(RuntimeError):
     """A picture cannot be made from the result folder; the message says which file or array."""
 
 
-def _require(path: Path, what: str) -> Path:
+def require_file(path: Path, what: str) -> Path:
+    """`path` if it is a file, else a RenderError naming it and `what` it should hold."""
     if not path.is_file():
         raise RenderError(f"missing file {path} ({what})")
     return path
@@ -54,7 +55,7 @@ class FieldStyle:
         return f"{self.label}{sep}({self.unit})"
 
 
-_KNOWN = {
+KNOWN_FIELDS = {
     "concentration_mol_m3": ("Li concentration", "mol/m³", 1.0, "viridis", False),
     "li_fraction": ("Li fraction", "", 1.0, "viridis", False),
     "von_mises_Pa": ("von Mises stress", "MPa", 1e-6, "inferno", False),
@@ -90,8 +91,8 @@ def resolve_field(name: str, available: Sequence[str]) -> str:
 
 
 def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
-    if array in _KNOWN:
-        label, unit, scale, cmap, signed = _KNOWN[array]
+    if array in KNOWN_FIELDS:
+        label, unit, scale, cmap, signed = KNOWN_FIELDS[array]
         return FieldStyle(array, label, unit, scale, cmap, signed)
     base = array
     if array.endswith("_Pa"):
@@ -111,14 +112,16 @@ def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
     return FieldStyle(array, array.replace("_", " "), "", 1.0, "viridis", False)
 
 
-def _scalar_values(mesh, array: str) -> np.ndarray:
+def scalar_values(mesh, array: str) -> np.ndarray:
+    """The point values of `array` on a mesh as a flat array (vectors as their magnitude)."""
     v = np.asarray(mesh.point_data[array], dtype=float)
     if v.ndim == 2 and v.shape[1] > 1:  # vector -> magnitude
         v = np.linalg.norm(v, axis=1)
     return v.reshape(-1)
 
 
-def _style_for(array: str, values_si: np.ndarray, is_vector: bool) -> FieldStyle:
+def style_for(array: str, values_si: np.ndarray, is_vector: bool) -> FieldStyle:
+    """The FieldStyle of an array; a vector array is drawn as its magnitude."""
     st = field_style(array, values_si)
     if is_vector:
         st.label = st.label + " magnitude"
@@ -129,7 +132,7 @@ def _style_for(array: str, values_si: np.ndarray, is_vector: bool) -> FieldStyle
 
 # result folder reading
 def _read_json(path: Path) -> dict:
-    _require(path, "written by the solver at the end of a run")
+    require_file(path, "written by the solver at the end of a run")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -138,7 +141,7 @@ def _read_json(path: Path) -> dict:
 
 def read_timeseries(path: Path) -> dict[str, np.ndarray]:
     """Columns of timeseries.csv as float arrays (extra columns kept; blanks become NaN)."""
-    _require(path, "time series written by the solver")
+    require_file(path, "time series written by the solver")
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames:
@@ -202,7 +205,7 @@ class ResultFolder:
         for p in self.root.glob("fields_*.vtu"):
             tag = p.stem[len("fields_"):]
             e = meta.get(p.name, {})
-            snaps.append(Snapshot(p, _opt_float(e.get("time_s")), _opt_float(e.get("state_of_charge")), tag))
+            snaps.append(Snapshot(p, optional_float(e.get("time_s")), optional_float(e.get("state_of_charge")), tag))
 
         def order(s: Snapshot):
             if s.tag == "final":
@@ -238,7 +241,7 @@ class ResultFolder:
         raise RenderError(f"missing file {want} (snapshot {which!r}; field files here: {have})")
 
     def peak(self, array: str) -> dict | None:
-        key = _PEAK_KEY.get(array)
+        key = PEAK_KEY.get(array)
         peaks = self.summary.get("peak") or {}
         entry = peaks.get(key) if key else None
         if not isinstance(entry, dict) or entry.get("position_m") is None:
@@ -246,7 +249,8 @@ class ResultFolder:
         return entry
 
 
-def _opt_float(v) -> float | None:
+def optional_float(v) -> float | None:
+    """`v` as a finite float, or None."""
     try:
         f = float(v)
     except (TypeError, ValueError):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.render.backend import _pv
-from solver.render.data import FieldStyle, ResultFolder, Snapshot, _opt_float
-from solver.render.formatting import _fmt_number, _fmt_time, _nice_number, nice_ticks
+from solver.render.backend import import_pyvista
+from solver.render.data import FieldStyle, ResultFolder, Snapshot, optional_float
+from solver.render.formatting import format_number, format_time, nice_number, nice_ticks
 from solver.render.sections import Section
 
 
@@ -29,7 +29,7 @@ def _circle_lines(pv, centre, radius, n=48):
 
 def _round_bar_labels(pl, clim) -> None:
     """Label the colour bar at round values (VTK's own labels split the range evenly)."""
-    pv = _pv()
+    pv = import_pyvista()
     ticks, fmt = nice_ticks(*clim)
     for bar in list(pl.scalar_bars.values())[-1:]:
         if not hasattr(bar, "SetCustomLabels") or ticks.size < 2:
@@ -40,7 +40,7 @@ def _round_bar_labels(pl, clim) -> None:
         bar.SetLabelFormat(fmt)
 
 
-def _draw_sections(
+def draw_sections(
     panels: list[Panel],
     style: FieldStyle,
     clim: tuple[float, float],
@@ -50,7 +50,7 @@ def _draw_sections(
     window_size: tuple[int, int],
 ) -> Path:
     """Sections side by side at one length scale, one colour range, one colour bar."""
-    pv = _pv()
+    pv = import_pyvista()
     pl = pv.Plotter(off_screen=True, window_size=list(window_size))
     pl.set_background("white")
     rmax = max(p.section.radius_um for p in panels)
@@ -141,7 +141,7 @@ def _draw_sections(
             )
 
     # scale bar under the first particle
-    bar_len = _nice_number(0.45 * (boxes[0][1] - boxes[0][0]))
+    bar_len = nice_number(0.45 * (boxes[0][1] - boxes[0][0]))
     y_bar = ymin - 0.14 * rmax
     x0 = boxes[0][0]
     pl.add_mesh(pv.Line((x0, y_bar, 0.0), (x0 + bar_len, y_bar, 0.0)), color="black", line_width=5)
@@ -179,7 +179,7 @@ def _draw_sections(
     return out_png
 
 
-def _peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: Section):
+def peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: Section):
     """(xy in um, marker label, footnote line) for the run's peak of this field, if known."""
     entry = folder.peak(array)
     if entry is None:
@@ -188,13 +188,13 @@ def _peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: S
         pos = np.asarray(entry["position_m"], dtype=float).reshape(3) * 1e6
     except (TypeError, ValueError):
         return None, None, ""
-    value = _opt_float(entry.get("value_Pa"))
-    rfrac = _opt_float(entry.get("radius_fraction"))
-    t = _opt_float(entry.get("time_s"))
-    vtxt = _fmt_number(value * style.scale, style.unit) if value is not None else "?"
+    value = optional_float(entry.get("value_Pa"))
+    rfrac = optional_float(entry.get("radius_fraction"))
+    t = optional_float(entry.get("time_s"))
+    vtxt = format_number(value * style.scale, style.unit) if value is not None else "?"
     where = f"r/R = {rfrac:.2f}" if rfrac is not None else ""
     near = abs(pos[2]) <= 0.05 * sec.radius_um
-    parts = [f"run peak {style.label}: {vtxt}", where, _fmt_time(t) if t is not None else ""]
+    parts = [f"run peak {style.label}: {vtxt}", where, format_time(t) if t is not None else ""]
     line = ", ".join(p for p in parts if p)
     if near:
         line += f"  (marked +, z = {pos[2]:.2f} µm)"
@@ -203,8 +203,9 @@ def _peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: S
     return None, None, line
 
 
-def _snapshot_text(snap: Snapshot) -> str:
-    parts = [_fmt_time(snap.time_s)]
+def snapshot_text(snap: Snapshot) -> str:
+    """The caption of a snapshot: time, state of charge and which snapshot it is."""
+    parts = [format_time(snap.time_s)]
     if snap.state_of_charge is not None:
         parts.append(f"SOC = {snap.state_of_charge:.2f}")
     if snap.tag == "final":

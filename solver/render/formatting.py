@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 
-def _nice_number(x: float) -> float:
+def nice_number(x: float) -> float:
     """Largest of 1, 2, 5 x 10^k not above x."""
     if x <= 0 or not math.isfinite(x):
         return 1.0
@@ -17,7 +17,7 @@ def _nice_number(x: float) -> float:
     return 10**k
 
 
-def _nice_step(x: float) -> float:
+def nice_step(x: float) -> float:
     """Smallest of 1, 2, 5 x 10^k not below x."""
     if x <= 0 or not math.isfinite(x):
         return 1.0
@@ -30,7 +30,7 @@ def _nice_step(x: float) -> float:
 
 def nice_ticks(lo: float, hi: float, target: int = 8) -> tuple[np.ndarray, str]:
     """Round tick values inside [lo, hi] and a printf format that shows them exactly."""
-    step = _nice_step((hi - lo) / target)
+    step = nice_step((hi - lo) / target)
     first = math.ceil(lo / step - 1e-9) * step
     ticks = np.arange(first, hi + 1e-9 * step, step)
     ticks[np.abs(ticks) < 1e-9 * step] = 0.0
@@ -38,7 +38,7 @@ def nice_ticks(lo: float, hi: float, target: int = 8) -> tuple[np.ndarray, str]:
     return ticks, f"%.{decimals}f"
 
 
-def _fmt_range(lo: float, hi: float, unit: str) -> str:
+def format_range(lo: float, hi: float, unit: str) -> str:
     """'lo to hi unit' with as many decimals as the span needs."""
     span = abs(hi - lo) or max(abs(lo), abs(hi))
     if span == 0 or not math.isfinite(span):
@@ -48,7 +48,8 @@ def _fmt_range(lo: float, hi: float, unit: str) -> str:
     return f"{lo:.{decimals}f} to {hi:.{decimals}f} {unit}".strip()
 
 
-def _fmt_number(v: float, unit: str = "") -> str:
+def format_number(v: float, unit: str = "") -> str:
+    """A number for a label, with a precision that suits its magnitude, and its unit."""
     a = abs(v)
     if a == 0 or not math.isfinite(v):
         s = f"{v:g}"
@@ -63,7 +64,8 @@ def _fmt_number(v: float, unit: str = "") -> str:
     return f"{s} {unit}".strip()
 
 
-def _fmt_time(t_s: float | None) -> str:
+def format_time(t_s: float | None) -> str:
+    """"t = ..." in s, min or h, whichever reads best."""
     if t_s is None or not math.isfinite(t_s):
         return "t = ?"
     if abs(t_s) < 120:

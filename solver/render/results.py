@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from solver.render.backend import _check_no_dolfinx
+from solver.render.backend import check_no_dolfinx
 from solver.render.cross_section import SECTION_WINDOW, render_cross_section
 from solver.render.curves import render_peak_curves
-from solver.render.data import RenderError, ResultFolder, _require
-from solver.render.sections import _colour_range, _section_for
+from solver.render.data import RenderError, ResultFolder, require_file
+from solver.render.sections import colour_range, section_for
 
 DEFAULT_FIELDS = ("concentration_mol_m3", "von_mises_Pa")
 
@@ -27,21 +27,21 @@ def render_results(
     snapshot: "final" (fields_final.vtu), a snapshot number k (fields_<k>.vtu) or "all" (every
     fields_*.vtu; one shared colour range per field so the frames compare).
     """
-    _check_no_dolfinx()
+    check_no_dolfinx()
     root = Path(result_dir)
     if not root.is_dir():
         raise RenderError(f"result folder {root} does not exist")
     folder = ResultFolder.open(root)
     if curves:
-        _require(root / "timeseries.csv", "time series written by the solver")
+        require_file(root / "timeseries.csv", "time series written by the solver")
     written: list[Path] = []
     if str(snapshot) == "all":
         if not folder.snapshots:
             raise RenderError(f"missing file {root / 'fields_final.vtu'} (no fields_*.vtu in {root})")
         for f in fields:
-            secs = [(s, *_section_for(folder, s, f)) for s in folder.snapshots]
+            secs = [(s, *section_for(folder, s, f)) for s in folder.snapshots]
             style = secs[0][2]
-            clim = _colour_range(style, [sec.values_si * style.scale for _, _, _, sec in secs])
+            clim = colour_range(style, [sec.values_si * style.scale for _, _, _, sec in secs])
             for s, _, _, _ in secs:
                 written.append(render_cross_section(
                     root, f, snapshot=s.tag, clim=clim, window_size=window_size,

@@ -9,10 +9,10 @@ from typing import Sequence
 
 import numpy as np
 
-from solver.render.backend import _pv
-from solver.render.data import (FieldStyle, RenderError, ResultFolder, Snapshot, _require, _scalar_values,
-                                _style_for, resolve_field)
-from solver.render.formatting import _nice_step
+from solver.render.backend import import_pyvista
+from solver.render.data import (FieldStyle, RenderError, ResultFolder, Snapshot, require_file, scalar_values,
+                                style_for, resolve_field)
+from solver.render.formatting import nice_step
 
 
 @dataclass
@@ -28,8 +28,8 @@ class Section:
 
 
 def _read_mesh(path: Path):
-    pv = _pv()
-    _require(path, "field file written by the solver")
+    pv = import_pyvista()
+    require_file(path, "field file written by the solver")
     try:
         mesh = pv.read(str(path))
     except Exception as exc:  # noqa: BLE001 - VTK raises many kinds
@@ -41,7 +41,7 @@ def _read_mesh(path: Path):
 
 def _to_polydata(ds):
     """vtkGeometryFilter directly: pyvista renamed its wrappers of it across versions."""
-    pv = _pv()
+    pv = import_pyvista()
     from vtkmodules.vtkFiltersGeometry import vtkGeometryFilter
 
     f = vtkGeometryFilter()
@@ -68,7 +68,7 @@ def _volume_cells(mesh):
 
 
 def _make_section(mesh, array: str, mirror: bool = True) -> Section:
-    pv = _pv()
+    pv = import_pyvista()
     pts = np.asarray(mesh.points, dtype=float)
     radius_m = float(np.max(np.linalg.norm(pts, axis=1)))
     if not radius_m > 0:
@@ -86,7 +86,7 @@ def _make_section(mesh, array: str, mirror: bool = True) -> Section:
     if "region" in volume.cell_data:
         work.cell_data["region"] = np.asarray(volume.cell_data["region"]).astype(np.int32)
     work.point_data.clear()
-    work.point_data["_si"] = _scalar_values(volume, array)
+    work.point_data["_si"] = scalar_values(volume, array)
     sec = work.slice(normal=(0.0, 0.0, 1.0), origin=(0.0, 0.0, z_cut))
     if sec.n_cells == 0:
         raise RenderError(
@@ -135,17 +135,20 @@ def _make_section(mesh, array: str, mirror: bool = True) -> Section:
     return Section(sec, outline, interfaces, radius_m * 1e6, " and ".join(mirrored), values)
 
 
-def _section_for(folder: ResultFolder, snap: Snapshot, field: str, mirror: bool = True):
+def section_for(folder: ResultFolder, snap: Snapshot, field: str, mirror: bool = True):
+    """(array name, FieldStyle, Section) of `field` in snapshot `snap`: the mid-plane cut of its mesh."""
     mesh = _read_mesh(snap.path)
     array = resolve_field(field, mesh.point_data.keys())
     raw = np.asarray(mesh.point_data[array])
     is_vector = raw.ndim == 2 and raw.shape[1] > 1
     sec = _make_section(mesh, array, mirror=mirror)
-    style = _style_for(array, _scalar_values(mesh, array), is_vector)
+    style = style_for(array, scalar_values(mesh, array), is_vector)
     return array, style, sec
 
 
-def _colour_range(style: FieldStyle, values_display: Sequence[np.ndarray]) -> tuple[float, float]:
+def colour_range(style: FieldStyle, values_display: Sequence[np.ndarray]) -> tuple[float, float]:
+    """The colour-bar range of values shown in display units: symmetric and rounded to a tick for
+    signed fields, padded when the values are (nearly) constant."""
     finite = [v[np.isfinite(v)] for v in values_display if v.size]
     finite = [v for v in finite if v.size]
     if not finite:
@@ -156,7 +159,7 @@ def _colour_range(style: FieldStyle, values_display: Sequence[np.ndarray]) -> tu
         m = max(abs(lo), abs(hi))
         if m == 0:
             m = 1.0
-        step = _nice_step(2 * m / 8)  # symmetric range rounded out to a tick: -400..400
+        step = nice_step(2 * m / 8)  # symmetric range rounded out to a tick: -400..400
         m = math.ceil(m / step - 1e-9) * step
         return -m, m
     if hi - lo <= 1e-12 * max(abs(hi), abs(lo), 1e-300):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import shell, spherical1d
+from solver import shell_section, spherical1d
 from solver.case import end_time_s, load_case
 from solver.errors import CaseError
 from solver.studies import adopt_run_folder, claim_study_folder, computed_something
@@ -90,7 +90,7 @@ def reference_1d(case: dict, n_times: int | None = None) -> dict:
     """Peak von Mises stress (where, when, which region) and radial profiles of the 1D reference of a case."""
     radius = case["geometry"]["radius_m"]
     inner = shell_inner_radius_m(case)
-    problem, deficit = shell.radial_reference(case, inner, radius, n_cells=N_CELLS_1D)
+    problem, deficit = shell_section.radial_reference(case, inner, radius, n_cells=N_CELLS_1D)
     t_end = end_time_s(case, radius)
     steps = case["time"]["steps"]
     times = np.linspace(0.0, t_end, (n_times or steps) + 1)

@@ -12,7 +12,6 @@ the sweep driver, which never imports dolfinx; it refuses to run where dolfinx i
 from __future__ import annotations
 
 import csv
-import math
 import os
 import sys
 import uuid
@@ -129,10 +128,6 @@ def read_parquet(path: Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     return pq.read_table(path).to_pylist()
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass

@@ -6,16 +6,21 @@ sweep driver (solver.render's import guard refuses a process that has loaded dol
 """
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
-from solver.sweep.aggregate import is_number
 from solver.sweep.spec import Sweep
 from solver.sweep.store import GOOD_STATUSES
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 MAX_SERIES = len(PALETTE)
 WINDOW = (1000, 650)
+
+
+def is_number(value) -> bool:
+    """A finite int or float (not a bool): a value that can be drawn on a numeric axis."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _display(metric: str) -> tuple[float, str]:
@@ -69,9 +74,9 @@ def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: s
     xs, labels = _positions([row[x] for row in points])
     position = {id(row): value for row, value in zip(points, xs)}
 
-    from solver.render.backend import _pv
+    from solver.render.backend import import_pyvista
 
-    pv = _pv()
+    pv = import_pyvista()
     chart = pv.Chart2D(x_label=x, y_label=ylabel)
     chart.title = f"{sweep.name}: {len(points)} of {len(rows)} cases"
     for colour, (label, members) in zip(PALETTE * 4, groups.items()):

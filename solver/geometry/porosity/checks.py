@@ -7,15 +7,17 @@ from typing import Any
 from solver.errors import CaseError
 
 
-def _bad(name: str, value: Any, allowed: str) -> CaseError:
+def bad(name: str, value: Any, allowed: str) -> CaseError:
+    """The CaseError for argument `name` = `value`, saying what is allowed."""
     return CaseError(f"{name} = {value!r}: {allowed}")
 
 
-def _finite_float(name: str, value: Any) -> float:
+def finite_float(name: str, value: Any) -> float:
+    """`value` as a finite float, else the CaseError naming `name`."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise _bad(name, value, "must be a number") from None
+        raise bad(name, value, "must be a number") from None
     if not math.isfinite(v):
-        raise _bad(name, value, "must be finite")
+        raise bad(name, value, "must be finite")
     return v

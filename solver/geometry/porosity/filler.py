@@ -6,7 +6,7 @@ from typing import Callable
 import numpy as np
 
 
-class _Filler:
+class Filler:
     """Bins with targets; greedy acceptance by decrease of sum_g D_g^2 / W_g over bin groups.
 
     Bins of one sequence (radial shells, or the annuli of one plane) that cannot be filled are

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from solver.geometry.porosity.checks import _bad, _finite_float
-from solver.geometry.porosity.section_geometry import (_ellipses_in_disks, _pairs_in_disks, _plane_basis,
-                                                       _section_arrays)
+from solver.geometry.porosity.checks import bad, finite_float
+from solver.geometry.porosity.section_geometry import (ellipses_in_disks, pairs_in_disks, plane_basis)
 
 if TYPE_CHECKING:
     from solver.geometry.porosity.poreset import PoreSet
@@ -25,16 +24,16 @@ CENTRAL_PLANES: dict[str, tuple[float, float, float]] = {
 
 def _section_pore_area_in_disks(pores: PoreSet, normal, offset_um: float, radii_um: np.ndarray):
     """Union pore area (um^2) inside each disk radius on the plane, and the number of cut pores."""
-    idx, w0, M = _section_arrays(pores, normal, offset_um)
-    areas = _ellipses_in_disks(w0, M, radii_um).sum(axis=0)
-    pairs = pores._candidate_pairs()
+    idx, w0, M = pores.sections(normal, offset_um)
+    areas = ellipses_in_disks(w0, M, radii_um).sum(axis=0)
+    pairs = pores.candidate_pairs()
     if pairs:
         loc = {int(p): q for q, p in enumerate(idx)}
         pa = [loc[i] for i, j in pairs if i in loc and j in loc]
         pb = [loc[j] for i, j in pairs if i in loc and j in loc]
         if pa:
             pa, pb = np.array(pa), np.array(pb)
-            areas -= _pairs_in_disks(w0[pa], M[pa], w0[pb], M[pb], radii_um).sum(axis=0)
+            areas -= pairs_in_disks(w0[pa], M[pa], w0[pb], M[pb], radii_um).sum(axis=0)
     return areas, int(idx.size)
 
 
@@ -42,19 +41,19 @@ def _check_edges(name: str, edges) -> np.ndarray:
     try:
         e = np.asarray(edges, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise _bad(name, edges, "must be strictly increasing fractions within [0, 1]") from None
+        raise bad(name, edges, "must be strictly increasing fractions within [0, 1]") from None
     if e.size < 1 or np.any(~np.isfinite(e)) or np.any(e < 0) or np.any(e > 1) or np.any(np.diff(e) <= 0):
-        raise _bad(name, tuple(e.tolist()), "must be strictly increasing fractions within [0, 1]")
+        raise bad(name, tuple(e.tolist()), "must be strictly increasing fractions within [0, 1]")
     return e
 
 
 def _section_areas(pores: PoreSet, normal, offset_um: float, fractions: np.ndarray):
     """Section radius R_s, {fraction: union pore area (um^2) inside the circle fraction * R_s}, pores cut."""
     R = pores.particle_radius_um
-    off = _finite_float("offset_um", offset_um)
+    off = finite_float("offset_um", offset_um)
     if abs(off) >= R:
-        raise _bad("offset_um", offset_um, f"must satisfy |offset_um| < particle radius {R:g}")
-    n, _, _ = _plane_basis(normal)
+        raise bad("offset_um", offset_um, f"must satisfy |offset_um| < particle radius {R:g}")
+    n, _, _ = plane_basis(normal)
     Rs = math.sqrt(R * R - off * off)
     fr = np.unique(np.concatenate([np.asarray(fractions, float), [1.0]]))
     areas, ncut = _section_pore_area_in_disks(pores, n, off, fr * Rs)
@@ -127,7 +126,7 @@ def measure_porosity(pores: PoreSet, *,
     else:
         named = [(f"plane{q}", v) for q, v in enumerate(planes)]
     if not named:
-        raise _bad("planes", planes, "needs at least one plane normal")
+        raise bad("planes", planes, "needs at least one plane normal")
     paper = _check_edges("rings_paper", rings_paper)
     full = _check_edges("rings_full", rings_full)
     sections = [_section_areas(pores, nv, 0.0, np.concatenate([paper, full])) for _, nv in named]

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random 3x3 rotation matrix (from a normalised Gaussian quaternion)."""
     q = rng.normal(size=4)
     q /= np.linalg.norm(q)
     w, x, y, z = q
@@ -18,12 +19,13 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
     ])
 
 
-def _unit_vector(rng: np.random.Generator) -> np.ndarray:
+def unit_vector(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random unit 3-vector."""
     v = rng.normal(size=3)
     return v / np.linalg.norm(v)
 
 
-class _Packing:
+class Packing:
     """Growing arrays of accepted pores plus a cell list for neighbour queries."""
 
     def __init__(self, R, gap, surface_gap, cell_size):
@@ -70,7 +72,7 @@ class _Packing:
                         out.extend(lst)
         return out
 
-    def clear(self, cand: "_Cand", exclude: int = -1) -> bool:
+    def clear(self, cand: "Candidate", exclude: int = -1) -> bool:
         nb = self.neighbours(cand.c)
         if exclude >= 0 and nb:
             nb = [q for q in nb if q != exclude]
@@ -86,7 +88,7 @@ class _Packing:
             return False  # bounding spheres are the spheres themselves
         return _pw_separated(cand.c, cand.Ainf, self.c[idx], self.Ainf[idx])
 
-    def add(self, cand: "_Cand", cls: int, parent: int = -1) -> int:
+    def add(self, cand: "Candidate", cls: int, parent: int = -1) -> int:
         if self.n == self.c.shape[0]:
             self._grow()
         q = self.n
@@ -107,7 +109,7 @@ class _Packing:
         return q
 
 
-class _Cand:
+class Candidate:
     """A candidate pore with everything the checks need."""
 
     __slots__ = ("c", "a", "rot", "Ainf", "Q", "A", "binf", "bound", "sph", "vol", "h")
@@ -193,11 +195,11 @@ def _pw_separated(c0, A0, C, A, n_lambda: int = 33) -> bool:
     return bool(np.all(fbest >= 1.0))
 
 
-def _cand_section(cand: _Cand, axis: int):
+def candidate_section(cand: Candidate, axis: int):
     """Section of a candidate pore with the central plane normal to ``axis``: (w0 (2,), M (2,2)) or None."""
     if abs(cand.c[axis]) >= cand.h[axis]:
         return None
-    p, q = _INPLANE[axis]
+    p, q = IN_PLANE_AXES[axis]
     if cand.sph:
         r = math.sqrt(cand.a[0] ** 2 - cand.c[axis] ** 2)
         return np.array([cand.c[p], cand.c[q]]), np.eye(2) * r
@@ -218,5 +220,5 @@ def _cand_section(cand: _Cand, axis: int):
     return np.array([cand.c[p], cand.c[q]]) + y0, Mq
 
 
-_INPLANE = {2: (0, 1), 0: (1, 2), 1: (2, 0)}
-_PLANE_AXES = (2, 0, 1)  # xy, yz, zx: the order of CENTRAL_PLANES
+IN_PLANE_AXES = {2: (0, 1), 0: (1, 2), 1: (2, 0)}
+PLANE_NORMAL_AXES = (2, 0, 1)  # xy, yz, zx: the order of CENTRAL_PLANES

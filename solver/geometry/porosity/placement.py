@@ -62,17 +62,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.errors import CaseError
-from solver.geometry.porosity.checks import _bad, _finite_float
-from solver.geometry.porosity.filler import _Filler
+from solver.geometry.porosity.checks import bad, finite_float
+from solver.geometry.porosity.filler import Filler
 from solver.geometry.porosity.measurement import CENTRAL_PLANES
-from solver.geometry.porosity.packing import (_INPLANE, _PLANE_AXES, _Cand, _Packing, _cand_section,
-                                              _random_rotation, _unit_vector)
+from solver.geometry.porosity.packing import (IN_PLANE_AXES, PLANE_NORMAL_AXES, Candidate, Packing, candidate_section,
+                                              random_rotation, unit_vector)
 from solver.geometry.porosity.poreset import PoreSet
-from solver.geometry.porosity.profiles import _as_profile
-from solver.geometry.porosity.section_geometry import (_ball_volume_inside, _ellipses_in_disks,
-                                                       _ellipsoid_pair_volume, _pairs_in_disks)
-from solver.geometry.porosity.sizes import (MEASURED_VOLUME_CLASSES, _shell_targets, _SizeModel,
-                                            _validate_classes, expected_pore_count)
+from solver.geometry.porosity.profiles import porosity_profile as as_profile  # the keyword porosity_profile shadows it
+from solver.geometry.porosity.section_geometry import (ball_volume_inside, ellipses_in_disks,
+                                                       ellipsoid_pair_volume, pairs_in_disks)
+from solver.geometry.porosity.sizes import (MEASURED_VOLUME_CLASSES, shell_targets, SizeModel,
+                                            validate_classes, expected_pore_count)
 
 
 @dataclass
@@ -131,83 +131,83 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     Returns a :class:`PoreSet` whose ``meta`` records the settings, the targets and how many pores
     each step placed (``pores_by_step``).
     """
-    R = _finite_float("particle_radius_um", particle_radius_um)
+    R = finite_float("particle_radius_um", particle_radius_um)
     if R <= 0:
-        raise _bad("particle_radius_um", particle_radius_um, "must be > 0")
-    prof = _as_profile(porosity_profile)
+        raise bad("particle_radius_um", particle_radius_um, "must be > 0")
+    prof = as_profile(porosity_profile)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise _bad("seed", seed, "must be an int >= 0")
-    gap = _finite_float("min_gap_um", min_gap_um)
+        raise bad("seed", seed, "must be an int >= 0")
+    gap = finite_float("min_gap_um", min_gap_um)
     if gap < 0 or gap > 0.1 * R:
-        raise _bad("min_gap_um", min_gap_um, f"must be within [0, {0.1 * R:g}] (0.1 R)")
-    sgap = _finite_float("surface_gap_um", surface_gap_um)
+        raise bad("min_gap_um", min_gap_um, f"must be within [0, {0.1 * R:g}] (0.1 R)")
+    sgap = finite_float("surface_gap_um", surface_gap_um)
     if sgap < 0 or sgap > 0.25 * R:
-        raise _bad("surface_gap_um", surface_gap_um, f"must be within [0, {0.25 * R:g}] (0.25 R)")
+        raise bad("surface_gap_um", surface_gap_um, f"must be within [0, {0.25 * R:g}] (0.25 R)")
     if shape not in ("sphere", "ellipsoid"):
-        raise _bad("shape", shape, "must be 'sphere' or 'ellipsoid'")
+        raise bad("shape", shape, "must be 'sphere' or 'ellipsoid'")
     try:
         q_lo, q_hi = (float(v) for v in aspect_ratio_range)
     except (TypeError, ValueError):
-        raise _bad("aspect_ratio_range", aspect_ratio_range, "must be (low, high) with 1 <= low <= high <= 5") from None
+        raise bad("aspect_ratio_range", aspect_ratio_range, "must be (low, high) with 1 <= low <= high <= 5") from None
     if not (1.0 <= q_lo <= q_hi <= 5.0):
-        raise _bad("aspect_ratio_range", aspect_ratio_range, "must be (low, high) with 1 <= low <= high <= 5")
+        raise bad("aspect_ratio_range", aspect_ratio_range, "must be (low, high) with 1 <= low <= high <= 5")
     if shape == "sphere" and q_hi != 1.0:
-        raise _bad("aspect_ratio_range", aspect_ratio_range, "must be (1, 1) for shape='sphere'")
-    cf = _finite_float("cluster_fraction", cluster_fraction)
+        raise bad("aspect_ratio_range", aspect_ratio_range, "must be (1, 1) for shape='sphere'")
+    cf = finite_float("cluster_fraction", cluster_fraction)
     if not 0.0 <= cf <= 0.5:
-        raise _bad("cluster_fraction", cluster_fraction, "must be within [0, 0.5]")
-    vs = _finite_float("volume_scale", volume_scale)
+        raise bad("cluster_fraction", cluster_fraction, "must be within [0, 0.5]")
+    vs = finite_float("volume_scale", volume_scale)
     if not 0.0 < vs <= 1e4:
-        raise _bad("volume_scale", volume_scale, "must be within (0, 1e4]")
+        raise bad("volume_scale", volume_scale, "must be within (0, 1e4]")
     if max_pores is not None and (isinstance(max_pores, bool) or not isinstance(max_pores, (int, np.integer))
                                   or max_pores < 1):
-        raise _bad("max_pores", max_pores, "must be None or an int >= 1")
-    bias = _finite_float("size_bias", size_bias)
+        raise bad("max_pores", max_pores, "must be None or an int >= 1")
+    bias = finite_float("size_bias", size_bias)
     if abs(bias) > 10:
-        raise _bad("size_bias", size_bias, "must be within [-10, 10]")
+        raise bad("size_bias", size_bias, "must be within [-10, 10]")
     if not isinstance(n_shells, (int, np.integer)) or isinstance(n_shells, bool) or not 4 <= n_shells <= 200:
-        raise _bad("n_shells", n_shells, "must be an int within [4, 200]")
-    cl = _validate_classes(volume_classes, vs)
+        raise bad("n_shells", n_shells, "must be an int within [4, 200]")
+    cl = validate_classes(volume_classes, vs)
     try:
         central = np.asarray(central_pores_um3, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise _bad("central_pores_um3", central_pores_um3, "must be a sequence of volumes > 0 (um^3)") from None
+        raise bad("central_pores_um3", central_pores_um3, "must be a sequence of volumes > 0 (um^3)") from None
     if np.any(~np.isfinite(central)) or np.any(central <= 0):
-        raise _bad("central_pores_um3", central_pores_um3, "must be a sequence of volumes > 0 (um^3)")
+        raise bad("central_pores_um3", central_pores_um3, "must be a sequence of volumes > 0 (um^3)")
     q_max_axis = math.sqrt(q_hi)
     r_big = (3 * cl[:, 1].max() / (4 * math.pi)) ** (1 / 3) * q_max_axis
     if r_big + sgap >= 0.5 * R:
-        raise _bad("volume_scale", volume_scale,
+        raise bad("volume_scale", volume_scale,
                    f"makes the largest pore (bounding radius {r_big:.3g} um) too big for R = {R:g} um; "
                    f"must keep it below {0.5 * R - sgap:.3g} um")
     Vp = 4.0 / 3.0 * math.pi * R ** 3
 
-    edges_f, shell_vol, shell_tgt = _shell_targets(R, prof, int(n_shells))
+    edges_f, shell_vol, shell_tgt = shell_targets(R, prof, int(n_shells))
     if central.sum() > 0.9 * shell_tgt.sum():
-        raise _bad("central_pores_um3", central.tolist(),
+        raise bad("central_pores_um3", central.tolist(),
                    f"total {central.sum():.4g} um^3 exceeds 90 % of the profile's pore volume "
                    f"{shell_tgt.sum():.4g} um^3")
     xm = 0.5 * (edges_f[1:] + edges_f[:-1])
-    model = _SizeModel(cl, bias, xm, shell_tgt)
+    model = SizeModel(cl, bias, xm, shell_tgt)
     n_expected = expected_pore_count(particle_radius_um=R, porosity_profile=prof, volume_classes=volume_classes,
                                      volume_scale=vs, size_bias=bias, central_pores_um3=central,
                                      n_shells=int(n_shells))
     if n_expected > 100_000:
-        raise _bad("volume_scale", volume_scale,
+        raise bad("volume_scale", volume_scale,
                    f"gives about {n_expected:.0f} pores (at most 100000 are supported); "
                    f"use volume_scale >= {vs * n_expected / 100_000:.3g}")
     if max_pores is not None and n_expected > 1.05 * max_pores:
         need = vs * n_expected / max_pores
-        raise _bad("max_pores", int(max_pores),
+        raise bad("max_pores", int(max_pores),
                    f"the profile needs about {n_expected:.0f} pores at volume_scale={vs:g}; "
                    f"raise max_pores or use volume_scale >= {need:.3g}")
 
     rng = np.random.default_rng(int(seed))
     st = _Settings(R, gap, sgap, shape == "sphere", (q_lo, q_hi), cf, bool(control_sections),
                    None if max_pores is None else int(max_pores))
-    # inflated bounding radius of any class pore is at most a_max + gap * q / 2 (see _Cand)
+    # inflated bounding radius of any class pore is at most a_max + gap * q / 2 (see Candidate)
     cell = 2.0 * r_big + gap * q_hi + 1e-9
-    pack = _Packing(R, gap, sgap, cell)
+    pack = Packing(R, gap, sgap, cell)
 
     def make(v: float) -> tuple[np.ndarray, np.ndarray, bool]:
         r = (3.0 * v / (4.0 * math.pi)) ** (1.0 / 3.0)
@@ -215,32 +215,32 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             return np.full(3, r), np.eye(3), True
         q = q_lo if q_hi == q_lo else float(rng.uniform(q_lo, q_hi))
         sq = math.sqrt(q)
-        return np.array([r * sq, r, r / sq]), _random_rotation(rng), False
+        return np.array([r * sq, r, r / sq]), random_rotation(rng), False
 
-    def fits_surface(cand: _Cand) -> bool:
+    def fits_surface(cand: Candidate) -> bool:
         return float(np.linalg.norm(cand.c)) + cand.bound <= R - sgap
 
     shell_edges_um = edges_f * R
     shell_lists: list[list[int]] = [[] for _ in range(int(n_shells))]
 
-    def shell_contrib(cand: _Cand, vol_eff: float) -> np.ndarray:
+    def shell_contrib(cand: Candidate, vol_eff: float) -> np.ndarray:
         r_eq = (3.0 * cand.vol / (4.0 * math.pi)) ** (1.0 / 3.0)
-        vin = _ball_volume_inside(r_eq, float(np.linalg.norm(cand.c)), shell_edges_um)
+        vin = ball_volume_inside(r_eq, float(np.linalg.norm(cand.c)), shell_edges_um)
         return np.diff(vin) * (vol_eff / cand.vol)
 
-    def lens_volume(cand: _Cand, parent: int) -> float:
+    def lens_volume(cand: Candidate, parent: int) -> float:
         if cand.sph and pack.sph[parent]:
             dist = float(np.linalg.norm(cand.c - pack.c[parent]))
-            return float(_ball_volume_inside(cand.a[0], dist, pack.a[parent, 0]))
-        return _ellipsoid_pair_volume(cand.c, cand.a, cand.rot, pack.c[parent], pack.a[parent], pack.rot[parent],
+            return float(ball_volume_inside(cand.a[0], dist, pack.a[parent, 0]))
+        return ellipsoid_pair_volume(cand.c, cand.a, cand.rot, pack.c[parent], pack.a[parent], pack.rot[parent],
                                       n_nodes=24)
 
-    def register(cand: _Cand, cls: int, parent: int) -> int:
+    def register(cand: Candidate, cls: int, parent: int) -> int:
         q = pack.add(cand, cls, parent)
         j = min(int(np.linalg.norm(cand.c) / R * n_shells), int(n_shells) - 1)
         shell_lists[j].append(q)
         if st.max_pores is not None and pack.n > st.max_pores:
-            raise _bad("max_pores", st.max_pores,
+            raise bad("max_pores", st.max_pores,
                        f"reached before the porosity targets were met (volume_scale={vs:g}); "
                        f"raise max_pores or volume_scale")
         return q
@@ -255,12 +255,12 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     sec_w = np.tile(ann_area, 3)
     bin_lists: list[list[int]] = [[] for _ in range(3 * n_ann)]
 
-    def section_contrib(cand: _Cand, parent: int = -1, filler: _Filler | None = None,
+    def section_contrib(cand: Candidate, parent: int = -1, filler: Filler | None = None,
                         tol: float = 0.0) -> np.ndarray | None:
         """Pore area added to each (plane, annulus) bin.  With ``filler``: None as soon as one
         plane's whole section area exceeds the positive deficits (+ tol) of the groups it can
         touch (a cheap exact pre-check of the no-overshoot rule)."""
-        secs = [(pi_, axis, _cand_section(cand, axis)) for pi_, axis in enumerate(_PLANE_AXES)]
+        secs = [(pi_, axis, candidate_section(cand, axis)) for pi_, axis in enumerate(PLANE_NORMAL_AXES)]
         if filler is not None and parent < 0:
             D, W = filler.remaining()
             for pi_, axis, sec in secs:
@@ -279,12 +279,12 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             if sec is None:
                 continue
             w0, M = sec
-            a_in = _ellipses_in_disks(w0[None], M[None], ann_edges_um)[0]
+            a_in = ellipses_in_disks(w0[None], M[None], ann_edges_um)[0]
             if parent >= 0:
-                pc = _Cand(pack.c[parent], pack.a[parent], pack.rot[parent], gap, bool(pack.sph[parent]))
-                psec = _cand_section(pc, axis)
+                pc = Candidate(pack.c[parent], pack.a[parent], pack.rot[parent], gap, bool(pack.sph[parent]))
+                psec = candidate_section(pc, axis)
                 if psec is not None:
-                    a_in = a_in - _pairs_in_disks(w0[None], M[None], psec[0][None], psec[1][None], ann_edges_um)[0]
+                    a_in = a_in - pairs_in_disks(w0[None], M[None], psec[0][None], psec[1][None], ann_edges_um)[0]
             out[pi_ * n_ann:(pi_ + 1) * n_ann] = np.diff(a_in)
         return out
 
@@ -299,13 +299,13 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             m = int(mem[min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), mem.size - 1)] % n_ann)
         return float(ann_edges_um[m]), float(ann_edges_um[m + 1])
 
-    def crosses_planes(cand: _Cand) -> bool:
+    def crosses_planes(cand: Candidate) -> bool:
         return bool(np.any(np.abs(cand.c) < cand.h))
 
-    def place_child(cand: _Cand, parent: int) -> None:
+    def place_child(cand: Candidate, parent: int) -> None:
         """Move cand so that it overlaps pore ``parent``: along a random direction u the two boundaries
         overlap by 30-90 % of the smaller radial extent, so neither pore swallows the other's centre."""
-        u = _unit_vector(rng)
+        u = unit_vector(rng)
         rho_p = 1.0 / math.sqrt(float(u @ pack.Q[parent] @ u))
         rho_c = cand.radial_extent(-u)
         depth = float(rng.uniform(0.3, 0.9)) * min(rho_p, rho_c)  # overlap depth along u
@@ -319,13 +319,13 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     central_sorted = np.sort(central)[::-1]
     for v in central_sorted:
         a, rot, sph = make(float(v))
-        cand = _Cand(np.zeros(3), a, rot, gap, sph)
+        cand = Candidate(np.zeros(3), a, rot, gap, sph)
         placed = False
         if pack.n == 0:
             placed = fits_surface(cand) and pack.clear(cand)
         else:
             for attempt in range(400):
-                u = _unit_vector(rng)
+                u = unit_vector(rng)
                 base = pack.c[0]
                 rho0 = 1.0 / math.sqrt(float(u @ pack.Q[0] @ u))
                 dist = (rho0 + cand.radial_extent(-u) + gap) * (1.0 + 0.01 * attempt)
@@ -334,7 +334,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                     placed = True
                     break
         if not placed:
-            raise _bad("central_pores_um3", central.tolist(),
+            raise bad("central_pores_um3", central.tolist(),
                        f"pore of {v:g} um^3 does not fit at the centre of R = {R:g} um with the given gaps")
         register(cand, -1, -1)
     central_n = pack.n
@@ -343,7 +343,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     shell_placed0 = np.zeros(int(n_shells))
     sec_placed0 = np.zeros(3 * n_ann)
     for q in range(central_n):
-        cand = _Cand(pack.c[q], pack.a[q], pack.rot[q], gap, bool(pack.sph[q]))
+        cand = Candidate(pack.c[q], pack.a[q], pack.rot[q], gap, bool(pack.sph[q]))
         shell_placed0 += shell_contrib(cand, cand.vol)
         sec_placed0 += section_contrib(cand)
 
@@ -353,7 +353,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     # ---- 2. section control
     if st.control:
         sec_seq = [list(range(p * n_ann, (p + 1) * n_ann)) for p in range(3)]
-        fill = _Filler(sec_tgt, sec_w, sec_seq, tol_close=2e-4, tol_merge=1.5e-3, max_fail=max_fail)
+        fill = Filler(sec_tgt, sec_w, sec_seq, tol_close=2e-4, tol_merge=1.5e-3, max_fail=max_fail)
         fill.placed += sec_placed0
         # annuli overfilled by the central pores join their outer neighbours inside the 50 % circle,
         # so the excess is taken back there; beyond 0.5 R (the paper's rings) targets stay as they are
@@ -389,11 +389,11 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
         plan.sort(key=lambda e: -e[0])
         for v, k, b, t in plan:
             a, rot, sph = make(v)
-            cand = _Cand(np.zeros(3), a, rot, gap, sph)
+            cand = Candidate(np.zeros(3), a, rot, gap, sph)
             want_child = cf > 0 and rng.random() < cf
             pidx, m0 = divmod(b, n_ann)
-            axis = _PLANE_AXES[pidx]
-            p, qd = _INPLANE[axis]
+            axis = PLANE_NORMAL_AXES[pidx]
+            p, qd = IN_PLANE_AXES[axis]
             done = False
             for m in (m0, m0 - 1, m0 + 1):
                 if done or not 0 <= m < n_ann:
@@ -435,7 +435,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                                 "or smaller min_gap_um/surface_gap_um")
             mem = fill.members(g)
             pidx = int(mem[0] // n_ann)
-            axis = _PLANE_AXES[pidx]
+            axis = PLANE_NORMAL_AXES[pidx]
             lo, hi = neediest_annulus(mem)
             parent = -1
             parents = [q for b in mem for q in bin_lists[b]]
@@ -446,7 +446,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 s_r = math.sqrt(lo * lo + rng.random() * (hi * hi - lo * lo))
                 k, v = model.draw(rng, s_r / R, True)
             a, rot, sph = make(v)
-            cand = _Cand(np.zeros(3), a, rot, gap, sph)
+            cand = Candidate(np.zeros(3), a, rot, gap, sph)
             if parent < 0:
                 # a pore too big for this annulus (its residual, or the room left by the surface gap)
                 # goes to the neediest annulus where it fits, so that hard-to-fill annuli do not bias
@@ -460,7 +460,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 if g2 != g:
                     g = g2
                     mem = fill.members(g)
-                    axis = _PLANE_AXES[int(mem[0] // n_ann)]
+                    axis = PLANE_NORMAL_AXES[int(mem[0] // n_ann)]
                     lo, hi = neediest_annulus(mem)
             # keep the drawn size and retry positions: rejecting sizes would bias toward small pores
             ok = False
@@ -470,7 +470,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 else:
                     s_r = math.sqrt(lo * lo + rng.random() * (hi * hi - lo * lo))
                     th = 2.0 * math.pi * rng.random()
-                    p, qd = _INPLANE[axis]
+                    p, qd = IN_PLANE_AXES[axis]
                     c = np.zeros(3)
                     c[p], c[qd] = s_r * math.cos(th), s_r * math.sin(th)
                     c[axis] = (2.0 * rng.random() - 1.0) * cand.h[axis]
@@ -496,11 +496,11 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 if D[g] / W[g] <= 5e-5:
                     return
                 mem = fill.members(g)
-                axis = _PLANE_AXES[int(mem[0] // n_ann)]
+                axis = PLANE_NORMAL_AXES[int(mem[0] // n_ann)]
                 lo, hi = neediest_annulus(mem)
                 v = float(cl[0, 0] * (cl[0, 1] / cl[0, 0]) ** rng.random())
                 a, rot, sph = make(v)
-                cand = _Cand(np.zeros(3), a, rot, gap, sph)
+                cand = Candidate(np.zeros(3), a, rot, gap, sph)
                 b = cand.bound
                 if hi - lo > 2.2 * b:  # keep the tuning pore inside its annulus
                     s_lo, s_hi = lo + 1.1 * b, hi - 1.1 * b
@@ -508,11 +508,11 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                 else:
                     s_r = 0.5 * (lo + hi)
                 th = 2.0 * math.pi * rng.random()
-                p, qd = _INPLANE[axis]
+                p, qd = IN_PLANE_AXES[axis]
                 c = np.zeros(3)
                 c[p], c[qd] = s_r * math.cos(th), s_r * math.sin(th)
                 cand.move(c)
-                A0 = math.pi * abs(float(np.linalg.det(_cand_section(cand, axis)[1])))
+                A0 = math.pi * abs(float(np.linalg.det(candidate_section(cand, axis)[1])))
                 frac = min(D[g] / A0, 1.0)
                 side = 1.0 if rng.random() < 0.5 else -1.0
                 c[axis] = side * cand.h[axis] * math.sqrt(max(1.0 - frac, 0.0))  # section area = frac A0
@@ -548,12 +548,12 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     # ---- 3. volume control in shells
     shell_placed = shell_placed0.copy()
     for q in range(central_n, pack.n):
-        cand = _Cand(pack.c[q], pack.a[q], pack.rot[q], gap, bool(pack.sph[q]))
+        cand = Candidate(pack.c[q], pack.a[q], pack.rot[q], gap, bool(pack.sph[q]))
         par = int(pack.parent[q])
         veff = cand.vol - (lens_volume(cand, par) if par >= 0 else 0.0)
         shell_placed += shell_contrib(cand, veff)
     ns = int(n_shells)
-    sfill = _Filler(shell_tgt, shell_vol, [list(range(ns))], tol_close=1e-3, tol_merge=3e-3, max_fail=max_fail)
+    sfill = Filler(shell_tgt, shell_vol, [list(range(ns))], tol_close=1e-3, tol_merge=3e-3, max_fail=max_fail)
     sfill.placed += shell_placed
     # Shells whose middle no pore centre can reach (surface gap plus a typical near-surface pore
     # radius) cannot hold their share: they join the next shell inward from the start, so their
@@ -612,7 +612,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
     groups_sorted = [int(g) for g in np.unique(sfill.gid)]
     for v, k, g in plan:
         a, rot, sph = make(v)
-        cand = _Cand(np.zeros(3), a, rot, gap, sph)
+        cand = Candidate(np.zeros(3), a, rot, gap, sph)
         want_child = cf > 0 and rng.random() < cf
         done = False
         pos = groups_sorted.index(g)
@@ -631,7 +631,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                     place_child(cand, parent)
                 else:
                     r_c = (lo ** 3 + rng.random() * (r_max ** 3 - lo ** 3)) ** (1.0 / 3.0)
-                    cand.move(r_c * _unit_vector(rng))
+                    cand.move(r_c * unit_vector(rng))
                 if (st.control and crosses_planes(cand)) or not fits_surface(cand) \
                         or not pack.clear(cand, exclude=parent):
                     continue
@@ -668,7 +668,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
             r_c = (lo ** 3 + rng.random() * (hi ** 3 - lo ** 3)) ** (1.0 / 3.0)
             k, v = model.draw(rng, r_c / R, False)
         a, rot, sph = make(v)
-        cand = _Cand(np.zeros(3), a, rot, gap, sph)
+        cand = Candidate(np.zeros(3), a, rot, gap, sph)
         if float(sfill.placed.sum()) + 0.5 * cand.vol > total_target:
             sfill.fail(g)
             continue
@@ -689,7 +689,7 @@ def sample_pores(*, particle_radius_um: float, porosity_profile, seed: int, min_
                     place_child(cand, parent)
                 else:
                     r_c = (lo ** 3 + rng.random() * (r_max ** 3 - lo ** 3)) ** (1.0 / 3.0)
-                    cand.move(r_c * _unit_vector(rng))
+                    cand.move(r_c * unit_vector(rng))
                 if (not (st.control and crosses_planes(cand)) and fits_surface(cand)
                         and pack.clear(cand, exclude=parent)):
                     ok = True

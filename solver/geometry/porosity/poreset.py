@@ -6,8 +6,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from solver.geometry.porosity.checks import _bad, _finite_float
-from solver.geometry.porosity.section_geometry import _pair_volume
+from solver.geometry.porosity.checks import bad, finite_float
+from solver.geometry.porosity.section_geometry import ball_volume_inside, ellipsoid_pair_volume, ellipsoid_sections
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,11 +40,11 @@ class PoreSet:
                else np.ascontiguousarray(self.parent_ids, dtype=np.int64).reshape(n))
         cls = (np.full(n, -1, np.int64) if self.class_ids is None
                else np.ascontiguousarray(self.class_ids, dtype=np.int64).reshape(n))
-        R = _finite_float("particle_radius_um", self.particle_radius_um)
+        R = finite_float("particle_radius_um", self.particle_radius_um)
         if R <= 0:
-            raise _bad("particle_radius_um", self.particle_radius_um, "must be > 0")
+            raise bad("particle_radius_um", self.particle_radius_um, "must be > 0")
         if n and not np.all(a > 0):
-            raise _bad("semi_axes_um", a[~np.all(a > 0, axis=1)][:3].tolist(), "must all be > 0")
+            raise bad("semi_axes_um", a[~np.all(a > 0, axis=1)][:3].tolist(), "must all be > 0")
         for arr in (c, a, rot, cid, par, cls):
             arr.setflags(write=False)
         object.__setattr__(self, "centers_um", c)
@@ -87,7 +87,7 @@ class PoreSet:
         """A_i = R_i diag(a_i^2) R_i^T (pore i is (x-c)^T A_i^-1 (x-c) <= 1)."""
         return np.einsum("nij,nj,nkj->nik", self.rotations, self.semi_axes_um ** 2, self.rotations)
 
-    def _candidate_pairs(self) -> list[tuple[int, int]]:
+    def candidate_pairs(self) -> list[tuple[int, int]]:
         """Pairs that may overlap: parent-child pairs, plus every pair inside a cluster that has
         members without a recorded parent (hand-made sets)."""
         pairs = set()
@@ -103,11 +103,28 @@ class PoreSet:
                     pairs.add((int(idx[ii]), int(idx[jj])))
         return sorted(pairs)
 
+    def pair_volume(self, i: int, j: int) -> float:
+        """Intersection volume of pores i and j (um^3)."""
+        ci, cj = self.centers_um[i], self.centers_um[j]
+        ai, aj = self.semi_axes_um[i], self.semi_axes_um[j]
+        d = float(np.linalg.norm(ci - cj))
+        if d >= ai.max() + aj.max():
+            return 0.0
+        sph = self.is_spherical
+        if sph[i] and sph[j]:
+            return float(ball_volume_inside(ai[0], d, aj[0]))
+        return ellipsoid_pair_volume(ci, ai, self.rotations[i], cj, aj, self.rotations[j])
+
+    def sections(self, normal, offset_um: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pores cut by the plane n.x = offset_um: (indices, in-plane centres, boundary maps), as
+        :func:`~solver.geometry.porosity.section_geometry.ellipsoid_sections`."""
+        return ellipsoid_sections(self.centers_um, self.semi_axes_um, self.rotations, normal, offset_um)
+
     def overlap_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Overlapping pore pairs (m, 2) and their intersection volumes (m,) in um^3."""
         pairs, vols = [], []
-        for i, j in self._candidate_pairs():
-            v = _pair_volume(self, i, j)
+        for i, j in self.candidate_pairs():
+            v = self.pair_volume(i, j)
             if v > 0.0:
                 pairs.append((i, j))
                 vols.append(v)

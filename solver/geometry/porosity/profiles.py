@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from solver.geometry.porosity.checks import _bad, _finite_float
+from solver.geometry.porosity.checks import bad, finite_float
 
 _MAX_LOCAL_POROSITY = 0.30  # random sequential addition with gaps jams well below 0.38
 
@@ -54,15 +54,15 @@ class PorosityProfile:
         x = np.asarray(r_fraction, dtype=float).ravel()
         p = np.asarray(porosity, dtype=float).ravel()
         if x.size == 0 or x.size != p.size:
-            raise _bad("porosity_profile", list(zip(x.tolist(), p.tolist())),
+            raise bad("porosity_profile", list(zip(x.tolist(), p.tolist())),
                        "needs at least one (r_fraction, porosity) pair")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
-            raise _bad("porosity_profile", list(zip(x.tolist(), p.tolist())), "values must be finite")
+            raise bad("porosity_profile", list(zip(x.tolist(), p.tolist())), "values must be finite")
         if np.any(x < 0.0) or np.any(x > 1.0) or np.any(np.diff(x) <= 0.0):
-            raise _bad("porosity_profile.r_fraction", x.tolist(),
+            raise bad("porosity_profile.r_fraction", x.tolist(),
                        "must be strictly increasing within [0, 1]")
         if np.any(p < 0.0) or np.any(p > _MAX_LOCAL_POROSITY):
-            raise _bad("porosity_profile.porosity", p.tolist(),
+            raise bad("porosity_profile.porosity", p.tolist(),
                        f"must be fractions within [0, {_MAX_LOCAL_POROSITY}] (8.19 % is 0.0819)")
         if x[0] > 0.0:
             x, p = np.concatenate([[0.0], x]), np.concatenate([[p[0]], p])
@@ -179,33 +179,31 @@ def porosity_profile(kind, *, porosity: float | None = None, centre: float | Non
             return PorosityProfile(prof.r_fraction, prof.porosity, name=key, source=src)
         if key == "uniform":
             if porosity is None:
-                raise _bad("porosity", porosity, "kind='uniform' needs porosity (fraction)")
-            v = _finite_float("porosity", porosity)
+                raise bad("porosity", porosity, "kind='uniform' needs porosity (fraction)")
+            v = finite_float("porosity", porosity)
             return PorosityProfile([0.0, 1.0], [v, v], name="uniform")
         if key == "linear":
             if centre is None or surface is None:
-                raise _bad("centre/surface", (centre, surface), "kind='linear' needs both local values")
-            return PorosityProfile([0.0, 1.0], [_finite_float("centre", centre),
-                                               _finite_float("surface", surface)], name="linear")
+                raise bad("centre/surface", (centre, surface), "kind='linear' needs both local values")
+            return PorosityProfile([0.0, 1.0], [finite_float("centre", centre),
+                                               finite_float("surface", surface)], name="linear")
         if key == "circles":
             if within_half is None or overall is None:
-                raise _bad("within_half/overall", (within_half, overall),
+                raise bad("within_half/overall", (within_half, overall),
                            "kind='circles' needs the porosity inside the 50 % circle and overall")
-            a, b = _linear_from_circles(_finite_float("within_half", within_half),
-                                        _finite_float("overall", overall))
+            a, b = _linear_from_circles(finite_float("within_half", within_half),
+                                        finite_float("overall", overall))
             if a > _MAX_LOCAL_POROSITY or b < 0.0:
-                raise _bad("within_half/overall", (within_half, overall),
+                raise bad("within_half/overall", (within_half, overall),
                            f"the implied linear law {a:.4f} -> {b:.4f} leaves [0, {_MAX_LOCAL_POROSITY}]")
             return PorosityProfile([0.0, 1.0], [a, b], name="circles")
         allowed = sorted(PRESETS) + ["uniform", "linear", "circles"]
-        raise _bad("porosity_profile", kind, f"must be one of {allowed} or a table of (r_fraction, porosity)")
+        raise bad("porosity_profile", kind, f"must be one of {allowed} or a table of (r_fraction, porosity)")
     try:
         table = np.asarray(kind, dtype=float)
     except (TypeError, ValueError):
-        raise _bad("porosity_profile", kind, "must be a preset name or a table of (r_fraction, porosity)") from None
+        raise bad("porosity_profile", kind, "must be a preset name or a table of (r_fraction, porosity)") from None
     if table.ndim != 2 or table.shape[1] != 2:
-        raise _bad("porosity_profile", kind, "a table must be a sequence of (r_fraction, porosity) pairs")
+        raise bad("porosity_profile", kind, "a table must be a sequence of (r_fraction, porosity) pairs")
     return PorosityProfile(table[:, 0], table[:, 1], name="table")
 
-
-_as_profile = porosity_profile

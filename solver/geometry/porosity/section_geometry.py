@@ -3,14 +3,9 @@ of ellipsoids, and pair intersection volumes (closed forms, or Green's theorem f
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from solver.geometry.porosity.checks import _bad
-
-if TYPE_CHECKING:
-    from solver.geometry.porosity.poreset import PoreSet
+from solver.geometry.porosity.checks import bad
 
 
 def _two_circles(radius, center_distance, outer_radius):
@@ -50,7 +45,7 @@ def _segment_factor(alpha: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ball_volume_inside(radius, center_distance, ball_radius):
+def ball_volume_inside(radius, center_distance, ball_radius):
     """Volume of a sphere (radius a, centre at distance d) inside the ball |x| <= r (closed form)."""
     a, d, r, inside, lens = _two_circles(radius, center_distance, ball_radius)
     out = np.zeros(a.shape)
@@ -131,8 +126,8 @@ def _intersection_area(C: np.ndarray, M: np.ndarray, n_grid: int = 128) -> np.nd
                     hi = np.where(same, hi, x)
                     dg = derivative(c_r, x)
                     xn = x - gx / np.where(dg != 0.0, dg, 1.0)
-                    bad = (dg == 0.0) | ~(xn >= lo) | ~(xn <= hi)
-                    x = np.where(gx == 0.0, x, np.where(bad, 0.5 * (lo + hi), xn))
+                    rejected = (dg == 0.0) | ~(xn >= lo) | ~(xn <= hi)
+                    x = np.where(gx == 0.0, x, np.where(rejected, 0.5 * (lo + hi), xn))
                 rj[rows, cells] = best_x
             roots.append(rj)
         t_lo = np.broadcast_to(t[:-1], (B, n_grid))[..., None]
@@ -175,7 +170,7 @@ def ellipse_disk_area(center, boundary_map, disk_radius) -> np.ndarray:
         Mm = Mm.copy()
         Mm[0, :, 1] *= -1
     r = np.atleast_1d(np.asarray(disk_radius, dtype=float))
-    return _ellipses_in_disks(w0, Mm, r)[0]
+    return ellipses_in_disks(w0, Mm, r)[0]
 
 
 def circle_annulus_area(radius, center_distance, r_inner, r_outer):
@@ -191,7 +186,7 @@ def ellipse_annulus_area(center, boundary_map, r_inner: float, r_outer: float) -
     return float(a[1] - a[0])
 
 
-def _ellipses_in_disks(w0: np.ndarray, M: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def ellipses_in_disks(w0: np.ndarray, M: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(m, E) area of ellipse i inside the disk of radius edges[e] (centred at the origin)."""
     m, E = w0.shape[0], edges.size
     out = np.zeros((m, E))
@@ -221,7 +216,7 @@ def _ellipses_in_disks(w0: np.ndarray, M: np.ndarray, edges: np.ndarray) -> np.n
     return out
 
 
-def _pairs_in_disks(w0a, Ma, w0b, Mb, edges) -> np.ndarray:
+def pairs_in_disks(w0a, Ma, w0b, Mb, edges) -> np.ndarray:
     """(m, E) area of (ellipse a  intersect ellipse b) inside each disk."""
     m, E = w0a.shape[0], edges.size
     out = np.zeros((m, E))
@@ -256,11 +251,12 @@ def _pairs_in_disks(w0a, Ma, w0b, Mb, edges) -> np.ndarray:
     return out
 
 
-def _plane_basis(normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plane_basis(normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, s1, s2): the unit normal of a plane and two in-plane unit vectors completing a right-handed basis."""
     n = np.asarray(normal, dtype=float).reshape(3)
     nn = np.linalg.norm(n)
     if not np.isfinite(nn) or nn == 0:
-        raise _bad("plane_normal", tuple(np.asarray(normal).tolist()), "must be a nonzero finite 3-vector")
+        raise bad("plane_normal", tuple(np.asarray(normal).tolist()), "must be a nonzero finite 3-vector")
     n = n / nn
     helper = np.eye(3)[int(np.argmin(np.abs(n)))]
     s1 = helper - helper.dot(n) * n
@@ -269,13 +265,13 @@ def _plane_basis(normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return n, s1, s2
 
 
-def _sections(centers, semi, rot, normal, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ellipsoid_sections(centers, semi, rot, normal, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sections of ellipsoids by the plane n.x = offset.
 
     Returns (idx, w0, M): indices of the cut pores, in-plane centres (m, 2) relative to the point
     offset*n in the basis (s1, s2), boundary maps (m, 2, 2) with det > 0.
     """
-    n, s1, s2 = _plane_basis(normal)
+    n, s1, s2 = plane_basis(normal)
     centers = np.asarray(centers, float).reshape(-1, 3)
     if centers.shape[0] == 0:
         return np.zeros(0, int), np.zeros((0, 2)), np.zeros((0, 2, 2))
@@ -296,23 +292,6 @@ def _sections(centers, semi, rot, normal, offset) -> tuple[np.ndarray, np.ndarra
     M[neg, :, 1] *= -1
     # in-plane centre w: position = offset*n + S w  (w0 already relative to offset*n)
     return idx, w0[idx], M
-
-
-def _section_arrays(pores: PoreSet, normal, offset):
-    return _sections(pores.centers_um, pores.semi_axes_um, pores.rotations, normal, offset)
-
-
-def _pair_volume(pores: PoreSet, i: int, j: int) -> float:
-    """Intersection volume of pores i and j (um^3)."""
-    ci, cj = pores.centers_um[i], pores.centers_um[j]
-    ai, aj = pores.semi_axes_um[i], pores.semi_axes_um[j]
-    d = float(np.linalg.norm(ci - cj))
-    if d >= ai.max() + aj.max():
-        return 0.0
-    sph = pores.is_spherical
-    if sph[i] and sph[j]:
-        return float(_ball_volume_inside(ai[0], d, aj[0]))
-    return _ellipsoid_pair_volume(ci, ai, pores.rotations[i], cj, aj, pores.rotations[j])
 
 
 def _z_slices(c, a, rot, zs):
@@ -337,7 +316,7 @@ def _z_slices(c, a, rot, zs):
     return centres, unit[None] * scale[:, None, None], valid
 
 
-def _ellipsoid_pair_volume(ci, ai, Ri, cj, aj, Rj, n_nodes: int = 48) -> float:
+def ellipsoid_pair_volume(ci, ai, Ri, cj, aj, Rj, n_nodes: int = 48) -> float:
     """Intersection volume of two ellipsoids: Gauss-Legendre in z of exact slice-intersection areas."""
     hi_ = math.sqrt(float((Ri[2] ** 2) @ (np.asarray(ai) ** 2)))
     hj_ = math.sqrt(float((Rj[2] ** 2) @ (np.asarray(aj) ** 2)))

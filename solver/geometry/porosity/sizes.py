@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver.geometry.porosity.checks import _bad, _finite_float
-from solver.geometry.porosity.profiles import PorosityProfile, _as_profile
+from solver.geometry.porosity.checks import bad, finite_float
+from solver.geometry.porosity.profiles import PorosityProfile
+from solver.geometry.porosity.profiles import porosity_profile as as_profile
 
 #: FIB-SEM pore-volume classes (v_min_um3, v_max_um3, count_fraction); top class closed at 0.2 um^3.
 MEASURED_VOLUME_CLASSES: tuple[tuple[float, float, float], ...] = (
@@ -42,18 +43,20 @@ MEASURED_VOLUME_CLASSES: tuple[tuple[float, float, float], ...] = (
 MEASURED_CENTRAL_PORES_UM3: tuple[float, ...] = (3.779, 1.123)
 
 
-def _validate_classes(volume_classes, volume_scale: float) -> np.ndarray:
+def validate_classes(volume_classes, volume_scale: float) -> np.ndarray:
+    """Volume classes as an (n, 3) array (v_min_um3, v_max_um3, count_fraction), checked, fractions
+    normalised to sum 1, volumes multiplied by `volume_scale`."""
     try:
         arr = np.asarray(volume_classes, dtype=float)
     except (TypeError, ValueError):
-        raise _bad("volume_classes", volume_classes,
+        raise bad("volume_classes", volume_classes,
                    "must be a list of (v_min_um3, v_max_um3, count_fraction)") from None
     if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] < 1:
-        raise _bad("volume_classes", volume_classes, "must be a list of (v_min_um3, v_max_um3, count_fraction)")
+        raise bad("volume_classes", volume_classes, "must be a list of (v_min_um3, v_max_um3, count_fraction)")
     if not np.all(np.isfinite(arr)) or np.any(arr[:, 0] <= 0) or np.any(arr[:, 1] <= arr[:, 0]):
-        raise _bad("volume_classes", volume_classes, "each class needs 0 < v_min_um3 < v_max_um3")
+        raise bad("volume_classes", volume_classes, "each class needs 0 < v_min_um3 < v_max_um3")
     if np.any(arr[:, 2] <= 0) or abs(arr[:, 2].sum() - 1.0) > 1e-3:
-        raise _bad("volume_classes", volume_classes, "count fractions must be > 0 and sum to 1")
+        raise bad("volume_classes", volume_classes, "count fractions must be > 0 and sum to 1")
     arr = arr.copy()
     arr[:, 2] /= arr[:, 2].sum()
     arr[:, :2] *= volume_scale
@@ -75,7 +78,7 @@ def _size_scores(cl: np.ndarray) -> np.ndarray:
     return 2.0 * (lm - lm.min()) / np.ptp(lm) - 1.0
 
 
-class _SizeModel:
+class SizeModel:
     """Class probabilities per radius: p_k(x) ~ f'_k exp(size_bias s_k (0.5 - x)); f' calibrated
     so that the expected class fractions of the whole particle are the requested ones."""
 
@@ -126,7 +129,9 @@ class _SizeModel:
         return k, float(v)
 
 
-def _shell_targets(R: float, profile: PorosityProfile, n_shells: int):
+def shell_targets(R: float, profile: PorosityProfile, n_shells: int):
+    """Radial shell edges (r/R), shell volumes and target pore volumes (porosity x volume) of `n_shells`
+    equal-width shells of a particle of radius R."""
     edges = np.linspace(0.0, 1.0, n_shells + 1)
     vol = 4.0 / 3.0 * np.pi * R ** 3 * (edges[1:] ** 3 - edges[:-1] ** 3)
     tgt = np.array([profile.shell_mean(a, b) for a, b in zip(edges[:-1], edges[1:])]) * vol
@@ -137,17 +142,17 @@ def expected_pore_count(*, particle_radius_um: float, porosity_profile, volume_c
                         volume_scale: float = 1.0, size_bias: float = 1.5, central_pores_um3=(),
                         n_shells: int = 20) -> float:
     """Expected number of sampled pores (central pores included) for these settings."""
-    R = _finite_float("particle_radius_um", particle_radius_um)
+    R = finite_float("particle_radius_um", particle_radius_um)
     if R <= 0:
-        raise _bad("particle_radius_um", particle_radius_um, "must be > 0")
-    vs = _finite_float("volume_scale", volume_scale)
+        raise bad("particle_radius_um", particle_radius_um, "must be > 0")
+    vs = finite_float("volume_scale", volume_scale)
     if vs <= 0:
-        raise _bad("volume_scale", volume_scale, "must be > 0")
-    prof = _as_profile(porosity_profile)
-    cl = _validate_classes(volume_classes, vs)
-    edges, vol, tgt = _shell_targets(R, prof, n_shells)
+        raise bad("volume_scale", volume_scale, "must be > 0")
+    prof = as_profile(porosity_profile)
+    cl = validate_classes(volume_classes, vs)
+    edges, vol, tgt = shell_targets(R, prof, n_shells)
     xm = 0.5 * (edges[1:] + edges[:-1])
-    model = _SizeModel(cl, float(size_bias), xm, tgt)
+    model = SizeModel(cl, float(size_bias), xm, tgt)
     central = np.asarray(central_pores_um3, float).ravel()
     remaining = max(tgt.sum() - central.sum(), 0.0)
     scale = remaining / tgt.sum() if tgt.sum() > 0 else 0.0
@@ -158,13 +163,13 @@ def volume_scale_for_pore_count(target_count: float, *, particle_radius_um: floa
                                 volume_classes=MEASURED_VOLUME_CLASSES, size_bias: float = 1.5,
                                 central_pores_um3=()) -> float:
     """The ``volume_scale`` at which :func:`sample_pores` is expected to place ~target_count pores."""
-    tc = _finite_float("target_count", target_count)
+    tc = finite_float("target_count", target_count)
     if tc < 1:
-        raise _bad("target_count", target_count, "must be >= 1")
+        raise bad("target_count", target_count, "must be >= 1")
     n1 = expected_pore_count(particle_radius_um=particle_radius_um, porosity_profile=porosity_profile,
                              volume_classes=volume_classes, volume_scale=1.0, size_bias=size_bias,
                              central_pores_um3=central_pores_um3)
     nc = len(tuple(central_pores_um3))
     if n1 - nc <= 0:
-        raise _bad("porosity_profile", porosity_profile, "has no pore volume to place")
+        raise bad("porosity_profile", porosity_profile, "has no pore volume to place")
     return float((n1 - nc) / max(tc - nc, 1.0))

@@ -1,0 +1,74 @@
+"""[oxygen], the dolfinx-free half: the case keys, their checks and closed forms. The model (released O2
+diffusing, escaping, trapped by RuO2, reduced back), its discretisation and bookkeeping: solver/oxygen.py.
+
+Case section (an extension, solver/extensions.py):
+
+    [oxygen]
+    diffusivity_m2_s = 1e-18          # required; no literature value for LRMO: a calibrated parameter
+    release_per_li = 0.05             # mol O2 released per mol Li extracted while x_Li < the threshold
+    release_below_li_fraction = 0.67  # oxygen redox (the 4.5 V plateau) once the TM redox is used up
+    initial_mol_m3 = 0.0              # uniform O2 at t = 0 (counted as released at t = 0; verification)
+    escape = "sink"                   # "sink" (c = 0), "robin" (-D dc/dn = h c) or "none"
+    escape_surfaces = ["outer_surface"]
+    mass_transfer_m_s = 0.0           # h of the Robin surface
+    trap_regions = []                 # cell regions holding RuO2 (e.g. ["shell"] or ["islands"])
+    trap_rate_1_s = 0.0               # capture rate of mobile O2 on free RuO2 sites
+    trap_capacity_mol_m3 = 780.0      # sites per volume of trap region (Langmuir blocking); omit: unlimited
+    reduction_rate_1_s = 0.0          # catalytic reduction of trapped O2 back to lattice oxygen
+    profile_bins = 20                 # radial bins of the final profile
+    point_field = true                # o2_mol_m3 and o2_trapped_mol_m3 in the field snapshots
+"""
+from __future__ import annotations
+
+import math
+
+from solver.errors import CaseError
+from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed, non_negative, positive, rule,
+                           validate_table, whole_number)
+
+SECTION = "oxygen"
+BOLTZMANN_eV_K = 8.617333262e-5
+
+
+def _at_least_zero(unit: str):
+    return rule(lambda v: v >= 0, f">= 0 ({unit})")
+
+
+# NUMBER, not FLOAT: these values have always been kept as written (an int stays an int).
+OPTIONS = [
+    Option("diffusivity_m2_s", NUMBER, check=rule(lambda v: v > 0, "> 0 (m^2/s)")),
+    Option("release_per_li", NUMBER, 0.0, check=_at_least_zero("mol O2 per mol Li")),
+    Option("release_below_li_fraction", NUMBER, 0.67, check=fraction_closed),
+    Option("initial_mol_m3", NUMBER, 0.0, check=non_negative),
+    Option("escape", STR, "sink", choices=("sink", "robin", "none")),
+    Option("escape_surfaces", LIST, ["outer_surface"]),
+    Option("mass_transfer_m_s", NUMBER, 0.0, check=_at_least_zero("m/s")),
+    Option("trap_regions", LIST, []),
+    Option("trap_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
+    Option("trap_capacity_mol_m3", NUMBER, None, check=positive),
+    Option("reduction_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s")),
+    Option("profile_bins", INT, 20, check=whole_number(2, 10**4)),
+    Option("point_field", BOOL, True),
+]
+
+
+def partition_constant(binding_energy_eV: float, reference_binding_energy_eV: float,
+                       temperature_K: float = 298.15) -> float:
+    """Equilibrium partition exp(-(E_ads - E_ref) / kT) of a species between two adsorbents."""
+    return math.exp(-(binding_energy_eV - reference_binding_energy_eV) / (BOLTZMANN_eV_K * temperature_K))
+
+
+def validate(table) -> dict:
+    """The [oxygen] table checked and normalised (solver.extensions calls it for a case with [oxygen])."""
+    values = validate_table(table, OPTIONS, SECTION)
+    for key in ("escape_surfaces", "trap_regions"):
+        if not all(isinstance(name, str) for name in values[key]):
+            raise CaseError(f"oxygen.{key} = {values[key]!r}: must be a list of region names")
+    if values["escape"] == "robin" and values["mass_transfer_m_s"] <= 0:
+        raise CaseError(f"oxygen.mass_transfer_m_s = {values['mass_transfer_m_s']}: must be > 0 with "
+                        "oxygen.escape = 'robin'")
+    if values["escape"] != "none" and not values["escape_surfaces"]:
+        raise CaseError("oxygen.escape_surfaces = []: name at least one surface, or set oxygen.escape = 'none'")
+    if values["trap_rate_1_s"] > 0 and not values["trap_regions"]:
+        raise CaseError("oxygen.trap_regions = []: a trap rate needs the regions that hold the traps")
+    return values

@@ -1,0 +1,65 @@
+"""What every run shares, the 3D pipeline (solver/pipeline.py) and the reduced runner (solver/reduced/runner.py):
+the progress log, the state of charge, the snapshot times, the observed time loop, and publishing the result
+folder with its pictures."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from solver.stepping import Progress, run_time_loop
+from solver.writers import ResultFolder
+
+
+def log(comm, message: str, enabled: bool = True) -> None:
+    """Print a progress line on rank 0 (stderr), if enabled."""
+    if enabled and comm.rank == 0:
+        print(message, file=sys.stderr, flush=True)
+
+
+def state_of_charge(case: dict, mean_li_fraction: float) -> float:
+    """Fraction of the operating window completed: 0 at the start, 1 at the window's end."""
+    op = case["operation"]
+    target = op["li_fraction_end"] if op["mode"] == "galvanostatic" else op["surface_li_fraction"]
+    span = target - op["li_fraction_start"]
+    return (mean_li_fraction - op["li_fraction_start"]) / span if span else 0.0
+
+
+def snapshot_times(t_end_s: float, count: int) -> list[float]:
+    return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
+
+
+def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):
+    """Observe t = 0, run the time loop, leave the kept state's stress solved, record the loop timings."""
+    problem.solve_mechanics()
+    observe(0, 0.0, 0.0, None)
+    outcome = run_time_loop(problem, t_end, case["time"], observe, Progress(comm, show, t_end),
+                            case["operation"]["stop_at_surface_limit"])
+    if outcome.status != "completed":
+        problem.solve_mechanics()  # the kept state is the last accepted one
+        log(comm, f"  {outcome.status}: {outcome.message}")
+    timings["time_loop"] = outcome.timings_s["transport_and_mechanics"]
+    timings["postprocess_and_output"] = outcome.timings_s["observers"]
+    return outcome
+
+
+def publish(folder: ResultFolder, case: dict, comm, render: bool | None) -> Path:
+    """Move the finished result folder into place, then draw its pictures (unless the case or caller says not)."""
+    final_dir = folder.commit()
+    if render is None:
+        render = case["output"]["pictures"]
+    if render and case["output"]["fields"] and comm.rank == 0:
+        render_pictures(final_dir)
+    return final_dir
+
+
+def render_pictures(result_dir: Path) -> bool:
+    """PyVista runs in its own process: the VTK wheel and Debian's dolfinx must not share one."""
+    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=os.environ.get("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow"))
+    done = subprocess.run([sys.executable, "-m", "solver.render", str(result_dir)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"warning: pictures not made: {done.stderr.strip().splitlines()[-1:] or done.returncode}",
+              file=sys.stderr)
+    return done.returncode == 0
