@@ -12,7 +12,7 @@ runs one case is solver/pipeline.py.
 import sys
 from importlib.util import find_spec
 
-__version__ = "0.1.0"
+from solver.version import __version__
 __all__ = ["Case", "Result", "run", "__version__"]
 
 

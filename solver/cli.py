@@ -8,15 +8,15 @@ import json
 import sys
 from pathlib import Path
 
-import solver
 from solver.errors import CaseError, OutputError, SolveError, printable
 from solver.provenance import program_name
+from solver.version import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=program_name(),
                                      description="3D chemo-mechanics of battery-cathode particles.")
-    parser.add_argument("--version", action="version", version=f"particle-solver {solver.__version__}")
+    parser.add_argument("--version", action="version", version=f"particle-solver {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def case_command(name, help_text):

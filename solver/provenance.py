@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import solver
+from solver.version import __version__
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def provenance(case: dict) -> dict:
     except ImportError:
         gmsh_version = None
     return {
-        "package": f"particle-solver {solver.__version__}",
+        "package": f"particle-solver {__version__}",
         "git_commit": git_commit(),
         "fenicsx": fenicsx_stack(),
         "gmsh": gmsh_version,
