@@ -166,11 +166,12 @@ def test_case_matches_golden_values(name, tmp_path, mesh_cache, request):
     actual = golden_scalars(summary)
     path = GOLDEN / f"{name}.json"
     if request.config.getoption("--update-golden"):
-        import dolfinx
         import gmsh
+
+        from solver import compat
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(json.dumps({"case": f"cases/{name}.toml", "overrides": overrides,
-                                    "written_with": {"dolfinx": dolfinx.__version__, "gmsh": gmsh.__version__},
+                                    "written_with": f"{compat.describe()}, gmsh {gmsh.__version__}",
                                     "scalars": actual}, indent=1) + "\n")
         return
     if not path.exists():
