@@ -46,3 +46,9 @@ def laplacian_1d(n: int):
             A[i, i - 1] = A[i - 1, i] = -1.0
     A.assemble()
     return A
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="tests/test_regression.py: (re)write tests/golden/<case>.json from this run instead of "
+                          "comparing with it")

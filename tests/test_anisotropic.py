@@ -29,6 +29,8 @@ from solver.layered_oxide import LATTICE_TABLES, MODEL_NAME, hexagonal_voigt_mat
 from solver.materials_layered import LayeredOxideMaterial
 from solver.problem import ChemoMechanicalProblem
 
+from convergence import assert_rate
+
 CASES = Path(__file__).resolve().parent.parent / "cases"
 E_PA, NU = 150e9, 0.3
 C_MAX = 49000.0
@@ -315,9 +317,10 @@ def test_free_bicrystal_converges_and_carries_no_net_boundary_force(tmp_path):
             0.5 * ufl.inner(problem.stress(), elastic) * ufl.dx)))
         stats = GrainBoundaryTraction(problem.case, problem, _Folder(tmp_path)).evaluate()
         assert abs(stats["gb_mean_normal_traction_Pa"]) < 1e-6 * stats["gb_peak_normal_traction_Pa"]
-    order = math.log2((energies[0] - energies[1]) / (energies[1] - energies[2]))
     assert energies[0] > energies[1] > energies[2] > 0     # P2 energies decrease towards the exact one
-    assert order > 1.0, energies                            # measured 1.5 (edge singularities limit it)
+    # Richardson: the differences of successive energies fall at the order of the energy error. P2 would give 4
+    # on a smooth solution; the misfit's edge singularities at the free boundary limit it: measured 1.47
+    assert_rate([0.5, 0.25], np.diff(energies), 1.5, 1.0, 2.0, "bicrystal elastic energy")
 
 
 def test_weighted_quantile():

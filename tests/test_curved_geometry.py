@@ -21,6 +21,7 @@ from mpi4py import MPI
 
 from conftest import CASES
 from solver import compat
+from convergence import assert_rate
 from solver.case import load_case
 from solver.errors import CaseError
 from solver.geometry import MeshQualityError, build_particle_mesh, validate_geometry, validate_mesh_options
@@ -41,11 +42,6 @@ def mesh_options(size: float, order: int, **extra) -> dict:
 
 def build(geometry: dict, size: float, order: int, **extra):
     return build_particle_mesh(geometry, mesh_options(size, order, **extra), COMM, cache_dir=None)
-
-
-def observed_rate(errors) -> float:
-    """Slope of log |error| against log h."""
-    return float(np.polyfit(np.log(SIZES), np.log(np.abs(errors)), 1)[0])
 
 
 # -- validation and cache key --------------------------------------------------------------------------
@@ -133,11 +129,13 @@ def test_curved_volume_and_areas_converge_faster(geometry, void):
     for name in errors[1]:
         straight, curved = np.abs(errors[1][name]), np.abs(errors[2][name])
         assert np.all(curved < straight / 10), name
-        assert 1.4 < observed_rate(straight) < 2.5, name              # chordal error ~ h^2 (measured 1.7-2.1)
-        # quadratic surfaces: h^3 or better (measured 3.5-4.2); the hollow volume is left out: the void's and
-        # the outer surface's errors have opposite signs and cancel irregularly under refinement
+        assert_rate(SIZES, straight, 2, 1.4, 2.5, f"{name}, straight")   # chordal error ~ h^2 (measured 1.7-2.1)
+        # quadratic surfaces: h^3 or better, h^4 for these areas and volumes (the odd term cancels on a sphere;
+        # measured 4.2 outer surface and volume, 3.5 the void's surface); above 4.8 the measure or the reference
+        # would be suspect. The hollow volume is left out: the void's and the outer surface's errors have opposite
+        # signs and cancel irregularly under refinement
         if not (name == "volume" and void):
-            assert observed_rate(curved) > 2.7, name
+            assert_rate(SIZES, curved, 4, 2.7, 4.8, f"{name}, curved")
     assert abs(errors[2]["volume"][-1]) < 1e-5
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from convergence import assert_rate
 from solver.errors import CaseError
 from solver.geometry import (GEOMETRY_KINDS, MeshQualityError, build_particle_mesh, validate_geometry,
                              validate_mesh_options)
@@ -192,7 +193,9 @@ def test_volume_converges_to_analytic(geometry, nominal):
         assert m["volume_nominal_m3"] == pytest.approx(exact, rel=1e-12)
     err_coarse = abs(coarse["volume_relative_error"])
     err_fine = abs(fine["volume_relative_error"])
-    assert err_coarse < 0.1 and err_fine < err_coarse / 2.5        # O(h^2) chord error of curved surfaces
+    assert err_coarse < 0.1
+    # O(h^2) chord error of curved surfaces: measured 2.10 (sphere), 2.39 (hollow: two surfaces' errors add)
+    assert_rate([0.4, 0.2], [err_coarse, err_fine], 2, 1.5, 2.6, "volume")
 
 
 def test_core_shell_region_volumes_match_and_converge():
@@ -203,7 +206,8 @@ def test_core_shell_region_volumes_match_and_converge():
     for region in ("bulk", "shell"):
         e_coarse = abs(coarse["region_volumes_m3"][region]["relative_error"])
         e_fine = abs(fine["region_volumes_m3"][region]["relative_error"])
-        assert e_coarse < 0.05 and e_fine < e_coarse / 2
+        assert e_coarse < 0.05
+        assert_rate([0.15, 0.075], [e_coarse, e_fine], 2, 1.5, 2.4, f"{region} volume")   # measured 1.92 / 1.94
 
 
 def test_islands_cover_the_requested_fraction():

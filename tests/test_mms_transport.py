@@ -18,6 +18,8 @@ import dolfinx.mesh  # noqa: E402
 from solver import compat, linalg  # noqa: E402
 from solver.physics import transport  # noqa: E402
 
+from convergence import assert_rate  # noqa: E402
+
 DIFFUSIVITY = 0.7
 GROWTH = 3.0  # a fast exponential in time, so that time errors are visible next to space errors
 T_END = 0.5
@@ -73,19 +75,16 @@ def l2_error_at_end(n_cells: int, n_steps: int, scheme: str = "bdf2") -> float:
 
 
 def test_bdf2_diffusion_converges_at_second_order():
-    from solver.verification import observed_order
-
     levels = [(4, 4), (8, 8), (16, 16)]
     errors = [l2_error_at_end(n, steps) for n, steps in levels]
-    order = observed_order([1 / n for n, _ in levels], errors)
-    print(f"MMS L2 errors {errors}, observed order {order:.2f}")
     assert errors[-1] < errors[0] / 10
-    assert order > 1.8
+    # P1 + BDF2, h and dt halved together: order 2; measured 1.87 (the coarsest 4 x 4 level is pre-asymptotic)
+    assert_rate([1 / n for n, _ in levels], errors, 2, 1.75, 2.3, "MMS L2 error, BDF2")
 
 
 def test_backward_euler_is_first_order_in_time():
     """The same operator with backward Euler: halving dt on a fine mesh halves the (time-dominated) error."""
     coarse = l2_error_at_end(12, 4, "backward_euler")
     fine = l2_error_at_end(12, 8, "backward_euler")
-    ratio = coarse / fine
-    assert 1.6 < ratio < 2.4, ratio
+    # order 1 in time; measured 0.87 (error ratio 1.83: the spatial error of the 12 x 12 mesh does not halve)
+    assert_rate([1.0, 0.5], [coarse, fine], 1, 0.75, 1.2, "MMS L2 error, backward Euler, dt halved")

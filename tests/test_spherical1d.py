@@ -9,6 +9,8 @@ from solver import analytic as an
 from solver import spherical1d as sp
 from solver.errors import CaseError, SolveError
 
+from convergence import assert_rate
+
 R_M, D_M2_S, J_MOL_M2_S, C0 = 5e-6, 1e-14, -1e-5, 2.0e4
 E_PA, NU, OMEGA = 150e9, 0.3, 3e-6
 T_DIFF_S = R_M**2 / D_M2_S
@@ -32,29 +34,26 @@ def _errors(result):
             np.max(np.abs(result.sigma_t_Pa - sigma_t), axis=1) / SIGMA_SCALE)
 
 
-def _order(steps, errors):
-    return np.polyfit(np.log(steps), np.log(errors), 1)[0]
-
-
 def test_space_convergence_second_order():
     cells = np.array([20, 40, 80, 160])
     errs = [_errors(sp.solve(_galvanostatic(n), TAUS * T_DIFF_S, dt_max_s=2e-4 * T_DIFF_S)) for n in cells]
     c_err = np.array([e[0] for e in errs])                 # (meshes, taus)
     s_err = np.array([e[1] for e in errs])
-    for k in range(TAUS.size):
-        assert _order(1.0 / cells, c_err[:, k]) > 1.8
-        assert _order(1.0 / cells, s_err[:, k]) > 1.8
+    for k, tau in enumerate(TAUS):   # P1, order 2: measured 2.00 for c and the hoop stress at both times
+        assert_rate(1.0 / cells, c_err[:, k], 2, 1.8, 2.2, f"c, h, tau = {tau}")
+        assert_rate(1.0 / cells, s_err[:, k], 2, 1.8, 2.2, f"hoop, h, tau = {tau}")
     assert np.all(c_err[-1] < 2e-5)
 
 
-@pytest.mark.parametrize("scheme, expected", [("bdf2", 1.8), ("backward_euler", 0.9)])
-def test_time_convergence(scheme, expected):
+# measured: BDF2 1.91 (tau = 0.05) and 1.99 (0.2); backward Euler 0.95 and 1.02
+@pytest.mark.parametrize("scheme, expected, low, high", [("bdf2", 2, 1.8, 2.2), ("backward_euler", 1, 0.9, 1.1)])
+def test_time_convergence(scheme, expected, low, high):
     dtaus = np.array([0.01, 0.005, 0.0025, 0.00125])
     problem = _galvanostatic(400)
     c_err = np.array([_errors(sp.solve(problem, TAUS * T_DIFF_S, dt_max_s=d * T_DIFF_S, scheme=scheme))[0]
                       for d in dtaus])
-    for k in range(TAUS.size):
-        assert _order(dtaus, c_err[:, k]) > expected
+    for k, tau in enumerate(TAUS):
+        assert_rate(dtaus, c_err[:, k], expected, low, high, f"c, {scheme}, dt, tau = {tau}")
 
 
 def test_stress_assisted_diffusion_conserves_mass():
@@ -80,7 +79,7 @@ def test_nonlinear_time_order_is_kept():
     ref = sp.solve(problem, t, dt_max_s=1e-4 * T_DIFF_S).c_mol_m3
     dtaus = np.array([4e-3, 2e-3, 1e-3])
     errs = [np.max(np.abs(sp.solve(problem, t, dt_max_s=d * T_DIFF_S).c_mol_m3 - ref)) for d in dtaus]
-    assert _order(dtaus, errs) > 1.8
+    assert_rate(dtaus, errs, 2, 1.8, 2.4, "c, BDF2 + Newton, dt")   # measured 2.14 (largest step pre-asymptotic)
 
 
 @pytest.mark.parametrize("inner_m", [0.0, 0.35 * R_M])
@@ -99,7 +98,7 @@ def test_radial_elasticity_matches_timoshenko(inner_m):
         errors.append(max(np.max(np.abs(sigma_r - exact_r)), np.max(np.abs(sigma_t - exact_t))) / scale)
         assert abs(sigma_r[-1]) < 1e-3 * scale                            # traction-free surface
     assert errors[-1] < 3e-4                                              # largest at the free surfaces
-    assert _order(1.0 / cells, errors) > 1.8
+    assert_rate(1.0 / cells, errors, 2, 1.8, 2.2, "stresses, h")   # measured 1.99 (solid), 1.94 (hollow)
 
 
 def test_bimaterial_interfaces():

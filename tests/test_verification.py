@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from solver.case import load_case
-from solver.verification import observed_order, verify_galvanostatic_sphere, verify_stress_assisted_sphere
+from solver.verification import verify_galvanostatic_sphere, verify_stress_assisted_sphere
+
+from convergence import assert_rate
 
 CASE = Path(__file__).resolve().parent.parent / "cases" / "verification_sphere.toml"
 # (max cell size / R, surface cell size / R, steps to tau = 0.2): h and dt refined together
@@ -34,12 +36,14 @@ def test_series_solution_agreement_within_one_percent_on_the_refined_mesh(galvan
 
 def test_surface_hoop_stress_converges_under_refinement(galvanostatic_runs):
     sizes = [level[0] for level in LEVELS]
+    # P1 concentration, P2 displacement, BDF2, h and dt refined together: order 2. Measured 2.70 at tau = 0.05
+    # (pre-asymptotic: the steep early surface gradient is resolved better on each level) and 1.90 at tau = 0.2;
+    # above 3 would mean an error that is not the discretisation's (e.g. a reference that moves with the mesh)
+    bands = {0.05: (1.5, 3.0), 0.2: (1.5, 2.4)}
     for k, tau in enumerate((0.05, 0.2)):
         errors = [run["samples"][k]["surface_hoop_relative_error"] for run in galvanostatic_runs]
-        order = observed_order(sizes, errors)
-        print(f"tau = {tau}: hoop errors {errors}, observed order {order:.2f}")
         assert errors[-1] < errors[0]
-        assert order > 1.5
+        assert_rate(sizes, errors, 2, *bands[tau], f"surface hoop error at tau = {tau}")
 
 
 def test_other_parameters_agree_too():
