@@ -111,6 +111,9 @@ OUTPUT_OPTIONS = [
     # which stress the peaks are taken of (solver/postprocess.py): the exact DG stress cell by cell, or its
     # nodal average within each cell region (for steep stress gradients across few cells, e.g. thin shells)
     Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
+    # physical sanity checks after every step (solver/sanity.py): findings are warnings in the log and in
+    # summary.json, or with "fatal" the first one ends the run as failed
+    Option("sanity", STR, "warn", choices=("warn", "fatal")),
 ]
 
 # The initial Li profile (solver/shell_section.py): uniform operation.li_fraction_start, or a Li-deficient shell whose

@@ -14,6 +14,7 @@ from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
 from solver.runs import log, march, publish, snapshot_times, state_of_charge
+from solver.sanity import CellQualityLookup, SanityMonitor
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
 DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
@@ -32,7 +33,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     show = case["output"]["progress"]
     folder = ResultFolder(out_dir, comm)
     timings = {}
-    timeseries = fields = tracker = None
+    timeseries = fields = tracker = sanity = None
     try:
         try:
             log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
@@ -45,6 +46,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             problem = ChemoMechanicalProblem(case, particle, comm)
             sampler = StressSampler(problem, case["output"]["peak_stress"])
             probe = ConcentrationProbe(problem)
+            sanity = SanityMonitor(problem.c_max, case["output"]["sanity"] == "fatal", lambda text: log(comm, text))
             tracker = PeakTracker(particle.radius_m)
             timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
             extensions = start_extensions(case, problem, folder)
@@ -65,6 +67,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 tracker.update(peaks, t)
                 conc = probe.sample()
                 mean_x = conc["mean_mol_m3"] / problem.c_max
+                sanity.check_state(t, *probe.li_content_range(), state_of_charge(case, mean_x))
                 timeseries.append({
                     "time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(case, mean_x), "mean_li_fraction": mean_x,
                     **{f"peak_{kind}_Pa": peaks[kind][0] for kind in peaks},
@@ -96,6 +99,12 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         else:
             summary = outcome_summary(case, outcome, final, problem, particle, tracker, sampler, extensions,
                                       t_end, timings, started, comm)
+            try:
+                sanity.check_peaks(summary["peak"], CellQualityLookup(particle.mesh, comm, particle.radius_m))
+            except SolveError as exc:  # output.sanity = "fatal": a peak on a degenerate cell is not an answer
+                summary.update(status="failed", message=str(exc), solver_reason=exc.reason)
+        if sanity is not None:
+            summary["sanity"] = sanity.summary()
         if comm.rank == 0:
             write_json(folder.path("summary.json"), summary)
     except BaseException:

@@ -276,6 +276,15 @@ class ConcentrationProbe:
             "max_mol_m3": comm.allreduce(float(owned.max()) if owned.size else -np.inf, op=MPI.MAX),
         }
 
+    def li_content_range(self) -> tuple[float, float]:
+        """(min, max) of the Li content over the particle (mol/m^3): the transported c, or in a Li-deficient
+        shell the bounded content (whose transported variable may sit beyond its bounds by design)."""
+        comm = self.problem.comm
+        values = self.problem.li_content_values()
+        low = comm.allreduce(float(values.min()) if values.size else np.inf, op=MPI.MIN)
+        high = comm.allreduce(float(values.max()) if values.size else -np.inf, op=MPI.MAX)
+        return low, high
+
 
 def surface_and_centre_values(values: np.ndarray, points: np.ndarray, radius_m: float, comm,
                               relative_tolerance: float = 1e-6) -> dict[str, float]:
