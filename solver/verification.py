@@ -87,6 +87,8 @@ def verify_galvanostatic_sphere(case: dict, taus=(0.05, 0.2), comm=MPI.COMM_WORL
         s["surface_hoop_reference_Pa"], s["centre_radial_reference_Pa"] = float(sigma_t[1]), float(sigma_r[0])
         s["surface_hoop_relative_error"] = _relative_error(s["surface_hoop_Pa"], s["surface_hoop_reference_Pa"])
         s["centre_radial_relative_error"] = _relative_error(s["centre_radial_Pa"], s["centre_radial_reference_Pa"])
+    run["reference"] = ("series solution of the galvanostatic sphere (Crank 1975) with the Timoshenko stresses "
+                        "(solver/analytic.py)")
     return run
 
 
@@ -113,6 +115,8 @@ def verify_stress_assisted_sphere(case: dict, taus=(0.05, 0.2), comm=MPI.COMM_WO
         [s["time_s"] for s in run["samples"]], dt_max_s=min(s["time_s"] for s in run["samples"]) / 200)
     hoop, conc, radial = reference.surface("hoop"), reference.surface("concentration"), reference.centre("radial")
     run["theta_m3_mol"] = theta
+    run["reference"] = (f"1D spherical solver with D (1 + theta c), theta = {theta:.4g} m^3/mol, {radial_cells} radial "
+                        "cells (solver/spherical1d.py)")
     for k, s in enumerate(run["samples"]):
         s["surface_hoop_reference_Pa"], s["centre_radial_reference_Pa"] = float(hoop[k]), float(radial[k])
         s["surface_concentration_reference_mol_m3"] = float(conc[k])

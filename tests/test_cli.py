@@ -118,10 +118,18 @@ def test_mesh_command_writes_geometry_json(cli, write_case, tmp_path):
 
 
 def test_verify_command_prints_the_comparison(cli, write_case):
+    # a coarse mesh and 4 steps: ~8 % off the series solution, so it passes a 20 % tolerance
     done = cli("verify", write_case(""), "--set", "mesh.cell_size_fraction=0.3",
-               "--set", "mesh.surface_cell_size_fraction=0.15", "--set", "time.steps=4", "--tau", "0.2")
+               "--set", "mesh.surface_cell_size_fraction=0.15", "--set", "time.steps=4", "--tau", "0.2",
+               "--tolerance-percent", "20")
     assert done.returncode == 0, done.stderr
     assert "hoop(R) FE" in done.stdout and "0.200" in done.stdout
+    assert "reference: series solution" in done.stdout and "PASS: largest error" in done.stdout
+    # the same coarse run against a tolerance it does not meet: FAIL and exit code 1
+    done = cli("verify", write_case(""), "--set", "mesh.cell_size_fraction=0.3",
+               "--set", "mesh.surface_cell_size_fraction=0.15", "--set", "time.steps=4", "--tau", "0.2",
+               "--tolerance-percent", "1e-6")
+    assert done.returncode == 1 and "FAIL: largest error" in done.stdout
     done = cli("verify", write_case('[operation]\nmode = "potentiostatic"\nsurface_li_fraction = 0.5\n'))
     assert done.returncode == 2 and "operation.mode = 'potentiostatic'" in done.stderr
 
