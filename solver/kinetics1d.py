@@ -52,7 +52,8 @@ _MAX_HALVINGS = 30
 SURFACE_LIMIT_MARGIN = 1e-4
 SURFACE_LIMIT_TOLERANCE = 1e-7
 _MAX_DV_PER_ITERATION = 0.25       # V: Newton damping on the electrode potential
-_VOLTAGE_TOLERANCE_V = 1e-12
+#: Newton stops when the last update of V is below this: the error left is ~ (F / 4RT) dV^2 ~ 1e-15 V
+_VOLTAGE_TOLERANCE_V = 1e-8
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -154,6 +155,7 @@ class _KineticStepper(_Stepper):
         x_s = u0[nodes["outer_surface"]] / self.c_max
         self.V = float(particle.ocp(x_s, particle.temperature_K))
         self.current_A = 0.0
+        self.previous = None       # (u, V) one step back: the predictor of the next Newton iteration
 
     # ---- state
     @property
@@ -161,17 +163,23 @@ class _KineticStepper(_Stepper):
         return -4.0 * math.pi * FARADAY_C_mol * float(self.mass_now[-1])
 
     def save(self):
-        return (self.u.copy(), self.mass_now.copy(), None if self.mass_before is None else self.mass_before.copy(),
-                self.dt_before, self.V, self.current_A)
+        return (self.u, self.mass_now, self.mass_before, self.dt_before, self.V, self.current_A, self.previous)
 
     def restore(self, state) -> None:
-        u, now, before, dt_before, V, current = state
-        self.u, self.mass_now, self.mass_before, self.dt_before = u.copy(), now.copy(), before, dt_before
-        self.V, self.current_A = V, current
+        """The state saved by save() (arrays are replaced, never modified in place, so no copies are needed)."""
+        self.u, self.mass_now, self.mass_before, self.dt_before, self.V, self.current_A, self.previous = state
 
     def restart(self) -> None:
         """Start the next step with backward Euler (the forcing jumps at a protocol step)."""
-        self.dt_before, self.mass_before = None, None
+        self.dt_before, self.mass_before, self.previous = None, None, None
+
+    def _predict(self, dt: float):
+        """Linear extrapolation of (u, V) from the last two states: a close start saves Newton iterations."""
+        if self.previous is None or self.dt_before is None:
+            return self.u.copy(), self.V
+        u_prev, V_prev = self.previous
+        w = dt / self.dt_before
+        return self.u + w * (self.u - u_prev), self.V + w * (self.V - V_prev)
 
     # ---- kinetics at the surface nodes
     def surface_state(self, u: np.ndarray, V: float):
@@ -203,8 +211,9 @@ class _KineticStepper(_Stepper):
                         voltage_V: float | None = None) -> None:
         """Advance by dt under an applied current (V unknown) or voltage; raises _NewtonFailure (state kept)."""
         a0, history = self._coefficients(dt)
-        u = self.u.copy()
-        V = voltage_V if voltage_V is not None else self.V
+        u, V = self._predict(dt)
+        if voltage_V is not None:
+            V = voltage_V
         four_pi = 4.0 * math.pi
         for _ in range(self.max_newton):
             residual, (lower, diag, upper) = self._system(u, a0, history[:-1], dt, t_new)
@@ -235,7 +244,7 @@ class _KineticStepper(_Stepper):
             scale = min(1.0, _MAX_DV_PER_ITERATION / abs(dV)) if dV != 0.0 else 1.0
             u += scale * du
             V += scale * dV
-            if scale == 1.0 and np.max(np.abs(du)) <= self.tolerance and abs(dV) <= _VOLTAGE_TOLERANCE_V * max(1.0, abs(V)):
+            if scale == 1.0 and np.max(np.abs(du)) <= self.tolerance and abs(dV) <= _VOLTAGE_TOLERANCE_V:
                 self._accept(u, V, a0, history, dt)
                 return
         raise _NewtonFailure(t_new)
@@ -247,6 +256,7 @@ class _KineticStepper(_Stepper):
             raise _NewtonFailure(0.0)   # out of the material's Li range: the step is too long (or unreachable)
         q_new = (dt * (-current / (4.0 * math.pi * FARADAY_C_mol)) - history[-1]) / a0
         self.mass_before, self.mass_now = self.mass_now, np.append(self.tr.content(u), q_new)
+        self.previous = (self.u, self.V)
         self.u, self.V, self.dt_before, self.current_A = u, V, dt, current
 
 

@@ -127,10 +127,9 @@ def _chen2020_nmc811(x):
 
 
 def _chen2020_nmc811_slope(x):
-    def sech2(z):
-        return 1.0 / np.cosh(z)**2
-    return (-0.8090 - 0.0428 * 18.5138 * sech2(18.5138 * (x - 0.5542))
-            - 17.7326 * 15.7890 * sech2(15.7890 * (x - 0.3117)) + 17.5842 * 15.9308 * sech2(15.9308 * (x - 0.3120)))
+    return (-0.8090 - 0.0428 * 18.5138 / np.cosh(18.5138 * (x - 0.5542))**2
+            - 17.7326 * 15.7890 / np.cosh(15.7890 * (x - 0.3117))**2
+            + 17.5842 * 15.9308 / np.cosh(15.9308 * (x - 0.3120))**2)
 
 
 @dataclass(frozen=True)
@@ -172,6 +171,8 @@ class OcpCurve:
 
     def __call__(self, x, temperature_K=REFERENCE_TEMPERATURE_K):
         """U(x, T) in V vs Li/Li+."""
+        if self.entropic_coefficient_V_K == 0.0:
+            return self.curve(x)
         return self.curve(x) + self.entropic_coefficient_V_K * (np.asarray(temperature_K) - REFERENCE_TEMPERATURE_K)
 
     def slope(self, x, temperature_K=REFERENCE_TEMPERATURE_K):
