@@ -19,6 +19,7 @@ from typing import Any
 
 from solver import units
 from solver.errors import CaseError
+from solver.protocol import MATERIAL_KINETIC_OPTIONS, validate_kinetic_sections
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
@@ -60,6 +61,8 @@ MATERIAL_OPTIONS = [
     Option("stress_free_li_fraction", FLOAT, None, check=fraction_closed),
     # [material.layered]: lattice table, stiffness, ... of model layered_oxide (solver/materials_layered.py)
     Option("layered", TABLE, None),
+    # ocp, ocp_table_li_fraction_V, molar_mass_g_mol, li_per_formula_unit: used with [kinetics] (solver/protocol.py)
+    *MATERIAL_KINETIC_OPTIONS,
 ]
 
 OPERATION_OPTIONS = [
@@ -138,7 +141,7 @@ SECTIONS: dict[str, list[Option]] = {
     "output": OUTPUT_OPTIONS,
     "initial": INITIAL_OPTIONS,
 }
-TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
+TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS, "kinetics", "protocol"}
 
 
 def _top_level_keys() -> set[str]:
@@ -301,6 +304,7 @@ def validate_case(raw: dict) -> dict:
     from solver.extensions import validate_extensions
 
     case.update(validate_extensions(raw))
+    case.update(validate_kinetic_sections(raw, case))   # [kinetics], [protocol] (solver/protocol.py)
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
     return case

@@ -106,6 +106,9 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
 
 def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
     """Run a validated case with solver.formulation 'spherical_1d' or 'axisymmetric'; returns the summary."""
+    if "kinetics" in case:   # electrode kinetics and protocols (1D only for now): solver/reduced/kinetic_case.py
+        from solver.reduced.kinetic_case import run_kinetic_case
+        return run_kinetic_case(case, out_dir, comm, render=render)
     layout = check_reducible(case)
     folder = ResultFolder(out_dir, comm)
     summary, failure = None, None
