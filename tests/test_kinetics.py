@@ -315,3 +315,17 @@ def test_case_runs_with_capacities_and_peaks_at_a_voltage(tmp_path):
     out = run_reduced_case(validate_case(window), tmp_path / "run", render=False)
     assert out["steps"][0]["stop"] == "li_fraction" and out["final_li_fraction_mean"] == pytest.approx(0.3, abs=1e-8)
     assert (tmp_path / "run" / "timeseries.csv").is_file() and (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_in_process_sweep_returns_a_table():
+    from solver.reduced.kinetic_sweep import sweep_in_process
+
+    raw = _raw_case()
+    raw["protocol"] = {"steps_per_charge": 20, "steps": [
+        {"kind": "cc", "c_rate": 1.0, "direction": "charge", "stop": {"voltage_V": 4.25}}]}
+    rows = sweep_in_process(raw, [[f"protocol.steps[0].c_rate={rate}"] for rate in (0.5, 2.0, 8.0)]
+                            + [["kinetics.exchange_current_density_A_m2=-1"]], n_cells=30, stresses=True)
+    capacities = [row["capacity_mAh_g"][0] for row in rows[:3]]
+    assert capacities[0] > capacities[1] > capacities[2] > 0
+    assert all(row["stops"] == ["voltage_V"] and row["peak"]["hoop"]["voltage_V"] <= 4.25 + 1e-6 for row in rows[:3])
+    assert rows[3]["status"] == "error" and "kinetics.exchange_current_density_A_m2 = -1" in rows[3]["message"]
