@@ -255,37 +255,26 @@ def run_kinetic_case(case: dict, out_dir, comm=None, *, render: bool | None = No
     """Run a validated [kinetics] case and write summary.json, timeseries.csv and voltage.png into out_dir."""
     from mpi4py import MPI
 
-    from solver.pipeline import publish
-    from solver.provenance import provenance
-    from solver.writers import ResultFolder, write_json
+    from solver.reduced.runner import run_serial
 
-    comm = comm or MPI.COMM_WORLD
-    folder = ResultFolder(out_dir, comm)
-    summary, failure = None, None
-    try:
-        if comm.rank == 0:
-            try:
-                started = wallclock.perf_counter()
-                result, scales = run(case)
-                peaks, per_time = peaks_with_voltage(result, result.particle.transport.radius_m)
-                rows = timeseries_rows(result, scales, per_time)
-                write_csv(folder.path("timeseries.csv"), rows)
-                summary = summary_of(case, result, scales, peaks, wallclock.perf_counter() - started)
-                summary["provenance"] = provenance(case)
-                write_json(folder.path("summary.json"), summary)
-                if (case["output"]["pictures"] if render is None else render) and len(rows) > 1:
-                    draw_voltage(folder.path("voltage.png"), rows, case["name"])
-            except Exception as exc:   # handed to every rank, raised there
-                failure = exc
-        if comm.size > 1:
-            summary, failure = comm.bcast((summary, failure), root=0)
-        if failure is not None:
-            raise failure
-    except BaseException:
-        folder.discard()
-        raise
-    publish(folder, case, comm, render=False)
-    return summary
+    def solve(folder) -> dict:
+        from solver.provenance import provenance
+        from solver.writers import write_json
+
+        started = wallclock.perf_counter()
+        result, scales = run(case)
+        peaks, per_time = peaks_with_voltage(result, result.particle.transport.radius_m)
+        rows = timeseries_rows(result, scales, per_time)
+        write_csv(folder.path("timeseries.csv"), rows)
+        summary = summary_of(case, result, scales, peaks, wallclock.perf_counter() - started)
+        summary["provenance"] = provenance(case)
+        write_json(folder.path("summary.json"), summary)
+        if (case["output"]["pictures"] if render is None else render) and len(rows) > 1:
+            draw_voltage(folder.path("voltage.png"), rows, case["name"])
+        return summary
+
+    # pictures: voltage.png above (matplotlib); there are no field files for the PyVista renderer
+    return run_serial(case, out_dir, comm or MPI.COMM_WORLD, solve, render=False)
 
 
 def format_summary(summary: dict) -> str:

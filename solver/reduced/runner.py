@@ -110,12 +110,17 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
     layout = check_reducible(case)
+    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, folder), render)
+
+
+def run_serial(case: dict, out_dir, comm, solve, render: bool | None) -> dict:
+    """solve(folder) -> summary on rank 0 (the others wait for the summary), then the folder is published."""
     folder = ResultFolder(out_dir, comm)
     summary, failure = None, None
     try:
         if comm.rank == 0:
             try:
-                summary = _solve(case, layout, folder)
+                summary = solve(folder)
             except Exception as exc:   # handed to every rank, raised there
                 failure = exc
         if comm.size > 1:
