@@ -21,6 +21,7 @@ from solver import units
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS, validate_extensions
 from solver.material_models import MATERIAL_MODELS
+from solver.protocol import MATERIAL_KINETIC_OPTIONS, validate_kinetic_sections
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
@@ -54,6 +55,8 @@ MATERIAL_OPTIONS = [
     *(Option(model.section, TABLE, None) for model in MATERIAL_MODELS.values() if model.section),
     # after the sub-tables: the resolved [material] keeps the key order it always had
     YOUNG_MODULUS,
+    # ocp, ocp_table_li_fraction_V, molar_mass_g_mol, li_per_formula_unit: used with [kinetics] (solver/protocol.py)
+    *MATERIAL_KINETIC_OPTIONS,
 ]
 
 OPERATION_OPTIONS = [
@@ -135,7 +138,7 @@ SECTIONS: dict[str, list[Option]] = {
     "output": OUTPUT_OPTIONS,
     "initial": INITIAL_OPTIONS,
 }
-TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS}
+TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS, "kinetics", "protocol"}
 
 
 def _top_level_keys() -> set[str]:
@@ -288,6 +291,7 @@ def validate_case(raw: dict) -> dict:
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
     case.update(validate_extensions(raw))
+    case.update(validate_kinetic_sections(raw, case))   # [kinetics], [protocol] (solver/protocol.py)
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
     return case

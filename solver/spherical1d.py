@@ -227,11 +227,14 @@ class RadialTransport:
             else np.full(mid.shape, -np.inf)
         self.c_max = _radial(problem.c_max_mol_m3, mid) if problem.c_max_mol_m3 is not None \
             else np.full(mid.shape, np.inf)
+        self.bounded = problem.c_min_mol_m3 is not None or problem.c_max_mol_m3 is not None
         self.D_is_constant = not callable(problem.diffusivity_m2_s)
         self.dirichlet = isinstance(problem.surface, SurfaceConcentration)
 
     def element_ends(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bounded concentrations at the left/right end of every element (last axis = elements)."""
+        if not self.bounded:     # np.clip with infinite bounds is slow: the fast path of unbounded problems
+            return u[..., :-1], u[..., 1:]
         return (np.clip(u[..., :-1], self.c_min, self.c_max),
                 np.clip(u[..., 1:], self.c_min, self.c_max))
 

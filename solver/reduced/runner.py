@@ -106,13 +106,21 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
 
 def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
     """Run a validated case with solver.formulation 'spherical_1d' or 'axisymmetric'; returns the summary."""
+    if "kinetics" in case:   # electrode kinetics and protocols (1D only for now): solver/reduced/kinetic_case.py
+        from solver.reduced.kinetic_case import run_kinetic_case
+        return run_kinetic_case(case, out_dir, comm, render=render)
     layout = check_reducible(case)
+    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, folder), render)
+
+
+def run_serial(case: dict, out_dir, comm, solve, render: bool | None) -> dict:
+    """solve(folder) -> summary on rank 0 (the others wait for the summary), then the folder is published."""
     folder = ResultFolder(out_dir, comm)
     summary, failure = None, None
     try:
         if comm.rank == 0:
             try:
-                summary = _solve(case, layout, folder)
+                summary = solve(folder)
             except Exception as exc:   # handed to every rank, raised there
                 failure = exc
         if comm.size > 1:
