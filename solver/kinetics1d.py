@@ -9,7 +9,7 @@ eta = V - U(x_s, T), x_s = c(surface) / c_max (solver/kinetics.py, solver/ocp.py
     galvanostatic (cc, rest):  sum over wetted surfaces of i(eta, c_s) A = I_applied   (V unknown)
     potentiostatic (cv):       V = V_set                                               (V given)
 
-Discretisation: the finite-volume transport of solver/spherical1d.py (its _Transport and _Stepper: BE or
+Discretisation: the finite-volume transport of solver/spherical1d.py (its RadialTransport and Stepper: BE or
 variable-step BDF2) with the surface molar flux J = -i/F added to the wetted surface nodes, and V as one
 extra unknown: each Newton iteration solves the bordered tridiagonal system
 
@@ -38,7 +38,7 @@ from scipy.linalg.lapack import dgtsv
 from solver import spherical1d
 from solver.errors import CaseError, SolveError
 from solver.kinetics import ButlerVolmer
-from solver.spherical1d import SphericalProblem, SurfaceFlux, _Geometry, _NewtonFailure, _Stepper, _Transport
+from solver.spherical1d import SphericalProblem, SurfaceFlux, RadialGeometry, NewtonFailure, Stepper, RadialTransport
 from solver.units import FARADAY_C_mol
 
 STEP_KINDS = ("cc", "cv", "rest", "cccv")
@@ -136,14 +136,14 @@ class Step:
 # the coupled step
 # ------------------------------------------------------------------------------------------------------------
 
-class _KineticStepper(_Stepper):
+class _KineticStepper(Stepper):
     """The transport stepper with the surface reaction and the electrode potential V as one more unknown.
 
     mass_now / mass_before hold the nodal Li contents and, as the last entry, the charge passed expressed as
     Li moles per steradian (q = -Q / (4 pi F)): the BDF history then integrates Q with the transport's formula.
     """
 
-    def __init__(self, particle: KineticParticle, transport: _Transport, u0: np.ndarray, scheme: str,
+    def __init__(self, particle: KineticParticle, transport: RadialTransport, u0: np.ndarray, scheme: str,
                  newton_rtol: float = 1e-11, max_newton: int = 40):
         super().__init__(transport, u0, scheme, newton_rtol, max_newton)
         self.particle = particle
@@ -209,7 +209,7 @@ class _KineticStepper(_Stepper):
 
     def step_controlled(self, dt: float, t_new: float, *, current_A: float | None = None,
                         voltage_V: float | None = None) -> None:
-        """Advance by dt under an applied current (V unknown) or voltage; raises _NewtonFailure (state kept)."""
+        """Advance by dt under an applied current (V unknown) or voltage; raises NewtonFailure (state kept)."""
         a0, history = self._coefficients(dt)
         u, V = self._predict(dt)
         if voltage_V is not None:
@@ -247,13 +247,13 @@ class _KineticStepper(_Stepper):
             if scale == 1.0 and np.max(np.abs(du)) <= self.tolerance and abs(dV) <= _VOLTAGE_TOLERANCE_V:
                 self._accept(u, V, a0, history, dt)
                 return
-        raise _NewtonFailure(t_new)
+        raise NewtonFailure(t_new)
 
     def _accept(self, u, V, a0, history, dt) -> None:
         surfaces = self.surface_state(u, V)
         current = 4.0 * math.pi * sum(i * r2 for _, r2, i, _, _ in surfaces)
         if np.any(u < 0.0) or np.any(u > self.c_max):
-            raise _NewtonFailure(0.0)   # out of the material's Li range: the step is too long (or unreachable)
+            raise NewtonFailure(0.0)   # out of the material's Li range: the step is too long (or unreachable)
         q_new = (dt * (-current / (4.0 * math.pi * FARADAY_C_mol)) - history[-1]) / a0
         self.mass_before, self.mass_now = self.mass_now, np.append(self.tr.content(u), q_new)
         self.previous = (self.u, self.V)
@@ -367,10 +367,10 @@ class KineticsResult:
                                            sigma_r, sigma_t, mean)
 
 
-def _transport_of(particle: KineticParticle, mesh: spherical1d.RadialMesh) -> _Transport:
+def _transport_of(particle: KineticParticle, mesh: spherical1d.RadialMesh) -> RadialTransport:
     c_scale = max(particle.c_max_mol_m3, 1.0)
     problem = replace(particle.transport, surface=SurfaceFlux(0.0), inner_flux_mol_m2_s=0.0)
-    return _Transport(problem, _Geometry.of(mesh), c_scale)
+    return RadialTransport(problem, RadialGeometry.of(mesh), c_scale)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -438,7 +438,7 @@ class _Run:
             start = s.save()
             try:
                 self._take(phase, dt)
-            except _NewtonFailure:
+            except NewtonFailure:
                 s.restore(start)
                 record.rejected_steps += 1
                 dt *= 0.5
@@ -477,7 +477,7 @@ class _Run:
             s.restore(start)
             try:
                 self._take(phase, dt)
-            except _NewtonFailure:
+            except NewtonFailure:
                 dt_hi, h_hi = dt, h_hi      # treat as beyond the stop
                 continue
             values = stops.values(s, self.x_mean(), t_phase + dt)

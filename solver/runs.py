@@ -1,6 +1,6 @@
 """What every run shares, the 3D pipeline (solver/pipeline.py) and the reduced runner (solver/reduced/runner.py):
-the progress log, the state of charge, the snapshot times, the observed time loop, and publishing the result
-folder with its pictures."""
+the progress log, the state of charge, the snapshot times, the observed time loop, a rank-0 solve into a result
+folder, and publishing the result folder with its pictures."""
 from __future__ import annotations
 
 import os
@@ -52,6 +52,27 @@ def publish(folder: ResultFolder, case: dict, comm, render: bool | None) -> Path
     if render and case["output"]["fields"] and comm.rank == 0:
         render_pictures(final_dir)
     return final_dir
+
+
+def run_serial(case: dict, out_dir, comm, solve, render: bool | None) -> dict:
+    """solve(folder) -> summary on rank 0 (the others wait for the summary), then the folder is published."""
+    folder = ResultFolder(out_dir, comm)
+    summary, failure = None, None
+    try:
+        if comm.rank == 0:
+            try:
+                summary = solve(folder)
+            except Exception as exc:   # handed to every rank, raised there
+                failure = exc
+        if comm.size > 1:
+            summary, failure = comm.bcast((summary, failure), root=0)
+        if failure is not None:
+            raise failure
+    except BaseException:
+        folder.discard()
+        raise
+    publish(folder, case, comm, render)
+    return summary
 
 
 def render_pictures(result_dir: Path) -> bool:

@@ -19,7 +19,7 @@ from solver import kinetics, ocp, spherical1d
 from solver.errors import CaseError
 from solver.kinetics1d import KineticParticle, KineticsResult, Step, run_protocol
 from solver.protocol import molar_mass_of, ocp_of
-from solver.reduced.spherical import _by_region, _diffusivity, radial_cells
+from solver.reduced.spherical import property_by_region, radial_diffusivity, radial_cells
 from solver.reduced.symmetry import check_reducible
 from solver.units import SECONDS_PER_HOUR
 
@@ -61,11 +61,11 @@ def build_particle(case: dict, n_cells: int | None = None) -> tuple[KineticParti
                                                          alpha_a, alpha_c)
     reaction = kinetics.ButlerVolmer(k, c_e, c_max, alpha_a, alpha_c, section["activation_energy_J_mol"])
     transport = spherical1d.SphericalProblem(
-        radius_m=layout.radius_m, diffusivity_m2_s=_diffusivity(case, layout),
+        radius_m=layout.radius_m, diffusivity_m2_s=radial_diffusivity(case, layout),
         c_init_mol_m3=operation["li_fraction_start"] * c_max, surface=spherical1d.SurfaceFlux(0.0),
         elasticity=spherical1d.Elasticity(
-            _by_region(case, layout, "young_modulus_Pa"), _by_region(case, layout, "poisson_ratio"),
-            _by_region(case, layout, "partial_molar_volume_m3_mol"), material["stress_free_li_fraction"] * c_max),
+            property_by_region(case, layout, "young_modulus_Pa"), property_by_region(case, layout, "poisson_ratio"),
+            property_by_region(case, layout, "partial_molar_volume_m3_mol"), material["stress_free_li_fraction"] * c_max),
         inner_radius_m=layout.inner_radius_m, interfaces_m=layout.interfaces_m,
         n_cells=n_cells or radial_cells(case))
     particle = KineticParticle(transport, reaction, curve, temperature, tuple(operation["wetted_surfaces"]))
@@ -255,7 +255,7 @@ def run_kinetic_case(case: dict, out_dir, comm=None, *, render: bool | None = No
     """Run a validated [kinetics] case and write summary.json, timeseries.csv and voltage.png into out_dir."""
     from mpi4py import MPI
 
-    from solver.reduced.runner import run_serial
+    from solver.runs import run_serial
 
     def solve(folder) -> dict:
         from solver.provenance import provenance

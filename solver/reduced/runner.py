@@ -15,7 +15,7 @@ from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.runs import log, march, publish, snapshot_times, state_of_charge
+from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
@@ -111,24 +111,3 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
         return run_kinetic_case(case, out_dir, comm, render=render)
     layout = check_reducible(case)
     return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, folder), render)
-
-
-def run_serial(case: dict, out_dir, comm, solve, render: bool | None) -> dict:
-    """solve(folder) -> summary on rank 0 (the others wait for the summary), then the folder is published."""
-    folder = ResultFolder(out_dir, comm)
-    summary, failure = None, None
-    try:
-        if comm.rank == 0:
-            try:
-                summary = solve(folder)
-            except Exception as exc:   # handed to every rank, raised there
-                failure = exc
-        if comm.size > 1:
-            summary, failure = comm.bcast((summary, failure), root=0)
-        if failure is not None:
-            raise failure
-    except BaseException:
-        folder.discard()
-        raise
-    publish(folder, case, comm, render)
-    return summary

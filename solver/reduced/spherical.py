@@ -41,7 +41,7 @@ def radial_cells(case: dict) -> int:
     return max(MIN_RADIAL_CELLS, math.ceil(CELLS_PER_SURFACE_FRACTION / case["mesh"]["surface_cell_size_fraction"]))
 
 
-def _by_region(case: dict, layout: RadialLayout, prop: str):
+def property_by_region(case: dict, layout: RadialLayout, prop: str):
     """A property as a float (uniform) or f(r) piecewise constant over the radial regions."""
     values = [region_value(case, name, prop) for name in layout.region_names()]
     if len(set(values)) == 1:
@@ -49,10 +49,10 @@ def _by_region(case: dict, layout: RadialLayout, prop: str):
     return spherical1d.piecewise_constant(layout.interfaces_m, values)
 
 
-def _diffusivity(case: dict, layout: RadialLayout):
+def radial_diffusivity(case: dict, layout: RadialLayout):
     """D(c, r): region value x tabulated D(x) x (1 + theta c) with stress-assisted diffusion."""
     material = case["material"]
-    base = _by_region(case, layout, "diffusivity_m2_s")
+    base = property_by_region(case, layout, "diffusivity_m2_s")
     table = material["diffusivity_table_li_fraction_m2_s"]
     if table is not None and callable(base):
         raise CaseError("material.regions.*.diffusivity_m2_s: cannot be combined with "
@@ -103,11 +103,11 @@ class SphericalModel:
                                 "concentration on the outer surface only; use solver.formulation = 'axisymmetric'")
             surface = spherical1d.SurfaceConcentration(operation["surface_li_fraction"] * self.c_max)
         self.problem = spherical1d.SphericalProblem(
-            radius_m=layout.radius_m, diffusivity_m2_s=_diffusivity(case, layout),
+            radius_m=layout.radius_m, diffusivity_m2_s=radial_diffusivity(case, layout),
             c_init_mol_m3=operation["li_fraction_start"] * self.c_max, surface=surface,
             elasticity=spherical1d.Elasticity(
-                _by_region(case, layout, "young_modulus_Pa"), _by_region(case, layout, "poisson_ratio"),
-                _by_region(case, layout, "partial_molar_volume_m3_mol"),
+                property_by_region(case, layout, "young_modulus_Pa"), property_by_region(case, layout, "poisson_ratio"),
+                property_by_region(case, layout, "partial_molar_volume_m3_mol"),
                 material["stress_free_li_fraction"] * self.c_max),
             inner_radius_m=layout.inner_radius_m,
             inner_flux_mol_m2_s=self.surface_flux_mol_m2_s if "inner_surface" in wetted else 0.0,
