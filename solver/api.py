@@ -24,6 +24,7 @@ import numpy as np
 from solver.case import apply_overrides, read_case_file, validate_case
 from solver.dotted import dotted_items, set_dotted
 from solver.errors import CaseError
+from solver.pictures import Picture, draw
 
 Overrides = Mapping[str, Any] | Iterable[str]
 
@@ -139,13 +140,32 @@ class Result:
         return self._timeseries
 
     def timeseries_frame(self):
-        """The time series as a pandas DataFrame (needs pandas, which the solver does not require)."""
-        try:
-            import pandas
-        except ImportError:
-            raise ImportError("Result.timeseries_frame() needs pandas; Result.timeseries is a numpy "
-                              "structured array without it") from None
+        """The time series as a pandas DataFrame, one row per accepted step (and t = 0)."""
+        import pandas
+
         return pandas.read_csv(self.out / "timeseries.csv")
+
+    def peaks_frame(self):
+        """The peaks as a pandas DataFrame: one row per measure with value (MPa), r/R, time (s) and position."""
+        import pandas
+
+        rows = [{"measure": kind, "value_MPa": peak["value_Pa"] / 1e6, "radius_fraction": peak["radius_fraction"],
+                 "time_s": peak["time_s"], "x_m": peak["position_m"][0], "y_m": peak["position_m"][1],
+                 "z_m": peak["position_m"][2]} for kind, peak in self.peaks.items()]
+        return pandas.DataFrame(rows).set_index("measure")
+
+    def plot(self, what: str = "peaks", snapshot: str | int = "final") -> Picture:
+        """Draw one view of this result and return it (shown inline in Jupyter; `.path` is the PNG file).
+
+        what: "peaks" (the peak stresses over time) or a field of the snapshots, e.g. "von_mises",
+        "concentration", "hoop" (a central cross-section at `snapshot`: "final" or a snapshot number).
+        Drawn by the renderer in its own process (solver/pictures.py), so it is safe after `solver.run` in
+        the same notebook, where importing pyvista would abort the process."""
+        if what == "peaks":
+            written = draw(self.out, "--fields")
+        else:
+            written = draw(self.out, "--fields", what, "--snapshot", str(snapshot), "--no-curves")
+        return Picture(written[-1])
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -169,8 +189,10 @@ def run(case: Case, out: str | Path, comm=None, pictures: bool = False, mesh_cac
         raise TypeError(f"solver.run needs a solver.Case, got {type(case).__name__}; use Case.from_toml or Case.from_dict")
     from mpi4py import MPI
 
+    from solver.logs import show_progress
     from solver.pipeline import DEFAULT_MESH_CACHE, run_case
 
+    show_progress()   # progress on stderr, unless the caller configured logging.getLogger("solver") already
     comm = comm if comm is not None else MPI.COMM_WORLD
     cache = DEFAULT_MESH_CACHE if mesh_cache == "default" else (Path(mesh_cache) if mesh_cache else None)
     summary = run_case(case.to_dict(), out, comm, mesh_cache=cache, render=pictures)

@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from solver.case import load_case
 
+    from solver.logs import show_progress
     from solver.outputs import sigterm_as_interrupt
+
+    show_progress()
 
     if args.command != "check":  # PETSc installs its own SIGTERM handler: first that, then ours replaces it
         importlib.import_module("petsc4py.PETSc")

@@ -13,7 +13,7 @@ from solver.errors import SolveError
 from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
-from solver.runs import log, march, publish, snapshot_times, state_of_charge
+from solver.runs import log, log_warning, march, publish, snapshot_times, state_of_charge
 from solver.sanity import CellQualityLookup, SanityMonitor
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
@@ -46,7 +46,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             problem = ChemoMechanicalProblem(case, particle, comm)
             sampler = StressSampler(problem, case["output"]["peak_stress"])
             probe = ConcentrationProbe(problem)
-            sanity = SanityMonitor(problem.c_max, case["output"]["sanity"] == "fatal", lambda text: log(comm, text))
+            sanity = SanityMonitor(problem.c_max, case["output"]["sanity"] == "fatal", lambda text: log_warning(text, comm))
             tracker = PeakTracker(particle.radius_m)
             timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
             extensions = start_extensions(case, problem, folder)

@@ -3,19 +3,24 @@ the progress log, the state of charge, the snapshot times, the observed time loo
 folder, and publishing the result folder with its pictures."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from solver.logs import LOGGER
+from solver.pictures import PictureError, draw
 from solver.stepping import Progress, run_time_loop
 from solver.writers import ResultFolder
 
 
 def log(comm, message: str, enabled: bool = True) -> None:
-    """Print a progress line on rank 0 (stderr), if enabled."""
+    """A progress line on rank 0 (the `solver` logger, solver/logs.py), if enabled."""
     if enabled and comm.rank == 0:
-        print(message, file=sys.stderr, flush=True)
+        LOGGER.info(message)
+
+
+def log_warning(message: str, comm=None) -> None:
+    """A warning on rank 0 (the `solver` logger), shown whatever the progress setting."""
+    if comm is None or comm.rank == 0:
+        LOGGER.warning(f"warning: {message}")
 
 
 def state_of_charge(case: dict, mean_li_fraction: float) -> float:
@@ -76,11 +81,11 @@ def run_serial(case: dict, out_dir, comm, solve, render: bool | None) -> dict:
 
 
 def render_pictures(result_dir: Path) -> bool:
-    """PyVista runs in its own process: the VTK wheel and Debian's dolfinx must not share one."""
-    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=os.environ.get("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow"))
-    done = subprocess.run([sys.executable, "-m", "solver.render", str(result_dir)], env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"warning: pictures not made: {done.stderr.strip().splitlines()[-1:] or done.returncode}",
-              file=sys.stderr)
-    return done.returncode == 0
+    """The default pictures of a finished run (solver/pictures.py: in a process of their own); a failure is a
+    warning, the results stand."""
+    try:
+        draw(result_dir)
+    except PictureError as exc:
+        log_warning(f"pictures not made: {exc}")
+        return False
+    return True

@@ -55,7 +55,7 @@ class SanityMonitor:
         known = self.findings.get(what)
         if known is None:
             self.findings[what] = Finding(what, time_s, value, message=message)
-            self.log(f"  warning: {message}")
+            self.log(message)
             if self.fatal:
                 raise SanityError(f"{message} (output.sanity = 'fatal')")
         else:

@@ -7,7 +7,6 @@ schemes, hence conservative for BDF2.
 """
 from __future__ import annotations
 
-import sys
 import time as wallclock
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ import numpy as np
 from mpi4py import MPI
 
 from solver.errors import SolveError
+from solver.logs import LOGGER
 
 _GROWTH_LIMITS = (0.3, 2.0)
 _SAFETY = 0.9
@@ -32,7 +32,7 @@ class LoopOutcome:
 
 
 class Progress:
-    """One line every few percent of the simulated time (rank 0, stderr)."""
+    """One line every few percent of the simulated time (rank 0, the `solver` logger)."""
 
     def __init__(self, comm, enabled: bool, t_end_s: float, every_fraction: float = 0.05):
         self.enabled = enabled and comm.rank == 0
@@ -48,8 +48,7 @@ class Progress:
         while self.next_mark <= fraction:
             self.next_mark += self.every
         elapsed = wallclock.perf_counter() - self.start
-        print(f"  [{100 * fraction:5.1f}%] step {step:5d}  t = {t:10.4g} s  {note}  ({elapsed:.1f} s)",
-              file=sys.stderr, flush=True)
+        LOGGER.info(f"  [{100 * fraction:5.1f}%] step {step:5d}  t = {t:10.4g} s  {note}  ({elapsed:.1f} s)")
 
 
 def _surface_limit_crossed(problem) -> str | None:

@@ -18,8 +18,8 @@ def _parser_results() -> argparse.ArgumentParser:
         "For side-by-side pictures: python -m solver.render compare --help",
     )
     p.add_argument("result_dir", help="result folder written by the solver")
-    p.add_argument("--fields", nargs="+", default=list(DEFAULT_FIELDS),
-                   help="point arrays to draw (default: %(default)s); unit suffix may be left off")
+    p.add_argument("--fields", nargs="*", default=list(DEFAULT_FIELDS),
+                   help="point arrays to draw (default: %(default)s); unit suffix may be left off; none: only curves")
     p.add_argument("--snapshot", default="final", help="'final' (default), a snapshot number, or 'all'")
     p.add_argument("--no-curves", action="store_true", help="skip peak_stress_vs_time.png")
     p.add_argument("--curve-x", choices=("time", "soc"), default="time")
