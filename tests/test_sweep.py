@@ -65,6 +65,16 @@ def test_grid_list_and_sample_combine_as_a_product():
     assert len({c.case_id for c in sweep.cases}) == len(sweep.cases)
 
 
+@pytest.mark.parametrize("method", ["sobol", "halton"])
+def test_low_discrepancy_samples_are_reproducible_and_spread_evenly(method):
+    points = unit_samples(method, 64, 2, seed=3)
+    assert points.shape == (64, 2) and np.all((0 <= points) & (points < 1))
+    assert np.array_equal(points, unit_samples(method, 64, 2, seed=3))
+    # every quarter of the unit square holds about a quarter of the points (random sampling scatters more)
+    quarters = np.histogram2d(points[:, 0], points[:, 1], bins=2, range=[[0, 1], [0, 1]])[0]
+    assert np.all(np.abs(quarters - 16) <= 2)
+
+
 def test_latin_hypercube_puts_one_point_in_every_stratum():
     points = unit_samples("latin_hypercube", 10, 3, seed=7)
     for column in points.T:
@@ -104,7 +114,7 @@ def test_seed_key_gives_each_case_its_own_stable_seed():
     ({"grid": {"operation.c_rate": 2.0}}, "grid.operation.c_rate = 2.0: must be a non-empty list"),
     ({"set": {"time.steps": 4}, "grid": {"time.steps": [4, 5]}}, "time.steps: set in both [set] and [grid]"),
     ({"replicates": 2}, "replicates = 2: needs seed_key"),
-    ({"sample": {"method": "sobol", "count": 2, "ranges": {"a.b": [0, 1]}}}, "sample.method = 'sobol'"),
+    ({"sample": {"method": "grid_search", "count": 2, "ranges": {"a.b": [0, 1]}}}, "sample.method = 'grid_search'"),
     ({"sample": {"count": 2, "ranges": {"operation.c_rate": [2.0, 1.0]}}}, "must be [low, high] numbers with low < high"),
     ({"sample": {"count": 2, "ranges": {"a.b": [0.0, 1.0]}, "log": ["a.b"]}}, "must be > 0 to be sampled in log"),
     ({"grid": {"operation.c_rate": [1.0]}, "plot": {"x": "time.steps"}}, "plot.x = 'time.steps': must be a swept key"),

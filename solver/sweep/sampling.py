@@ -1,8 +1,10 @@
-"""Points of a sweep: a grid (outer product), zipped lists, and random / Latin-hypercube samples.
+"""Points of a sweep: a grid (outer product), zipped lists, and random / quasi-random samples.
 
 Each function returns a list of points, a point being {dotted case key: value}. The parts of a sweep
 combine as a product (`combine`), so a grid of two C-rates times a 4-point sample is 8 cases.
-Samples are reproducible: the same ranges, count and seed give the same values.
+Samples are reproducible: the same ranges, count and seed give the same values. The quasi-random designs
+come from scipy.stats.qmc (Latin hypercube, scrambled Sobol, scrambled Halton), so they are the ones other
+tools draw for the same seed.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import math
 
 import numpy as np
 
-SAMPLE_METHODS = ("random", "latin_hypercube")
+SAMPLE_METHODS = ("random", "latin_hypercube", "sobol", "halton")
 
 
 def grid_points(grid: dict[str, list]) -> list[dict]:
@@ -29,17 +31,20 @@ def zipped_points(lists: dict[str, list]) -> list[dict]:
 def unit_samples(method: str, count: int, dimensions: int, seed: int) -> np.ndarray:
     """count x dimensions points in [0, 1).
 
-    latin_hypercube: each dimension is cut into `count` equal strata and every stratum holds exactly
-    one point (a random permutation of strata per dimension, a uniform offset inside each stratum).
+    random: independent uniform points. latin_hypercube: every dimension cut into `count` equal strata,
+    each stratum holding exactly one point. sobol / halton: scrambled low-discrepancy sequences (Sobol is
+    balanced when count is a power of two; scipy warns otherwise).
     """
-    rng = np.random.default_rng(seed)
     if method == "random":
-        return rng.random((count, dimensions))
-    if method == "latin_hypercube":
-        strata = np.column_stack([rng.permutation(count) for _ in range(dimensions)]) if dimensions else \
-            np.zeros((count, 0))
-        return (strata + rng.random((count, dimensions))) / count
-    raise ValueError(f"unknown sampling method {method!r}; known: {', '.join(SAMPLE_METHODS)}")
+        return np.random.default_rng(seed).random((count, dimensions))
+    if method not in SAMPLE_METHODS:
+        raise ValueError(f"unknown sampling method {method!r}; known: {', '.join(SAMPLE_METHODS)}")
+    if dimensions == 0:
+        return np.zeros((count, 0))
+    from scipy.stats import qmc
+
+    engine = {"latin_hypercube": qmc.LatinHypercube, "sobol": qmc.Sobol, "halton": qmc.Halton}[method]
+    return engine(d=dimensions, seed=np.random.default_rng(seed)).random(count)
 
 
 def sample_points(method: str, count: int, seed: int, ranges: dict[str, tuple[float, float]],

@@ -10,7 +10,7 @@
     [list]                                     # zipped: the i-th values go together
     "geometry.radius_um" = [3.0, 5.0]
     "mesh.cell_size_fraction" = [0.2, 0.1]
-    [sample]                                   # random or latin_hypercube over ranges
+    [sample]                                   # random, latin_hypercube, sobol or halton over ranges
     method = "latin_hypercube"
     count = 8
     seed = 1
