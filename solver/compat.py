@@ -10,6 +10,7 @@ import importlib
 import inspect
 import logging
 import platform
+import signal
 from importlib.util import find_spec
 
 import numpy as np
@@ -18,6 +19,12 @@ import dolfinx.fem
 import dolfinx.fem.petsc
 import dolfinx.io
 import dolfinx.mesh
+
+# Importing dolfinx (PETSc's initialisation) resets SIGPIPE to its default action at the C level, behind Python's
+# back: a later write to a closed pipe or socket (a Dask connection, a reader that went away) then kills the process
+# without a word instead of raising BrokenPipeError (seen: the test run died in the sweep tests on Debian 13).
+# Put back what Python itself installs at start-up.
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 # The form JIT builds through setuptools, which turns the root logger to INFO and floods the
 # terminal with compiler lines on first use; keep the root handlers at WARNING.
