@@ -21,6 +21,7 @@ from solver import units
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS, validate_extensions
 from solver.material_models import MATERIAL_MODELS
+from solver.parameter_sets import PARAMETER_SETS, parameter_set
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
 
@@ -39,6 +40,8 @@ YOUNG_MODULUS = Option("young_modulus", FLOAT, None, check=_young_modulus, dimen
 
 MATERIAL_OPTIONS = [
     Option("name", STR, ""),
+    # a named, cited set of the values below (solver/parameter_sets.py); keys written next to it win
+    Option("parameter_set", STR, None, choices=tuple(PARAMETER_SETS)),
     Option("model", STR, "isotropic", choices=tuple(MATERIAL_MODELS)),
     # per cell region (e.g. shell, islands): REGION_OPTIONS
     Option("regions", TABLE, {}),
@@ -161,7 +164,37 @@ def _resolve_regions(regions: dict) -> dict:
     return out
 
 
+def with_parameter_set(table) -> dict:
+    """A raw [material] table with the values of its `parameter_set` filled in under the keys it gives itself.
+
+    A key the table gives in any unit (young_modulus_Pa) replaces the set's (young_modulus_GPa); the set's
+    [material.layered] lattice is merged under the table's own [material.layered], and dropped when the table
+    names another material.model. Tables without parameter_set come back unchanged."""
+    if not isinstance(table, dict) or not isinstance(table.get("parameter_set"), str):
+        return table   # no set, or a value validate_table refuses with the usual wording
+    name = table["parameter_set"]
+    chosen = parameter_set(name)
+    if chosen is None:
+        raise CaseError(f"material.parameter_set = {shown(name)}: unknown parameter set; valid names are "
+                        + ", ".join(PARAMETER_SETS) + " (python -m solver materials)")
+    aliases = {key: opt.keys() for opt in MATERIAL_OPTIONS for key in opt.keys()}
+    merged = {key: value for key, value in chosen.case_table().items()
+              if key != "layered" and not any(alias in table for alias in aliases.get(key, [key]))}
+    merged.update((key, value) for key, value in table.items() if key != "layered")
+    layered = table.get("layered")
+    if chosen.lattice is not None and merged["model"] == chosen.model:
+        if layered is None:
+            layered = {"lattice": chosen.lattice}
+        elif isinstance(layered, dict) and not {"lattice", "lattice_table_li_fraction_a_c_angstrom"} & set(layered):
+            layered = {"lattice": chosen.lattice, **layered}
+    if layered is not None:
+        merged["layered"] = layered
+    return merged
+
+
 def _resolve_material(material: dict) -> dict:
+    if material["parameter_set"] is None:
+        del material["parameter_set"]   # resolved cases without a set read as they always have
     material["regions"] = _resolve_regions(material["regions"])
     model = MATERIAL_MODELS[material["model"]]
     if model.requires_partial_molar_volume and material["partial_molar_volume_m3_mol"] is None:
@@ -280,7 +313,8 @@ def validate_case(raw: dict) -> dict:
     case["geometry"] = validate_geometry(raw["geometry"])
     case["mesh"] = validate_mesh_options(raw.get("mesh", {}), case["geometry"])
     for section, options in SECTIONS.items():
-        case[section] = validate_table(raw.get(section, {}), options, section)
+        table = raw.get(section, {})
+        case[section] = validate_table(with_parameter_set(table) if section == "material" else table, options, section)
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
