@@ -1,6 +1,6 @@
 """Named, cited material parameter sets: `[material] parameter_set = "ncm811"` in a case file.
 
-One entry per cathode material of the four studies (docs/science.md). Each value carries its unit, its source
+One entry per cathode material of the four studies (docs/science.md#the-four-studies). Each value carries its unit, its source
 and its basis:
 
     measured  a number a paper reports for this material (GITT D, XRD lattice change)
@@ -26,7 +26,7 @@ BASES = ("measured", "derived", "fitted", "assumed")
 KONDRAKOV = "Kondrakov et al., J. Phys. Chem. C 121 (2017) 3286"
 NCM_MODULUS = "Ni-rich NCM 140-200 GPa (literature range, docs/science.md#literature-values); mid value"
 NCM_POISSON = "Ni-rich NCM 0.25-0.3 (literature range, docs/science.md#literature-values)"
-MEA_GITT = "GITT of the magneto-electrochemical activation study, 1.39e-10 cm^2/s at 0 T (docs/science.md#study-4-ncm811)"
+MEA_GITT = "GITT of the magneto-electrochemical activation study, 1.39e-10 cm^2/s at 0 T (docs/science.md#study-4-magnetically-activated-ncm811)"
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ParameterSet:
 
     name: str
     formula: str
-    study: str                       # the docs/science.md section of the study that uses it
+    study: str                       # the study that uses it: a section of docs/science.md#the-four-studies
     values: tuple[Value, ...]
     model: str = "isotropic"
     lattice: str | None = None       # [material.layered] lattice preset (solver/layered_oxide.py)
@@ -79,7 +79,7 @@ def _ncm_layered(name: str, formula: str, lattice: str, molar_mass: float) -> Pa
 
 PARAMETER_SETS: dict[str, ParameterSet] = {s.name: s for s in (
     ParameterSet(
-        "ncm811", "LiNi0.8Co0.1Mn0.1O2", "docs/science.md#study-4-ncm811",
+        "ncm811", "LiNi0.8Co0.1Mn0.1O2", "docs/science.md#study-4-magnetically-activated-ncm811",
         values=(
             Value("c_max_mol_m3", 49000.0, "mol/m^3",
                   "about 49,000 mol/m^3 for NCM811 (crystallographic density / molar mass; docs/science.md#literature-values)",
