@@ -2,7 +2,7 @@
 
 These are the yardsticks the finite-element and 1D solvers are verified against, so every
 function states its formula and where it comes from. SI units throughout; every dimensional
-argument carries its unit in its name. Notation (as in docs/science.md, "Physics reference"):
+argument carries its unit in its name. Notation (as in docs/science.md#closed-form-references):
 
     x = r / R,  tau = D t / R^2,  Delta = J R / D,  K = E Omega / (3 (1 - nu))
 

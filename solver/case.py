@@ -21,6 +21,7 @@ from solver import units
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS, validate_extensions
 from solver.material_models import MATERIAL_MODELS
+from solver.parameter_sets import PARAMETER_SETS, parameter_set
 from solver.protocol import MATERIAL_KINETIC_OPTIONS, validate_kinetic_sections
 from solver.schema import (BOOL, FLOAT, INT, LIST, NUMBER, STR, TABLE, Option, all_of, fraction_closed, fraction_unit, is_number,
                            is_real, number_problem, positive, rule, shown, shown_text, validate_table, whole_number)
@@ -36,23 +37,37 @@ _young_modulus = all_of(positive, rule(lambda v: YOUNG_MODULUS_RANGE_PA[0] <= v 
                                        "in [1 MPa, 10 TPa] (1e6 .. 1e13 Pa)"))
 
 # material.young_modulus_Pa | young_modulus_GPa and material.regions.<name>.young_modulus_*: stored in Pa
-YOUNG_MODULUS = Option("young_modulus", FLOAT, None, check=_young_modulus, dimension="pressure", units=("_Pa", "_GPa"))
+YOUNG_MODULUS = Option("young_modulus", FLOAT, None, check=_young_modulus, dimension="pressure", units=("_Pa", "_GPa"),
+                       help="Young's modulus E; one of the two spellings is required")
 
 MATERIAL_OPTIONS = [
-    Option("name", STR, ""),
-    Option("model", STR, "isotropic", choices=tuple(MATERIAL_MODELS)),
+    Option("name", STR, "", help="a label of the material, stored with the results"),
+    # a named, cited set of the values below (solver/parameter_sets.py); keys written next to it win
+    Option("parameter_set", STR, None, choices=tuple(PARAMETER_SETS),
+           help="a named, cited set of the values below (python -m solver materials); keys written next to it "
+                "replace the set's values"),
+    Option("model", STR, "isotropic", choices=tuple(MATERIAL_MODELS),
+           help="the constitutive model: isotropic (Vegard strain Omega (c - c_ref) / 3 I) or layered_oxide "
+                "(per-grain anisotropic lattice strain, [material.layered])"),
     # per cell region (e.g. shell, islands): REGION_OPTIONS
-    Option("regions", TABLE, {}),
-    Option("c_max_mol_m3", FLOAT, check=positive),
-    Option("diffusivity_m2_s", FLOAT, check=positive),
+    Option("regions", TABLE, {}, help="per-cell-region values, [material.regions.<name>] (below)"),
+    Option("c_max_mol_m3", FLOAT, check=positive, help="maximum Li concentration (Li fraction 1)"),
+    Option("diffusivity_m2_s", FLOAT, check=positive,
+           help="Li diffusivity D (the constant, or the scale when regions override it)"),
     # D(x) as a table of [li_fraction, D_m2_s] rows, interpolated linearly in log D; overrides the constant.
-    Option("diffusivity_table_li_fraction_m2_s", LIST, None),
-    Option("poisson_ratio", FLOAT, check=_poisson),
+    Option("diffusivity_table_li_fraction_m2_s", LIST, None,
+           help="D(x) as [[li_fraction, D_m2_s], ...] rows (x strictly increasing), interpolated linearly in log D; "
+                "replaces the constant"),
+    Option("poisson_ratio", FLOAT, check=_poisson, help="Poisson's ratio nu"),
     # required unless the model says otherwise (solver/material_models.py: optional for layered_oxide)
-    Option("partial_molar_volume_m3_mol", FLOAT, None),
-    Option("stress_free_li_fraction", FLOAT, None, check=fraction_closed),
+    Option("partial_molar_volume_m3_mol", FLOAT, None,
+           help="partial molar volume Omega of the isotropic Vegard strain; required for model isotropic, optional "
+                "for layered_oxide (the lattice table's secant)"),
+    Option("stress_free_li_fraction", FLOAT, None, check=fraction_closed,
+           help="Li fraction of the stress-free state c_ref / c_max (default: operation.li_fraction_start)"),
     # a model's own sub-table, e.g. [material.layered] of layered_oxide (solver/layered_oxide.py)
-    *(Option(model.section, TABLE, None) for model in MATERIAL_MODELS.values() if model.section),
+    *(Option(model.section, TABLE, None, help=f"[material.{model.section}]: the {model.name} model's own keys (below)")
+      for model in MATERIAL_MODELS.values() if model.section),
     # after the sub-tables: the resolved [material] keeps the key order it always had
     YOUNG_MODULUS,
     # ocp, ocp_table_li_fraction_V, molar_mass_g_mol, li_per_formula_unit: used with [kinetics] (solver/protocol.py)
@@ -60,73 +75,98 @@ MATERIAL_OPTIONS = [
 ]
 
 OPERATION_OPTIONS = [
-    Option("mode", STR, "galvanostatic", choices=("galvanostatic", "potentiostatic")),
-    Option("direction", STR, "charge", choices=("charge", "discharge")),
-    Option("c_rate", FLOAT, 1.0, check=positive),
-    Option("capacity_li_fraction", FLOAT, None, check=fraction_unit),
-    Option("li_fraction_start", FLOAT, check=_li_fraction),
-    Option("li_fraction_end", FLOAT, None, check=_li_fraction),
-    Option("surface_li_fraction", FLOAT, None, check=_li_fraction),
-    Option("temperature_K", FLOAT, 298.15, check=positive),
-    Option("wetted_surfaces", LIST, ["outer_surface"]),
-    Option("stop_at_surface_limit", BOOL, True),
+    Option("mode", STR, "galvanostatic", choices=("galvanostatic", "potentiostatic"),
+           help="galvanostatic: constant current (C-rate); potentiostatic: fixed surface Li fraction"),
+    Option("direction", STR, "charge", choices=("charge", "discharge"),
+           help="charge extracts Li from the cathode, discharge inserts it"),
+    Option("c_rate", FLOAT, 1.0, check=positive, help="current in C-rates (galvanostatic)"),
+    Option("capacity_li_fraction", FLOAT, None, check=fraction_unit,
+           help="Li fraction moved per hour at 1C (default: the whole window |end - start|)"),
+    Option("li_fraction_start", FLOAT, check=_li_fraction, help="uniform Li fraction c / c_max at t = 0"),
+    Option("li_fraction_end", FLOAT, None, check=_li_fraction,
+           help="Li fraction at the end of a galvanostatic window (required there)"),
+    Option("surface_li_fraction", FLOAT, None, check=_li_fraction,
+           help="surface Li fraction held in potentiostatic mode (required there)"),
+    Option("temperature_K", FLOAT, 298.15, check=positive, help="temperature (stress-assisted flux Omega c / (R T))"),
+    Option("wetted_surfaces", LIST, ["outer_surface"],
+           help='facet regions the electrolyte wets (the flux crosses them), e.g. ["outer_surface", "pore_surface"]'),
+    Option("stop_at_surface_limit", BOOL, True, help="end the run when the surface Li fraction leaves [0, 1]"),
 ]
 
 TIME_OPTIONS = [
-    Option("t_end_s", FLOAT, None, check=positive),
-    Option("t_end_dimensionless", FLOAT, None, check=rule(lambda v: v > 0, "> 0 (D t / R^2)")),
+    Option("t_end_s", FLOAT, None, check=positive,
+           help="simulated time (default: the galvanostatic window at the C-rate)"),
+    Option("t_end_dimensionless", FLOAT, None, check=rule(lambda v: v > 0, "> 0 (D t / R^2)"),
+           help="simulated time as tau = D t / R^2"),
     # a million steps is days of 3D solves; 2**63 - 1 was accepted and ran out of memory (5 GB)
-    Option("steps", INT, 100, check=whole_number(1, 10**6)),
-    Option("scheme", STR, "bdf2", choices=("bdf2", "backward_euler")),
-    Option("adaptive", BOOL, False),
-    Option("tolerance", FLOAT, 1e-3, check=rule(lambda v: v > 0, "> 0 (relative local error per step)")),
-    Option("dt_min_s", FLOAT, None, check=positive),
-    Option("dt_max_s", FLOAT, None, check=positive),
+    Option("steps", INT, 100, check=whole_number(1, 10**6),
+           help="number of time steps (fixed steps), or the first step's size t_end / steps (adaptive)"),
+    Option("scheme", STR, "bdf2", choices=("bdf2", "backward_euler"),
+           help="time integration: BDF2 (variable step) or backward Euler"),
+    Option("adaptive", BOOL, False, help="adapt the step to a local-error estimate"),
+    Option("tolerance", FLOAT, 1e-3, check=rule(lambda v: v > 0, "> 0 (relative local error per step)"),
+           help="relative local error per adaptive step"),
+    Option("dt_min_s", FLOAT, None, check=positive, help="smallest adaptive step"),
+    Option("dt_max_s", FLOAT, None, check=positive, help="largest adaptive step"),
 ]
 
 COUPLING_OPTIONS = [
-    Option("stress_assisted_diffusion", BOOL, False),
-    Option("max_iterations", INT, 30, check=whole_number(1, 10**4)),
+    Option("stress_assisted_diffusion", BOOL, False,
+           help="add the flux D Omega c / (R T) grad sigma_h (solved to convergence each step)"),
+    Option("max_iterations", INT, 30, check=whole_number(1, 10**4), help="coupling iterations per step at most"),
     # relative max-norm change of c between coupling iterations; the linear solves (linear_rtol) must be
     # well below it, or the iteration stalls on their noise
-    Option("tolerance", FLOAT, 1e-5, check=rule(lambda v: v > 0, "> 0 (relative change of c)")),
+    Option("tolerance", FLOAT, 1e-5, check=rule(lambda v: v > 0, "> 0 (relative change of c)"),
+           help="relative max-norm change of c between coupling iterations that ends them"),
 ]
 
 SOLVER_OPTIONS = [
     # relative residual of the linear solves: "auto" ties it to the accuracy the case asks for (linear_rtol())
     Option("linear_rtol", NUMBER + STR, "auto",
-           check=rule(lambda v: v == "auto" or (not isinstance(v, str) and 0 < v <= 1e-2), '"auto" or a number in (0, 1e-2]')),
-    Option("concentration_degree", INT, 1, choices=(1, 2)),
-    Option("displacement_degree", INT, 2, choices=(1, 2)),
-    Option("mechanics_preconditioner", STR, "gamg", choices=("gamg", "hypre", "lu")),
+           check=rule(lambda v: v == "auto" or (not isinstance(v, str) and 0 < v <= 1e-2), '"auto" or a number in (0, 1e-2]'),
+           help='relative residual of the linear solves; "auto": mechanics 1e-6, transport 1e-8, tighter for '
+                'adaptive or iterating steps'),
+    Option("concentration_degree", INT, 1, choices=(1, 2), help="polynomial degree of the concentration (P1 or P2)"),
+    Option("displacement_degree", INT, 2, choices=(1, 2),
+           help="polynomial degree of the displacement (P2 gives a usable grad sigma_h)"),
+    Option("mechanics_preconditioner", STR, "gamg", choices=("gamg", "hypre", "lu"),
+           help="CG + GAMG, CG + BoomerAMG (hypre), or a direct LU solve (small meshes)"),
     # 3d: the tetrahedral model; spherical_1d / axisymmetric: reduced models of rotationally symmetric
     # particles (sphere, hollow_sphere, core_shell), same outputs, a small fraction of the cost (solver/reduced/)
-    Option("formulation", STR, "3d", choices=("3d", "spherical_1d", "axisymmetric")),
+    Option("formulation", STR, "3d", choices=("3d", "spherical_1d", "axisymmetric"),
+           help="3d tetrahedra, or the reduced spherical_1d / axisymmetric models of rotationally symmetric particles"),
 ]
 
 PEAK_STRESS_EVALUATIONS = ("cellwise", "recovered")
 OUTPUT_OPTIONS = [
-    Option("fields", BOOL, True),
+    Option("fields", BOOL, True, help="write the XDMF/VTU field snapshots"),
     # every snapshot writes the full fields; more than 10000 fills a disk, not a picture
-    Option("snapshots", INT, 5, check=whole_number(0, 10**4)),
-    Option("pictures", BOOL, True),
-    Option("progress", BOOL, True),
+    Option("snapshots", INT, 5, check=whole_number(0, 10**4), help="number of field snapshots (evenly spaced in time)"),
+    Option("pictures", BOOL, True, help="draw the PNG pictures after the run"),
+    Option("progress", BOOL, True, help="print one line per step"),
     # which stress the peaks are taken of (solver/postprocess.py): the exact DG stress cell by cell, or its
     # nodal average within each cell region (for steep stress gradients across few cells, e.g. thin shells)
-    Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS),
-    # physical sanity checks after every step (solver/sanity.py): findings are warnings in the log and in
-    # summary.json, or with "fatal" the first one ends the run as failed
-    Option("sanity", STR, "warn", choices=("warn", "fatal")),
+    Option("peak_stress", STR, "cellwise", choices=PEAK_STRESS_EVALUATIONS,
+           help="cellwise: peaks of the exact DG stress at every cell's corners; recovered: of its region-wise nodal "
+                "average"),
+    # physical sanity checks after every step (solver/sanity.py)
+    Option("sanity", STR, "warn", choices=("warn", "fatal"),
+           help="warn: findings (Li content outside [0, c_max], state of charge outside [0, 1], a peak on a poor "
+                "cell) in the log and summary.json; fatal: the first one ends the run as failed"),
 ]
 
 # The initial Li profile (solver/shell_section.py): uniform operation.li_fraction_start, or a Li-deficient shell whose
 # Li fraction rises from shell_li_fraction_surface at r = R to the bulk value at the shell's inner radius.
 INITIAL_OPTIONS = [
-    Option("shell_li_fraction_surface", FLOAT, None, check=fraction_closed),
-    Option("shell_profile", STR, "linear", choices=("linear", "erf")),
+    Option("shell_li_fraction_surface", FLOAT, None, check=fraction_closed,
+           help="Li fraction at r = R of a Li-deficient shell (core_shell); it rises to operation.li_fraction_start "
+                "at the shell's inner radius"),
+    Option("shell_profile", STR, "linear", choices=("linear", "erf"), help="shape of that rise"),
     # structural: the deficit is a property of the shell (fewer accessible Li sites), in equilibrium at t = 0;
     # diffusing: an ordinary concentration gradient that Fickian diffusion starts to even out at once
-    Option("shell_deficit", STR, "structural", choices=("structural", "diffusing")),
+    Option("shell_deficit", STR, "structural", choices=("structural", "diffusing"),
+           help="structural: fewer accessible Li sites in the shell (equilibrium at t = 0); diffusing: an ordinary "
+                "gradient that diffusion evens out"),
 ]
 
 SECTIONS: dict[str, list[Option]] = {
@@ -147,12 +187,15 @@ def _top_level_keys() -> set[str]:
 
 REGION_OPTIONS = [
     YOUNG_MODULUS,
-    Option("poisson_ratio", FLOAT, None, check=_poisson),
-    Option("partial_molar_volume_m3_mol", FLOAT, None),
-    Option("diffusivity_m2_s", FLOAT, None, check=positive),
+    Option("poisson_ratio", FLOAT, None, check=_poisson, help="this region's Poisson's ratio"),
+    Option("partial_molar_volume_m3_mol", FLOAT, None, help="this region's partial molar volume"),
+    Option("diffusivity_m2_s", FLOAT, None, check=positive, help="this region's diffusivity (not with a D(x) table)"),
     # a bounded region (solver/shell.py): its Li content stops changing at these Li fractions
-    Option("li_fraction_min", FLOAT, None, check=fraction_closed),
-    Option("li_fraction_max", FLOAT, None, check=fraction_closed),
+    Option("li_fraction_min", FLOAT, None, check=fraction_closed,
+           help="the region's Li content stops falling at this Li fraction (bounded region, e.g. a Li-deficient "
+                "shell)"),
+    Option("li_fraction_max", FLOAT, None, check=fraction_closed,
+           help="the region's Li content stops rising at this Li fraction"),
 ]
 
 
@@ -167,7 +210,37 @@ def _resolve_regions(regions: dict) -> dict:
     return out
 
 
+def with_parameter_set(table) -> dict:
+    """A raw [material] table with the values of its `parameter_set` filled in under the keys it gives itself.
+
+    A key the table gives in any unit (young_modulus_Pa) replaces the set's (young_modulus_GPa); the set's
+    [material.layered] lattice is merged under the table's own [material.layered], and dropped when the table
+    names another material.model. Tables without parameter_set come back unchanged."""
+    if not isinstance(table, dict) or not isinstance(table.get("parameter_set"), str):
+        return table   # no set, or a value validate_table refuses with the usual wording
+    name = table["parameter_set"]
+    chosen = parameter_set(name)
+    if chosen is None:
+        raise CaseError(f"material.parameter_set = {shown(name)}: unknown parameter set; valid names are "
+                        + ", ".join(PARAMETER_SETS) + " (python -m solver materials)")
+    aliases = {key: opt.keys() for opt in MATERIAL_OPTIONS for key in opt.keys()}
+    merged = {key: value for key, value in chosen.case_table().items()
+              if key != "layered" and not any(alias in table for alias in aliases.get(key, [key]))}
+    merged.update((key, value) for key, value in table.items() if key != "layered")
+    layered = table.get("layered")
+    if chosen.lattice is not None and merged["model"] == chosen.model:
+        if layered is None:
+            layered = {"lattice": chosen.lattice}
+        elif isinstance(layered, dict) and not {"lattice", "lattice_table_li_fraction_a_c_angstrom"} & set(layered):
+            layered = {"lattice": chosen.lattice, **layered}
+    if layered is not None:
+        merged["layered"] = layered
+    return merged
+
+
 def _resolve_material(material: dict) -> dict:
+    if material["parameter_set"] is None:
+        del material["parameter_set"]   # resolved cases without a set read as they always have
     material["regions"] = _resolve_regions(material["regions"])
     model = MATERIAL_MODELS[material["model"]]
     if model.requires_partial_molar_volume and material["partial_molar_volume_m3_mol"] is None:
@@ -286,7 +359,8 @@ def validate_case(raw: dict) -> dict:
     case["geometry"] = validate_geometry(raw["geometry"])
     case["mesh"] = validate_mesh_options(raw.get("mesh", {}), case["geometry"])
     for section, options in SECTIONS.items():
-        case[section] = validate_table(raw.get(section, {}), options, section)
+        table = raw.get(section, {})
+        case[section] = validate_table(with_parameter_set(table) if section == "material" else table, options, section)
     case["material"] = _resolve_material(case["material"])
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])

@@ -1,5 +1,6 @@
-"""Command line: `python -m solver {run,check,mesh} CASE.toml ...`, `python -m solver sweep SWEEP.toml --out DIR`
-(also the `particle-solver` script)."""
+"""Command line: `python -m solver {run,check,mesh,verify} CASE.toml ...`, `python -m solver sweep SWEEP.toml --out DIR`,
+`python -m solver keys` (every case key) and `python -m solver materials` (parameter sets); also the
+`particle-solver` script."""
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--tolerance-percent", type=float, default=1.0,
                         help="largest relative error that passes (default 1 %%, what the shipped meshes reach)")
     mesh = case_command("mesh", "build (or fetch from the cache) the mesh; write geometry.json")
-    mesh.add_argument("--out", type=Path, required=True, help="folder for geometry.json: new, empty, or an earlier mesh folder")
+    mesh.add_argument("--out", type=Path, required=True,
+    help="folder for geometry.json: new, empty, or an earlier mesh folder")
     mesh.add_argument("--no-mesh-cache", action="store_true", help="always remesh")
+    sub.add_parser("materials", help="list the named material parameter sets with their values and sources")
+    keys = sub.add_parser("keys", help="every case-file key: type, default, allowed values, unit, help")
+    keys.add_argument("section", nargs="?", default=None,
+                      help="only this section, e.g. material, geometry, material.layered, oxygen")
+    keys.add_argument("--format", choices=("text", "markdown"), default="text",
+                      help="markdown: the text of docs/keys.md")
     from solver.sweep.command import add_sweep_parser
 
     add_sweep_parser(sub)
@@ -100,12 +108,30 @@ def _command_verify(args, case, comm) -> int:
     return 0 if passed else 1
 
 
+def _command_reference(args) -> int:
+    if args.command == "materials":
+        from solver.parameter_sets import listing
+
+        print(listing())
+        return 0
+    from solver.keyref import key_reference
+
+    try:
+        print(key_reference(args.format, args.section), end="")
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sweep":  # the sweep driver only launches processes: no MPI, no dolfinx here
         from solver.sweep.command import command_sweep
 
         return command_sweep(args)
+    if args.command in ("materials", "keys"):   # reference listings: no MPI, no dolfinx
+        return _command_reference(args)
     from mpi4py import MPI
 
     from solver.case import load_case

@@ -19,21 +19,27 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from solver.schema import Option
+
 from solver import grain_boundary_section, oxygen_section, shell_section
 
 
 @dataclass(frozen=True)
 class Extension:
-    """One case section of extra physics: its checks (dolfinx-free) and its FE class as "module:Class"."""
+    """One case section of extra physics: its checks (dolfinx-free), its FE class as "module:Class", and its
+    keys (what `python -m solver keys` lists)."""
 
     validate: Callable[[dict], dict]
     implementation: str
+    options: tuple[Option, ...] = ()
 
 
 EXTENSIONS: dict[str, Extension] = {
-    "grain_boundaries": Extension(grain_boundary_section.validate, "solver.grain_boundaries:GrainBoundaryTraction"),
-    "oxygen": Extension(oxygen_section.validate, "solver.oxygen:OxygenRelease"),
-    "region_peaks": Extension(shell_section.validate_region_peaks, "solver.shell:RegionPeaks"),
+    "grain_boundaries": Extension(grain_boundary_section.validate, "solver.grain_boundaries:GrainBoundaryTraction",
+                                  tuple(grain_boundary_section.OPTIONS)),
+    "oxygen": Extension(oxygen_section.validate, "solver.oxygen:OxygenRelease", tuple(oxygen_section.OPTIONS)),
+    "region_peaks": Extension(shell_section.validate_region_peaks, "solver.shell:RegionPeaks",
+                              tuple(shell_section.REGION_PEAKS_OPTIONS)),
 }
 
 

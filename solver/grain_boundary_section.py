@@ -24,15 +24,20 @@ def _positive_numbers_MPa(values) -> str | None:
     return None if all(is_number(v) and v > 0 for v in values) else "must be a list of numbers > 0 (MPa)"
 
 
+_positive_numbers_MPa.allowed = "a list of numbers > 0 (MPa)"
+
+
 OPTIONS = [
-    Option("core_radius_fraction", FLOAT, 0.5, check=fraction_open),
-    Option("point_field", BOOL, True),
+    Option("core_radius_fraction", FLOAT, 0.5, check=fraction_open,
+           help="r / R below which a grain-boundary point counts as core"),
+    Option("point_field", BOOL, True, help="add gb_normal_traction_Pa to the field snapshots"),
     # written in MPa, stored in Pa (after the keys above: the resolved section keeps its key order); a default
     # is already in SI
     Option("critical_traction", FLOAT, check=rule(lambda v: v > 0, "> 0 (MPa)"), dimension="pressure",
-           units=("_MPa",)),
+           units=("_MPa",), help="boundary area with normal traction above it is reported (per zone)"),
     Option("report_thresholds", LIST, [v * MPA_TO_PA for v in (250.0, 500.0, 1000.0, 2000.0)],
-           check=_positive_numbers_MPa, dimension="pressure", units=("_MPa",)),
+           check=_positive_numbers_MPa, dimension="pressure", units=("_MPa",),
+           help="further tractions at which the area fractions are reported"),
 ]
 
 

@@ -152,11 +152,14 @@ ELASTIC_CONSTANT_NAMES = ("c11", "c12", "c13", "c33", "c44")
 
 # ------------------------------------------------------------------ case keys: [material.layered]
 LAYERED_OPTIONS = [
-    Option("lattice", STR, None, choices=tuple(LATTICE_TABLES)),
-    Option("lattice_table_li_fraction_a_c_angstrom", LIST, None),
-    Option("stiffness", STR, "isotropic", choices=("isotropic", "hexagonal")),
-    Option("elastic_constants_GPa", TABLE, None),
-    Option("crystal_c_axis", LIST, None),
+    Option("lattice", STR, None, choices=tuple(LATTICE_TABLES),
+           help="a lattice-table preset a(x), c(x) (sources in solver/layered_oxide.py)"),
+    Option("lattice_table_li_fraction_a_c_angstrom", LIST, None,
+           help="own lattice table [[li_fraction, a_angstrom, c_angstrom], ...] instead of a preset"),
+    Option("stiffness", STR, "isotropic", choices=("isotropic", "hexagonal"),
+           help="isotropic (E, nu of [material]) or hexagonal (elastic_constants_GPa)"),
+    Option("elastic_constants_GPa", TABLE, None, help="{c11, c12, c13, c33, c44} of the hexagonal stiffness"),
+    Option("crystal_c_axis", LIST, None, help="the c axis [x, y, z] of a single crystal (geometries without grains)"),
 ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from solver import layered_oxide
+from solver.schema import Option
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class MaterialModel:
     requires_partial_molar_volume: bool = True
     section: str | None = None
     resolve_section: Callable[[str, dict | None], dict | None] | None = None
+    section_options: tuple[Option, ...] = ()     # the sub-table's keys, for `python -m solver keys`
 
 
 MATERIAL_MODELS: dict[str, MaterialModel] = {
@@ -33,5 +35,6 @@ MATERIAL_MODELS: dict[str, MaterialModel] = {
         layered_oxide.MODEL_NAME, "solver.materials_layered:LayeredOxideMaterial",
         # optional: the secant of the lattice table's volumetric strain stands in (solver/layered_oxide.py)
         requires_partial_molar_volume=False,
-        section="layered", resolve_section=layered_oxide.resolve_layered_section),
+        section="layered", resolve_section=layered_oxide.resolve_layered_section,
+        section_options=tuple(layered_oxide.LAYERED_OPTIONS)),
 }

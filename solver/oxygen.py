@@ -13,7 +13,7 @@ Model (mol O2 per m^3; c mobile, q trapped, r reduced), stepping with the Li sol
   Soc. 128 (2006) 8694). For Li1.20Mn0.555Ni0.158Co0.080O2, Ni2+/4+ and Co3+/4+ give 2(0.158) + 0.080 =
   0.396 e per formula unit, i.e. x_th = 1 - 0.396/1.2 = 0.67 of the Li. nu only scales the amounts: every
   fraction reported below is independent of it.
-- Trapping: O2 binds to RuO2 1.013 eV more strongly than to Li2MnO3 (-1.497 vs -0.484 eV, docs/science.md),
+- Trapping: O2 binds to RuO2 1.013 eV more strongly than to Li2MnO3 (-1.497 vs -0.484 eV, docs/science.md#study-2-li-rich-lrmo-with-a-buffer-layer-and-ruo2),
   so the equilibrium partition between the two is K = exp(1.013 eV / kT) ~ 1e17 at 298 K: once captured,
   O2 does not desorb on any time scale of the charge. The trap is therefore irreversible, limited by the
   capture rate k_a and the RuO2 sites (Langmuir blocking, 1 - q/q_max); the catalytic reduction (lower

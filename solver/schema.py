@@ -97,8 +97,13 @@ def is_number(value) -> bool:
 
 # -- checks: each returns None when fine, else the "what is allowed" text ------------------------------
 def rule(test: Callable[[Any], bool], allowed: str) -> Callable[[Any], str | None]:
-    """A check from a predicate and the text of what it allows ("> 0", "in [0, 1] (c in [0, c_max])")."""
-    return lambda value: None if test(value) else f"must be {allowed}"
+    """A check from a predicate and the text of what it allows ("> 0", "in [0, 1] (c in [0, c_max])"); the
+    text is also its `allowed` attribute, which the key reference (solver/keyref.py) prints."""
+    def check(value):
+        return None if test(value) else f"must be {allowed}"
+
+    check.allowed = allowed
+    return check
 
 
 positive = rule(lambda v: v > 0, "> 0")
@@ -111,7 +116,11 @@ fraction_unit = rule(lambda v: 0 < v <= 1, "in (0, 1]")
 
 def all_of(*checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
     """The first problem of several checks: `all_of(positive, range)` says "> 0" for -1, the range for 1e-9."""
-    return lambda value: next(filter(None, (check(value) for check in checks)), None)
+    def check(value):
+        return next(filter(None, (one(value) for one in checks)), None)
+
+    check.allowed = " and ".join(one.allowed for one in checks if getattr(one, "allowed", None))
+    return check
 
 
 def at_least(minimum) -> Callable[[Any], str | None]:
@@ -132,6 +141,10 @@ def number_pair(value) -> str | None:
     if len(value) != 2 or not all(is_number(v) for v in value) or not 0 < value[0] <= value[1]:
         return "must be [low, high] with 0 < low <= high"
     return None
+
+
+positive_numbers.allowed = "a list of numbers > 0"
+number_pair.allowed = "[low, high] with 0 < low <= high"
 
 
 def _type_ok(value, types: tuple) -> bool:

@@ -116,11 +116,15 @@ def radial_reference(case: dict, shell_inner_radius_m: float, radius_m: float, n
 
 
 REGION_PEAK_KINDS = ("von_mises", "hoop", "max_principal")
+REGION_PEAKS_OPTIONS = [
+    Option("regions", LIST, [], help="cell regions (e.g. [\"bulk\", \"shell\"]) whose von Mises, hoop and max "
+                                     "principal peaks are reported, pointwise and cell-averaged"),
+]
 
 
 def validate_region_peaks(table) -> dict:
     """The [region_peaks] table checked (solver.extensions calls it for a case with [region_peaks])."""
-    values = validate_table(table, [Option("regions", LIST, [])], "region_peaks")
+    values = validate_table(table, REGION_PEAKS_OPTIONS, "region_peaks")
     if not all(isinstance(name, str) for name in values["regions"]):
         raise CaseError(f"region_peaks.regions = {values['regions']!r}: must be a list of cell region names")
     return values

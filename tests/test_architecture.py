@@ -146,7 +146,8 @@ def test_no_private_name_is_imported_across_modules():
 # Everything a case file is checked by: none of them may load the FE stack.
 VALIDATION_MODULES = ["solver.case", "solver.schema", "solver.units", "solver.dotted", "solver.extensions",
                       "solver.material_models", "solver.layered_oxide", "solver.oxygen_section",
-                      "solver.grain_boundary_section", "solver.shell_section", "solver.geometry.schema"]
+                      "solver.grain_boundary_section", "solver.shell_section", "solver.geometry.schema",
+                      "solver.parameter_sets", "solver.keyref"]
 
 
 def test_case_validation_modules_never_load_dolfinx_petsc_or_mpi():

@@ -78,10 +78,14 @@ def test_charge_window_must_extract_lithium():
 
 def test_both_modulus_units_is_an_error():
     raw = raw_case()
+    raw["material"]["young_modulus_GPa"] = 150.0   # written next to the parameter set: both explicit
     raw["material"]["young_modulus_Pa"] = 1.5e11
     expect_error(raw, "young_modulus_Pa", "give only one of")  # the schema's wording for two units of one key
     raw["material"].pop("young_modulus_Pa")
     raw["material"].pop("young_modulus_GPa")
+    raw["material"].pop("parameter_set")           # the set would supply young_modulus_GPa; the rest by hand
+    raw["material"].update(c_max_mol_m3=49000.0, diffusivity_m2_s=1.4e-14, poisson_ratio=0.3,
+                           partial_molar_volume_m3_mol=1.39e-6)
     expect_error(raw, "material.young_modulus_Pa / material.young_modulus_GPa: give exactly one")
     raw = raw_case()
     raw["material"]["regions"] = {"bulk": {"young_modulus_GPa": 100, "young_modulus_Pa": 1e11}}

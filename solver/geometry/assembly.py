@@ -22,7 +22,8 @@ RADIUS = Option("radius", FLOAT, dimension="length", help="particle radius, e.g.
                                             "(gmsh's OCC tolerance is 1e-7 um)")))
 SYMMETRY = Option("symmetry", STR, "full", choices=("full", "octant"),
                   help="octant: the x, y, z >= 0 eighth with symmetry_x|y|z facets")
-SEED = Option("seed", INT, 0, check=non_negative)
+SEED = Option("seed", INT, 0, check=non_negative,
+              help="random-number seed of the sampled geometry (same seed, same mesh)")
 
 
 def sphere_surface(geometry: dict, radius: float, layer_um: float | None = None, layer_key: str = "") -> tuple:

@@ -10,21 +10,22 @@ from solver.geometry import islands
 from solver.geometry.assembly import (RADIUS, SEED, SYMMETRY, Assembly, KindSpec, ball_volume, forbid_octant_with,
                                       octant_inputs, radius_um, sphere_surface, symmetry_factor)
 from solver.geometry.occ import ball, fragment_assign
-from solver.schema import (FLOAT, INT, STR, Option, fraction_open, non_negative, positive, require_exactly_one,
+from solver.schema import (FLOAT, INT, STR, Option, fraction_open, non_negative, positive, require_exactly_one, rule,
                            whole_number)
 from solver.units import UM_TO_M
 
 OPTIONS = [
     RADIUS,
-    Option("shell_thickness", FLOAT, None, check=positive, dimension="length"),
+    Option("shell_thickness", FLOAT, None, check=positive, dimension="length",
+           help="shell thickness (or shell_thickness_fraction)"),
     Option("shell_thickness_fraction", FLOAT, None, check=fraction_open, help="shell thickness / radius"),
     SYMMETRY,
-    Option("island_coverage_fraction", FLOAT, 0.0, check=lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]",
+    Option("island_coverage_fraction", FLOAT, 0.0, check=rule(lambda v: 0 <= v <= 0.5, "in [0, 0.5]"),
            help="fraction of the surface covered by islands; 0: no islands"),
     Option("island_thickness", FLOAT, None, check=positive, dimension="length",
            help="radial island thickness (default: the shell thickness)"),
     # islands are placed by random sequential addition, 2000 tries per island
-    Option("island_count", INT, None, check=whole_number(1, 1000)),
+    Option("island_count", INT, None, check=whole_number(1, 1000), help="number of islands (default 12)"),
     Option("island_radius", FLOAT, None, check=positive, dimension="length", help="island footprint radius"),
     Option("island_placement", STR, "surface", choices=("surface", "embedded"),
            help="surface: on top of the particle (r = R .. R + t); embedded: replacing the outer layer"),

@@ -14,9 +14,10 @@ from solver.schema import FLOAT, INT, STR, Option, fraction_closed, fraction_ope
 OPTIONS = [
     RADIUS,
     # one OCC solid per grain in one fragment call; the studies use 20-30 grains
-    Option("grain_count", INT, 20, check=whole_number(2, 2000)),
+    Option("grain_count", INT, 20, check=whole_number(2, 2000), help="number of Voronoi grains"),
     SEED,
-    Option("orientation", STR, "random", choices=("random", "radial")),
+    Option("orientation", STR, "random", choices=("random", "radial"),
+           help="random grain orientations, or radially textured"),
     Option("radial_texture_fraction", FLOAT, 1.0, check=fraction_closed,
            help="with orientation = 'radial': fraction of grains whose radial_axis points radially"),
     Option("radial_axis", STR, "c", choices=("a", "b", "c"), help="crystal axis aligned with the radius"),

@@ -16,7 +16,7 @@ import numpy as np
 from solver.errors import CaseError
 from solver.geometry.occ import ball, ellipsoid
 from solver.schema import (BOOL, FLOAT, INT, LIST, STR, TABLE, Option, non_negative, number_pair, positive,
-                           positive_numbers, whole_number)
+                           positive_numbers, rule, whole_number)
 from solver.units import UM_TO_M
 
 NO_PORES = "none"
@@ -30,7 +30,7 @@ PORE_OPTIONS = [
                 "within_half, overall}"),
     Option("volume_classes_um3", LIST, None,
            help="[[v_min_um3, v_max_um3, count_fraction], ...] (default: the FIB-SEM classes)"),
-    Option("pore_shape", STR, "sphere", choices=("sphere", "ellipsoid")),
+    Option("pore_shape", STR, "sphere", choices=("sphere", "ellipsoid"), help="sphere or ellipsoid pores"),
     Option("aspect_ratio_range", LIST, None, check=number_pair, help="[low, high] for ellipsoids, within [1, 5]"),
     Option("min_gap", FLOAT, None, check=non_negative, dimension="length",
            help=f"gap between pores (default {DEFAULT_MIN_GAP_FRACTION} x radius)"),
@@ -38,10 +38,11 @@ PORE_OPTIONS = [
            help=f"gap from pores to the outer surface (default {DEFAULT_SURFACE_GAP_FRACTION} x radius)"),
     Option("central_pores", LIST, None, check=positive_numbers, dimension="volume",
            help="volumes of large pores placed at the centre first, e.g. central_pores_um3 = [3.779, 1.123]"),
-    Option("cluster_fraction", FLOAT, None, check=lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]"),
+    Option("cluster_fraction", FLOAT, None, check=rule(lambda v: 0 <= v <= 0.5, "in [0, 0.5]"),
+           help="fraction of pores placed in clusters (sampler)"),
     Option("volume_scale", FLOAT, None, check=positive,
            help="multiplies the class volumes: fewer, larger pores at the same porosity (default 1)"),
-    # 5000 pores took 135 s and 2.3M tetrahedra (docs: environment); 10**5 is far past what meshes
+    # 5000 pores took 135 s and 2.3M tetrahedra (docs/science.md#study-1-gradient-porous-ni-rich-ncm); 10**5 is far past what meshes
     Option("target_pore_count", INT, None, check=whole_number(1, 10**5),
            help="choose volume_scale so that about this many pores are placed"),
     Option("max_pores", INT, None, check=whole_number(1, 10**5), help="refuse geometries that need more pores"),

@@ -32,8 +32,8 @@ MESH_OPTIONS = [
     Option("geometry_order", INT, 1, choices=(1, 2),
            help="1: straight-sided tetrahedra; 2: quadratic (10-node) tetrahedra with their nodes on the "
                 "true curved surfaces (sphere, hollow_sphere, core_shell without pores or islands)"),
-    Option("algorithm_3d", STR, "delaunay", choices=("delaunay", "hxt")),
-    Option("optimize_netgen", BOOL, False),
+    Option("algorithm_3d", STR, "delaunay", choices=("delaunay", "hxt"), help="gmsh's 3D mesher"),
+    Option("optimize_netgen", BOOL, False, help="always run Netgen's optimiser"),
     Option("threads", INT, 1, check=whole_number(1, 1024), help="gmsh threads (1 keeps meshes reproducible)"),
     Option("verbose", BOOL, False, help="show gmsh's own messages"),
 ]

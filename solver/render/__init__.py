@@ -1,7 +1,7 @@
 """Every picture the product makes, drawn with PyVista in a process that never imports dolfinx.
 
 The PyPI VTK wheel and Debian's dolfinx clash inside one process (see
-../shared/docs/environment.md, "CRASH TRAP"), so this package only reads the files the solver
+docs/DEVELOPING.md#environment), so this package only reads the files the solver
 wrote into a result folder and is run as its own process::
 
     python -m solver.render DIR [--fields concentration_mol_m3 von_mises_Pa ...]

@@ -1,4 +1,4 @@
-"""Studies: scripted sets of case runs that answer one question from ../shared/docs/science.md."""
+"""Studies: scripted sets of case runs that answer one question from docs/science.md#the-four-studies."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The gradient-porous Ni-rich NCM study (science.md section 1): does the model reproduce the paper's claims?
+"""The gradient-porous Ni-rich NCM study (docs/science.md#study-1-gradient-porous-ni-rich-ncm): does the model reproduce the paper's claims?
 
     python -m solver.studies.gradient_porous --out results/gradient_porous [--sensitivity] [--jobs 2]
 

@@ -1,4 +1,4 @@
-"""The Li-rich (LRMO) study, science.md section 2: a Li-deficient buffer layer and RuO2 (Ru-1) vs pristine.
+"""The Li-rich (LRMO) study, docs/science.md#study-2-li-rich-lrmo-with-a-buffer-layer-and-ruo2: a Li-deficient buffer layer and RuO2 (Ru-1) vs pristine.
 
     python -m solver.studies.lrmo --out results/lrmo [--quick] [--skip-3d] [--force]
 

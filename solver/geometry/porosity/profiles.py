@@ -4,7 +4,7 @@ Porosities are fractions (0.0819, not 8.19).
 
 What the paper measured and how it is read here
 -----------------------------------------------
-SEM cross-sections of 25 particles (science.md section 1): mean porosity GP-NCM83 8.19 %, P-NCM83
+SEM cross-sections of 25 particles (docs/science.md#study-1-gradient-porous-ni-rich-ncm): mean porosity GP-NCM83 8.19 %, P-NCM83
 1.96 % (uniform), GP-Ni96 6.92 %, P-Ni96 2.25 %; a concentric-circle analysis with circles of radius
 50 %..100 % of the particle radius in which GP-NCM83 "falls from 13.11 % at the centre to 8.11 % at
 the exterior".

@@ -5,7 +5,7 @@ Pore sizes (FIB-SEM, voxel 20 nm, pores < 0.002 um^3 treated as noise): ~80 % of
 0.002-0.010 um^3, ~16 % in 0.010-0.030 um^3, ~4 % above 0.030 um^3, log-uniform inside each class.
 The open top class is closed at 0.2 um^3 (equivalent diameter 0.73 um, 7 % of a 10 um particle)
 because (i) it makes the count-weighted mean pore volume 0.0105 um^3, the ~0.01 um^3 of the
-science.md scale check, (ii) the paper singles out only two larger pores (3.779 and 1.123 um^3, at
+scale check of docs/science.md#study-1-gradient-porous-ni-rich-ncm, (ii) the paper singles out only two larger pores (3.779 and 1.123 um^3, at
 the centre; pass them as ``central_pores_um3``), so ordinary pores should stay well below 1.1 um^3,
 (iii) a 0.3 bound would put 40 % of the pore volume in the 4 % class.  The measured count fractions
 hold for the whole particle; per radius the class mix is tilted (``size_bias``) so that small pores
@@ -15,7 +15,7 @@ to 80/16/4.
 Faithful versus runnable (``volume_scale``, ``max_pores``)
 ---------------------------------------------------------
 A faithful 10 um (R = 5 um) GP-NCM83 particle holds ~36 um^3 of pores (3D 6.96 %), i.e. ~3500 pores
-of the measured sizes; gmsh turns 2000-5000 pores into 1-2.3 M tets (environment.md).  A case meant
+of the measured sizes; gmsh turns 2000-5000 pores into 1-2.3 M tets (docs/science.md#study-1-gradient-porous-ni-rich-ncm).  A case meant
 for a laptop needs a few hundred pores: ``volume_scale`` multiplies every class volume (not the
 explicit ``central_pores_um3``), so the same porosity profile is made of fewer, larger pores
 (count ~ 1 / volume_scale; GP-NCM83 R = 5 um: scale 1 -> ~3500, scale 6 -> ~600, scale 7 -> ~500).
