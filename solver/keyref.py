@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from solver.case import REGION_OPTIONS, SECTIONS
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS
+from solver.protocol import KINETICS_OPTIONS, PROTOCOL_OPTIONS, STEP_OPTIONS, STOP_OPTIONS
 from solver.geometry.schema import GEOMETRY_KINDS, MESH_OPTIONS
 from solver.material_models import MATERIAL_MODELS
 from solver.schema import (BOOL, FLOAT, INT, LIST, MAGNITUDE_RANGE, NUMBER, REQUIRED, SI_SUFFIX, STR, TABLE,
@@ -74,6 +75,11 @@ def sections() -> list[Section]:
                                          f"only with material.model = {model.name!r}"))
     for name, extension in EXTENSIONS.items():
         found.append(Section(name, tuple(extension.options), "optional extension: present = switched on"))
+    found.append(Section("kinetics", tuple(KINETICS_OPTIONS),
+                         "optional: Butler-Volmer kinetics and voltage (solver.formulation = 'spherical_1d' for now)"))
+    found.append(Section("protocol", tuple(PROTOCOL_OPTIONS), "optional, with [kinetics]: the cycling protocol"))
+    found.append(Section("protocol.steps", tuple(STEP_OPTIONS), "[[protocol.steps]]: one table per step"))
+    found.append(Section("protocol.steps.stop", tuple(STOP_OPTIONS), "a step's stop conditions, at least one"))
     return found
 
 

@@ -35,48 +35,61 @@ _alpha = rule(lambda v: 0 < v < 1, "in (0, 1)")
 
 # [material] keys of the kinetics (registered in solver.case.MATERIAL_OPTIONS)
 MATERIAL_KINETIC_OPTIONS = [
-    Option("ocp", STR, None, choices=tuple(ocp.CURVES)),
+    Option("ocp", STR, None, choices=tuple(ocp.CURVES), help="named open-circuit potential curve U(x) (solver/ocp.py)"),
     # [[li_fraction, U_V], ...]: monotone cubic interpolation; U must fall strictly as li_fraction rises
-    Option("ocp_table_li_fraction_V", LIST, None),
-    Option("molar_mass_g_mol", FLOAT, None, check=positive),
-    Option("li_per_formula_unit", FLOAT, None, check=positive),
+    Option("ocp_table_li_fraction_V", LIST, None,
+           help="or a table [[Li fraction, U in V], ...] with U falling strictly"),
+    Option("molar_mass_g_mol", FLOAT, None, check=positive,
+           help="molar mass of the formula unit, for capacities in mAh/g (default: the named curve's)"),
+    Option("li_per_formula_unit", FLOAT, None, check=positive,
+           help="Li per formula unit at c_max (default: the named curve's, else 1)"),
 ]
 
 KINETICS_OPTIONS = [
-    Option("rate_constant_m2_5_mol0_5_s", FLOAT, None, check=positive),
-    Option("exchange_current_density_A_m2", FLOAT, None, check=positive),
-    Option("reference_li_fraction", FLOAT, 0.5, check=fraction_open),
-    Option("alpha_anodic", FLOAT, 0.5, check=_alpha),
-    Option("alpha_cathodic", FLOAT, 0.5, check=_alpha),
-    Option("electrolyte_concentration_mol_m3", FLOAT, 1000.0, check=positive),
-    Option("activation_energy_J_mol", FLOAT, 0.0, check=non_negative),
+    Option("rate_constant_m2_5_mol0_5_s", FLOAT, None, check=positive,
+           help="k in i0 = F k c_e^a (c_max - c_s)^a c_s^c (one of k or the exchange current density)"),
+    Option("exchange_current_density_A_m2", FLOAT, None, check=positive,
+           help="or i0 at reference_li_fraction and the electrolyte concentration"),
+    Option("reference_li_fraction", FLOAT, 0.5, check=fraction_open,
+           help="surface Li fraction at which exchange_current_density_A_m2 is given"),
+    Option("alpha_anodic", FLOAT, 0.5, check=_alpha, help="anodic transfer coefficient"),
+    Option("alpha_cathodic", FLOAT, 0.5, check=_alpha, help="cathodic transfer coefficient"),
+    Option("electrolyte_concentration_mol_m3", FLOAT, 1000.0, check=positive,
+           help="electrolyte Li+ concentration, uniform around the particle (a particle-level model)"),
+    Option("activation_energy_J_mol", FLOAT, 0.0, check=non_negative,
+           help="Arrhenius temperature dependence of k about 298.15 K"),
 ]
 
 PROTOCOL_OPTIONS = [
-    Option("steps", LIST),
-    Option("cycles", INT, 1, check=whole_number(1, 10**4)),
-    Option("one_c_current_mA_g", FLOAT, None, check=positive),
-    Option("steps_per_charge", INT, 50, check=whole_number(2, 10**6)),
-    Option("growth", FLOAT, 1.5, check=rule(lambda v: 1 < v <= 2, "in (1, 2] (BDF2 needs step ratios < 2.4)")),
-    Option("voltage_tolerance_V", FLOAT, 1e-6, check=rule(lambda v: 0 < v <= 0.01, "in (0, 0.01]")),
+    Option("steps", LIST, help="[[protocol.steps]] tables, run in order (below)"),
+    Option("cycles", INT, 1, check=whole_number(1, 10**4), help="how many times the steps repeat"),
+    Option("one_c_current_mA_g", FLOAT, None, check=positive,
+           help="the 1C current (default: operation.capacity_li_fraction x theoretical capacity)"),
+    Option("steps_per_charge", INT, 50, check=whole_number(2, 10**6),
+           help="time steps a cc step takes per 1C-capacity passed"),
+    Option("growth", FLOAT, 1.5, check=rule(lambda v: 1 < v <= 2, "in (1, 2] (BDF2 needs step ratios < 2.4)"),
+           help="cv and rest steps start at 1/100 of the cc step and grow by this factor per step"),
+    Option("voltage_tolerance_V", FLOAT, 1e-6, check=rule(lambda v: 0 < v <= 0.01, "in (0, 0.01]"),
+           help="how closely a voltage stop condition is hit"),
 ]
 
 STEP_OPTIONS = [
-    Option("kind", STR, choices=("cc", "cv", "rest", "cccv")),
-    Option("label", STR, ""),
-    Option("c_rate", FLOAT, None, check=positive),
-    Option("current_mA_g", FLOAT, None, check=positive),
-    Option("direction", STR, None, choices=("charge", "discharge")),
-    Option("voltage_V", FLOAT, None, check=positive),
-    Option("stop", TABLE),
+    Option("kind", STR, choices=("cc", "cv", "rest", "cccv"),
+           help="constant current, constant voltage, rest, or constant current then constant voltage"),
+    Option("label", STR, "", help="a name for the step in the outputs"),
+    Option("c_rate", FLOAT, None, check=positive, help="current as a C-rate (cc, cccv)"),
+    Option("current_mA_g", FLOAT, None, check=positive, help="or the current per gram of active material"),
+    Option("direction", STR, None, choices=("charge", "discharge"), help="charge delithiates the cathode"),
+    Option("voltage_V", FLOAT, None, check=positive, help="the held voltage (cv, cccv)"),
+    Option("stop", TABLE, help="stop conditions, at least one (below)"),
 ]
 
 STOP_OPTIONS = [
-    Option("voltage_V", FLOAT, None, check=positive),
-    Option("current_c_rate", FLOAT, None, check=positive),
-    Option("time_s", FLOAT, None, check=positive),
-    Option("capacity_mAh_g", FLOAT, None, check=positive),
-    Option("li_fraction", FLOAT, None, check=fraction_open),
+    Option("voltage_V", FLOAT, None, check=positive, help="stop when the voltage reaches this"),
+    Option("current_c_rate", FLOAT, None, check=positive, help="stop when the current falls below this C-rate"),
+    Option("time_s", FLOAT, None, check=positive, help="stop after this long"),
+    Option("capacity_mAh_g", FLOAT, None, check=positive, help="stop after this capacity in the step"),
+    Option("li_fraction", FLOAT, None, check=fraction_open, help="stop when the mean Li fraction reaches this"),
 ]
 
 #: which stop conditions make sense for which kind of step

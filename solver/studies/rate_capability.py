@@ -1,4 +1,4 @@
-"""Rate capability with Butler-Volmer kinetics in 1D (science.md seeds 000 and 002): what the model predicts.
+"""Rate capability with Butler-Volmer kinetics in 1D (docs/science.md#measured-outcomes, seeds 000 and 002): what the model predicts.
 
     python -m solver.studies.rate_capability --out DIR
 
