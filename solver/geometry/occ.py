@@ -21,10 +21,14 @@ def gmsh_session(threads: int = 1, verbose: bool = False):
     owned = not gmsh.isInitialized()
     if owned:   # gmsh's Ctrl-C handler can only be installed from the main thread
         main_thread = threading.current_thread() is threading.main_thread()
+        # gmsh resets signal dispositions at the C level: SIGTERM (ours removes a killed run's staging folder)
+        # and SIGPIPE (Python ignores it, so a write to a closed pipe or socket raises instead of killing the
+        # process silently: the Debian 13 test run died that way in the Dask sweep tests). Put back Python's.
+        handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGPIPE)}
         gmsh.initialize(readConfigFiles=False, interruptible=main_thread)
-        handler = signal.getsignal(signal.SIGTERM)
-        if main_thread and handler is not None:  # gmsh resets SIGTERM: put back ours (a killed run cleans up)
-            signal.signal(signal.SIGTERM, handler)
+        for number, handler in handlers.items():
+            if main_thread and handler is not None:
+                signal.signal(number, handler)
     gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
     gmsh.option.setNumber("General.Verbosity", 5 if verbose else 2)
     gmsh.option.setNumber("General.NumThreads", threads)
