@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import kinetics, ocp, spherical1d
+from solver import kinetics, ocp, quantities, spherical1d
 from solver.errors import CaseError
 from solver.kinetics1d import KineticParticle, KineticsResult, Step, run_protocol
 from solver.protocol import molar_mass_of, ocp_of
@@ -25,8 +25,6 @@ from solver.units import SECONDS_PER_HOUR
 
 MAH_TO_C = 3.6                       # 1 mAh = 3.6 C
 CV_FIRST_STEP_FRACTION = 0.01        # cv and rest steps start at this fraction of the 1C step
-#: the peak-stress measures of the summary and how each peak is picked (as in the 3D summary)
-PEAK_KINDS = {"von_mises": "max", "max_principal": "max", "hoop": "max", "radial": "abs", "hydrostatic": "abs"}
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ def peaks_with_voltage(result: KineticsResult, radius_m: float) -> tuple[dict, d
     times = result.column("time_s")
     peaks, per_time = {}, {}
     for name, values in fields.items():
-        picked = np.abs(values) if PEAK_KINDS[name] == "abs" else values
+        picked = quantities.get(name).ranked(values)   # each peak by its rule in the quantity registry
         it, ir = np.unravel_index(np.argmax(picked), values.shape)
         peaks[name] = {"value_Pa": float(values[it, ir]), "radius_m": float(radii[ir]),
                        "radius_fraction": float(radii[ir] / radius_m), "time_s": float(times[it]),
