@@ -17,6 +17,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from solver.analytic import hydrostatic_stress_Pa, von_mises_stress_Pa
+
 PEAK_RULES = ("max", "max_magnitude_signed")   # the largest value (tension); the largest magnitude, with its sign
 SAMPLINGS = ("stress", "state", "extension")
 # timeseries.csv: these columns first and last; the quantities' columns in between (by column_rank, then registry order)
@@ -89,6 +91,8 @@ class Quantity:
     sampled: str                  # one of SAMPLINGS
     field_name: str | None        # the point array in the field files; None: not written there
     measure: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None  # sampled == "stress"
+    spherical: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # the measure in closed form for a
+    #                       radially symmetric state (sigma_r, sigma_t): the 1D models; None: measure of the tensors
     peak: str | None = None       # one of PEAK_RULES: tracked over space and time (summary.json["peak"][name])
     columns: tuple[str, ...] = ()  # timeseries.csv columns
     column_rank: int = 1          # the columns' place in timeseries.csv (ties: registry order)
@@ -128,23 +132,27 @@ class Quantity:
         return bool(self.ranked(candidate) > self.ranked(incumbent))
 
 
-def stress_quantity(name: str, title: str, symbol: str, measure, peak: str = "max", *, cmap: str = "coolwarm",
-                    signed: bool = True, colour: str | None = None, drawn: bool = False, aliases=()) -> Quantity:
+def stress_quantity(name: str, title: str, symbol: str, measure, peak: str = "max", *, spherical=None,
+                    cmap: str = "coolwarm", signed: bool = True, colour: str | None = None, drawn: bool = False,
+                    aliases=()) -> Quantity:
     """A stress measure: field `<name>_Pa`, peak over space and time, timeseries column `peak_<name>_Pa`, in MPa."""
     return Quantity(name=name, unit="Pa", title=title, symbol=symbol, kind="stress", sampled="stress",
-                    field_name=f"{name}_Pa", measure=measure, peak=peak, columns=(f"peak_{name}_Pa",),
+                    field_name=f"{name}_Pa", measure=measure, spherical=spherical, peak=peak, columns=(f"peak_{name}_Pa",),
                     summary_key=f"peak.{name}", display_unit="MPa", display_scale=1e-6, cmap=cmap, signed=signed,
                     colour=colour, drawn=drawn, aliases=(name, *aliases))
 
 
 BUILT_IN = (
-    stress_quantity("von_mises", "von Mises stress", "sigma_vM", von_mises_stress, cmap="inferno", signed=False,
-                    colour="#1f77b4", drawn=True, aliases=("vm",)),
-    stress_quantity("max_principal", "max. principal stress", "sigma_1", max_principal_stress, colour="#d62728"),
-    stress_quantity("hoop", "hoop stress", "sigma_theta", hoop_stress, colour="#2ca02c"),
-    stress_quantity("radial", "radial stress", "sigma_r", radial_stress, "max_magnitude_signed", colour="#9467bd"),
+    stress_quantity("von_mises", "von Mises stress", "sigma_vM", von_mises_stress, spherical=von_mises_stress_Pa,
+                    cmap="inferno", signed=False, colour="#1f77b4", drawn=True, aliases=("vm",)),
+    stress_quantity("max_principal", "max. principal stress", "sigma_1", max_principal_stress,
+                    spherical=np.maximum, colour="#d62728"),
+    stress_quantity("hoop", "hoop stress", "sigma_theta", hoop_stress, spherical=lambda sigma_r, sigma_t: sigma_t,
+                    colour="#2ca02c"),
+    stress_quantity("radial", "radial stress", "sigma_r", radial_stress, "max_magnitude_signed",
+                    spherical=lambda sigma_r, sigma_t: sigma_r, colour="#9467bd"),
     stress_quantity("hydrostatic", "hydrostatic stress", "sigma_h", hydrostatic_stress, "max_magnitude_signed",
-                    colour="#ff7f0e"),
+                    spherical=hydrostatic_stress_Pa, colour="#ff7f0e"),
     Quantity("concentration_mol_m3", "mol/m^3", "Li concentration", "c", "concentration", "state",
              "concentration_mol_m3", columns=("surface_concentration_mol_m3", "centre_concentration_mol_m3"),
              column_rank=2, row=lambda probe, c_max: {"surface_concentration_mol_m3": probe["surface_mol_m3"],
@@ -224,6 +232,26 @@ def local_peaks(measures: dict[str, np.ndarray], points: np.ndarray) -> dict[str
             continue
         i = q.pick(values)
         out[q.name] = (float(values[i]), points[i].copy())
+    return out
+
+
+def spherical_measures(sigma_r: np.ndarray, sigma_t: np.ndarray, r_m: np.ndarray) -> dict[str, np.ndarray]:
+    """{name: values shaped like sigma_r} of every stress quantity of a radially symmetric state (sigma_r, sigma_t)
+    (..., n) over the radii r_m (n,): by its closed form, or else its measure of diag(sigma_r, sigma_t, sigma_t)
+    at (r, 0, 0)."""
+    sigma_r, sigma_t = np.asarray(sigma_r, dtype=float), np.asarray(sigma_t, dtype=float)
+    out, tensors = {}, None
+    for q in stress_quantities():
+        if q.spherical is not None:
+            out[q.name] = q.spherical(sigma_r, sigma_t)
+            continue
+        if tensors is None:
+            tensors = np.zeros((sigma_r.size, 3, 3))
+            tensors[:, 0, 0], tensors[:, 1, 1], tensors[:, 2, 2] = sigma_r.ravel(), sigma_t.ravel(), sigma_t.ravel()
+            radii = np.broadcast_to(np.asarray(r_m, dtype=float), sigma_r.shape).ravel()
+            points = np.column_stack([radii, np.zeros((radii.size, 2))])
+            radius_m = float(np.max(np.abs(radii))) if radii.size else 1.0
+        out[q.name] = q.measure(tensors, points, radius_m).reshape(sigma_r.shape)
     return out
 
 

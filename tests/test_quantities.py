@@ -33,7 +33,6 @@ def tresca_stress(sigma, points, radius_m):
 
 
 EXTENSION_QUANTITIES = {"o2_mobile", "o2_trapped"}   # only where the [oxygen] extension runs (3D)
-EXTENSION_QUANTITIES = {"o2_mobile", "o2_trapped"}   # only where the [oxygen] extension runs (3D)
 TRESCA = quantities.stress_quantity("tresca", "Tresca stress", "sigma_T", tresca_stress, cmap="magma", signed=False,
                                     colour="#000000")
 
@@ -189,3 +188,18 @@ def test_the_renderer_reads_labels_units_colours_and_peaks_from_the_registry(tmp
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok []"
+
+
+def test_radially_symmetric_states_use_the_closed_forms_or_else_the_tensor_measure():
+    """The 1D models (spherical1d.SphericalResult.field, the kinetic case's stress fields) read the registry too."""
+    sigma_r = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]]) * 1e8
+    sigma_t = np.array([[1.0, 4.0, -3.0], [0.25, 2.0, 1.0]]) * 1e8
+    r = np.array([0.0, 0.5, 1.0]) * 1e-6
+    with quantities.registered(TRESCA):
+        measures = quantities.spherical_measures(sigma_r, sigma_t, r)
+    assert list(measures) == [q.name for q in quantities.stress_quantities()] + ["tresca"]
+    np.testing.assert_array_equal(measures["von_mises"], np.abs(sigma_t - sigma_r))
+    np.testing.assert_array_equal(measures["max_principal"], np.maximum(sigma_r, sigma_t))
+    np.testing.assert_array_equal(measures["radial"], sigma_r)
+    np.testing.assert_array_equal(measures["hoop"], sigma_t)
+    np.testing.assert_allclose(measures["tresca"], np.abs(sigma_t - sigma_r), rtol=1e-12, atol=1e-6)

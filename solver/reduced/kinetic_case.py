@@ -129,11 +129,9 @@ def step_table(result: KineticsResult, scales: Scales) -> list[dict]:
 
 
 def stress_fields(result: KineticsResult) -> tuple[np.ndarray, dict]:
-    """(radii, {measure: (time, radius) array}) of the five stress measures of the 3D summary."""
+    """(radii, {measure: (time, radius) array}) of the stress quantities of the 3D summary (solver/quantities.py)."""
     radii, sigma_r, sigma_t = result.stresses()
-    from solver.analytic import hydrostatic_stress_Pa, von_mises_stress_Pa
-    return radii, {"von_mises": von_mises_stress_Pa(sigma_r, sigma_t), "max_principal": np.maximum(sigma_r, sigma_t),
-                   "hoop": sigma_t, "radial": sigma_r, "hydrostatic": hydrostatic_stress_Pa(sigma_r, sigma_t)}
+    return radii, quantities.spherical_measures(sigma_r, sigma_t, radii)
 
 
 def peaks_with_voltage(result: KineticsResult, radius_m: float) -> tuple[dict, dict]:
