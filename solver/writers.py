@@ -19,10 +19,9 @@ import dolfinx.fem
 from solver import compat, outputs, quantities
 from solver.postprocess import VertexAverage
 
-# the columns of timeseries.csv and the stress fields of the snapshots, as the built-in quantity registry has them
-# (a writer reads the registry when it is made, so quantities registered later are written too)
+# the columns of timeseries.csv as the quantity registry has them at import (a TimeseriesWriter reads the registry
+# when it is made, so quantities registered later are written too)
 TIMESERIES_COLUMNS = quantities.timeseries_columns()
-POINT_FIELDS = tuple(q.field_name for q in quantities.stress_quantities())
 
 
 class ResultFolder:
