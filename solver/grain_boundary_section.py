@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver import quantities
 from solver.schema import BOOL, FLOAT, LIST, Option, fraction_open, is_number, rule, validate_table
 from solver.units import MPA_TO_PA
 
 SECTION = "grain_boundaries"
+# its point field (solver/grain_boundaries.py, point_fields()): name, label and colour map of the snapshots and pictures
+NORMAL_TRACTION = quantities.Quantity(
+    "gb_normal_traction", "Pa", "grain-boundary normal traction", "t_n", "stress", "extension", "gb_normal_traction_Pa",
+    summary_key=f"{SECTION}.peak_normal_traction", display_unit="MPa", display_scale=1e-6, cmap="coolwarm", signed=True,
+    aliases=("gb_normal_traction",))
+quantities.register(NORMAL_TRACTION)
 ZONES = ("core", "outer")
 
 

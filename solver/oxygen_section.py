@@ -22,11 +22,22 @@ from __future__ import annotations
 
 import math
 
+from solver import quantities
 from solver.errors import CaseError
 from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed, non_negative, positive, rule,
                            validate_table, whole_number)
 
 SECTION = "oxygen"
+# its point fields (solver/oxygen.py, point_fields()): names, labels and colour maps of the snapshots and pictures
+QUANTITIES = (
+    quantities.Quantity("o2_mobile", "mol/m^3", "O2 concentration", "c_O2", "concentration", "extension", "o2_mol_m3",
+                        summary_key="o2.budget.mobile_mol", display_unit="mol/m^3", aliases=("o2",)),
+    quantities.Quantity("o2_trapped", "mol/m^3", "trapped O2 concentration", "c_O2_trapped", "concentration",
+                        "extension", "o2_trapped_mol_m3", summary_key="o2.budget.trapped_mol",
+                        display_unit="mol/m^3", aliases=("o2_trapped",)),
+)
+quantities.register(*QUANTITIES)
+
 BOLTZMANN_eV_K = 8.617333262e-5
 
 

@@ -13,6 +13,7 @@ from solver.errors import SolveError
 from solver.extensions import start_extensions
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
+from solver.quantities import timeseries_row
 from solver.runs import log, log_warning, march, publish, snapshot_times, state_of_charge
 from solver.sanity import CellQualityLookup, SanityMonitor
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
@@ -68,13 +69,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 conc = probe.sample()
                 mean_x = conc["mean_mol_m3"] / problem.c_max
                 sanity.check_state(t, *probe.li_content_range(), state_of_charge(case, mean_x))
-                timeseries.append({
-                    "time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(case, mean_x), "mean_li_fraction": mean_x,
-                    **{f"peak_{kind}_Pa": peaks[kind][0] for kind in peaks},
-                    "surface_concentration_mol_m3": conc["surface_mol_m3"],
-                    "centre_concentration_mol_m3": conc["centre_mol_m3"],
-                    "coupling_iterations": report.coupling_iterations if report else 0,
-                })
+                timeseries.append(timeseries_row(t, dt, state_of_charge(case, mean_x), peaks, conc, problem.c_max,
+                                                 report.coupling_iterations if report else 0))
                 due = [s for s in pending_snapshots if t >= s * (1 - 1e-9)]
                 if fields and due:  # one snapshot even when a long step passes several snapshot times
                     del pending_snapshots[:len(due)]

@@ -1,4 +1,5 @@
-"""Stress measures, spherical components about the particle centre, and peaks in space and time.
+"""Stress sampling and peaks in space and time of the quantities in solver/quantities.py (which holds the
+stress measures and each one's peak rule).
 
 The stress is interpolated into a discontinuous Lagrange tensor space of the degree that holds it
 exactly (P2 displacement and P1 concentration give a DG1 stress), so peaks are taken over values
@@ -19,54 +20,10 @@ import numpy as np
 from mpi4py import MPI
 import dolfinx.fem
 
-from solver import compat
+from solver import compat, quantities
 from solver.errors import CaseError
-
-PEAK_KINDS = ("von_mises", "max_principal", "hoop", "radial", "hydrostatic")
-# Which peak each measure reports: the largest tension, or the largest magnitude with its sign.
-_PEAK_RULE = {"von_mises": "max", "max_principal": "max", "hoop": "max", "radial": "abs", "hydrostatic": "abs"}
-
-
-def symmetric_eigenvalues(tensors: np.ndarray) -> np.ndarray:
-    """Eigenvalues (ascending) of many symmetric 3x3 tensors, closed form (Smith 1961): vectorised, no loops."""
-    t = 0.5 * (tensors + np.swapaxes(tensors, 1, 2))
-    mean = np.trace(t, axis1=1, axis2=2) / 3.0
-    dev = t - mean[:, None, None] * np.eye(3)
-    p = np.sqrt(np.einsum("nij,nij->n", dev, dev) / 6.0)
-    safe_p = np.where(p > 0, p, 1.0)
-    b = dev / safe_p[:, None, None]
-    half_det = np.clip(np.linalg.det(b) / 2.0, -1.0, 1.0)
-    phi = np.arccos(half_det) / 3.0
-    largest = mean + 2 * p * np.cos(phi)
-    smallest = mean + 2 * p * np.cos(phi + 2 * np.pi / 3)
-    middle = 3 * mean - largest - smallest
-    return np.stack([smallest, middle, largest], axis=1)
-
-
-def stress_measures(sigma: np.ndarray, points: np.ndarray, radius_m: float) -> dict[str, np.ndarray]:
-    """Scalar measures of stress tensors (n, 3, 3) at points (n, 3) of a particle centred at the origin.
-
-    hoop is the mean tangential normal stress (trace minus radial, halved): the spherical hoop
-    stress sigma_theta = sigma_phi for a radially symmetric state. At the centre, where the radial
-    direction is undefined, radial and hoop take the mean stress (their common value for symmetric states).
-    """
-    trace = np.trace(sigma, axis1=1, axis2=2)
-    deviator = sigma - (trace / 3.0)[:, None, None] * np.eye(3)
-    von_mises = np.sqrt(1.5 * np.einsum("nij,nij->n", deviator, deviator))
-    r = np.linalg.norm(points, axis=1)
-    at_centre = r < 1e-9 * radius_m
-    e_r = points / np.where(at_centre, 1.0, r)[:, None]
-    radial = np.einsum("ni,nij,nj->n", e_r, sigma, e_r)
-    radial = np.where(at_centre, trace / 3.0, radial)
-    hoop = np.where(at_centre, trace / 3.0, 0.5 * (trace - radial))
-    return {
-        "von_mises": von_mises,
-        "max_principal": symmetric_eigenvalues(sigma)[:, 2],
-        "hoop": hoop,
-        "radial": radial,
-        "hydrostatic": trace / 3.0,
-    }
-
+# the stress measures of the quantity registry (re-exported: the FE modules and the reduced models take them from here)
+from solver.quantities import stress_measures, symmetric_eigenvalues  # noqa: F401
 
 @dataclass
 class Peak:
@@ -74,14 +31,6 @@ class Peak:
     position_m: list
     radius_fraction: float
     time_s: float
-
-
-def _pick(values: np.ndarray, rule: str) -> int:
-    return int(np.argmax(values) if rule == "max" else np.argmax(np.abs(values)))
-
-
-def _beats(candidate: float, incumbent: float, rule: str) -> bool:
-    return candidate > incumbent if rule == "max" else abs(candidate) > abs(incumbent)
 
 
 def exact_stress_degree(problem) -> int:
@@ -200,30 +149,21 @@ class StressSampler:
         return stress_measures(self.tensors, self.points, self.radius_m)
 
     def local_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:
-        out = {}
-        for kind in PEAK_KINDS:
-            values = measures[kind]
-            if values.size == 0:
-                out[kind] = (np.nan, np.zeros(3))
-                continue
-            i = _pick(values, _PEAK_RULE[kind])
-            out[kind] = (float(values[i]), self.points[i].copy())
-        return out
+        return quantities.local_peaks(measures, self.points)
 
     def global_peaks(self, measures) -> dict[str, tuple[float, np.ndarray]]:
         """The peaks over all ranks; ties go to the lowest rank so every rank agrees."""
         gathered = self.problem.comm.allgather(self.local_peaks(measures))
         out = {}
-        for kind in PEAK_KINDS:
-            rule = _PEAK_RULE[kind]
+        for quantity in quantities.peak_quantities():
             best = None
             for peaks in gathered:
-                value, position = peaks[kind]
+                value, position = peaks[quantity.name]
                 if np.isnan(value):
                     continue
-                if best is None or _beats(value, best[0], rule):
+                if best is None or quantity.beats(value, best[0]):
                     best = (value, position)
-            out[kind] = best
+            out[quantity.name] = best
         return out
 
 
@@ -237,7 +177,7 @@ class PeakTracker:
     def update(self, step_peaks: dict[str, tuple[float, np.ndarray]], time_s: float) -> None:
         for kind, (value, position) in step_peaks.items():
             incumbent = self.peaks.get(kind)
-            if incumbent is None or _beats(value, incumbent.value_Pa, _PEAK_RULE[kind]):
+            if incumbent is None or quantities.get(kind).beats(value, incumbent.value_Pa):
                 self.peaks[kind] = Peak(float(value), [float(p) for p in position],
                                         float(np.linalg.norm(position) / self.radius_m), float(time_s))
 

@@ -48,7 +48,7 @@ import scipy.sparse
 from scipy.linalg import solve_banded
 from scipy.linalg.lapack import dgtsv
 
-from solver.analytic import hydrostatic_stress_Pa, von_mises_stress_Pa
+from solver import quantities
 from solver.errors import CaseError, SolveError
 
 Radial = Union[float, Callable[[np.ndarray], np.ndarray]]
@@ -499,20 +499,20 @@ class SphericalResult:
     sigma_t_Pa: np.ndarray | None
     mean_concentration_mol_m3: np.ndarray     # content / volume (exact FV bookkeeping)
 
-    QUANTITIES = ("concentration", "radial", "hoop", "von_mises", "hydrostatic")
+    @property
+    def quantity_names(self) -> tuple[str, ...]:
+        """"concentration" and the stress quantities of solver/quantities.py (radial, hoop, von_mises, ...)."""
+        return ("concentration", *(q.name for q in quantities.stress_quantities()))
 
     def field(self, quantity: str) -> np.ndarray:
-        """(time, radius) array of one of QUANTITIES (stresses in Pa, concentration in mol/m^3)."""
+        """(time, radius) array of one of `quantity_names` (stresses in Pa, concentration in mol/m^3)."""
         if quantity == "concentration":
             return self.c_mol_m3
-        if quantity not in self.QUANTITIES:
-            raise CaseError(f"quantity = {quantity!r}: must be one of {', '.join(self.QUANTITIES)}")
+        if quantity not in self.quantity_names:
+            raise CaseError(f"quantity = {quantity!r}: must be one of {', '.join(self.quantity_names)}")
         if self.sigma_r_Pa is None:
             raise CaseError(f"quantity = {quantity!r}: the problem has no elasticity, so no stresses")
-        return {"radial": lambda: self.sigma_r_Pa, "hoop": lambda: self.sigma_t_Pa,
-                "von_mises": lambda: von_mises_stress_Pa(self.sigma_r_Pa, self.sigma_t_Pa),
-                "hydrostatic": lambda: hydrostatic_stress_Pa(self.sigma_r_Pa, self.sigma_t_Pa)
-                }[quantity]()
+        return quantities.spherical_measures(self.sigma_r_Pa, self.sigma_t_Pa, self.r_m)[quantity]
 
     def surface(self, quantity: str) -> np.ndarray:
         """Values at r = R over time."""

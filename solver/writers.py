@@ -16,15 +16,12 @@ import numpy as np
 from mpi4py import MPI
 import dolfinx.fem
 
-from solver import compat, outputs
+from solver import compat, outputs, quantities
 from solver.postprocess import VertexAverage
 
-TIMESERIES_COLUMNS = (
-    "time_s", "dt_s", "state_of_charge", "mean_li_fraction",
-    "peak_von_mises_Pa", "peak_max_principal_Pa", "peak_hoop_Pa", "peak_radial_Pa", "peak_hydrostatic_Pa",
-    "surface_concentration_mol_m3", "centre_concentration_mol_m3", "coupling_iterations",
-)
-POINT_FIELDS = ("von_mises_Pa", "max_principal_Pa", "hydrostatic_Pa", "hoop_Pa", "radial_Pa")
+# the columns of timeseries.csv as the quantity registry has them at import (a TimeseriesWriter reads the registry
+# when it is made, so quantities registered later are written too)
+TIMESERIES_COLUMNS = quantities.timeseries_columns()
 
 
 class ResultFolder:
@@ -70,15 +67,16 @@ class TimeseriesWriter:
     def __init__(self, path: Path, comm):
         self.comm = comm
         self.rows: list[dict] = []
+        self.columns = quantities.timeseries_columns()
         self._file = open(path, "w", newline="") if comm.rank == 0 else None
         if self._file:
-            self._writer = csv.DictWriter(self._file, fieldnames=TIMESERIES_COLUMNS)
+            self._writer = csv.DictWriter(self._file, fieldnames=self.columns)
             self._writer.writeheader()
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
         if self._file:
-            self._writer.writerow({k: row[k] for k in TIMESERIES_COLUMNS})
+            self._writer.writerow({k: row[k] for k in self.columns})
             self._file.flush()
 
     def close(self) -> None:
@@ -98,7 +96,7 @@ class FieldWriter:
         self.W1 = compat.vector_space(mesh, 1)
         self.concentration = dolfinx.fem.Function(self.V1, name="concentration_mol_m3")
         self.displacement = dolfinx.fem.Function(self.W1, name="displacement_m")
-        self.scalars = {name: dolfinx.fem.Function(self.V1, name=name) for name in POINT_FIELDS}
+        self.scalars = {q.name: dolfinx.fem.Function(self.V1, name=q.field_name) for q in quantities.stress_quantities()}
         # extension fields (e.g. O2 concentration) are interpolated to P1 under their own names
         self.extra = [(field, dolfinx.fem.Function(self.V1, name=field.name)) for field in extra_point_fields]
         # Nodal stress = the volume-weighted average of the exact DG stress values of the cells around each
@@ -116,14 +114,12 @@ class FieldWriter:
         self.snapshots: list[dict] = []
 
     def _update_nodal_fields(self) -> None:
-        from solver.postprocess import stress_measures
-
         self.concentration.interpolate(self.problem.li_concentration_field())  # Li content (solver/shell.py)
         self.displacement.interpolate(self.problem.u)
         nodal_stress = self._stress_average.sums() / self._stress_weights[:, None, None]
-        measures = stress_measures(nodal_stress, self._stress_average.points, self.problem.particle.radius_m)
+        measures = quantities.stress_measures(nodal_stress, self._stress_average.points, self.problem.particle.radius_m)
         for name, function in self.scalars.items():
-            function.x.array[:] = measures[name.removesuffix("_Pa")]
+            function.x.array[:] = measures[name]
         for source, nodal in self.extra:
             nodal.interpolate(source)
 
@@ -166,10 +162,11 @@ class FieldWriter:
         local = {
             "ids": owned_global,
             "points": compat.dof_coordinates(space)[:n_owned],
-            "concentration_mol_m3": self.concentration.x.array[:n_owned],
-            "li_fraction": self.concentration.x.array[:n_owned] / c_max,
-            "displacement_m": self.displacement.x.array.reshape(-1, 3)[:n_owned],
-            **{name: f.x.array[:n_owned] for name, f in self.scalars.items()},
+            **quantities.field_arrays(
+                {name: f.x.array[:n_owned] for name, f in self.scalars.items()},
+                {"concentration_mol_m3": self.concentration.x.array[:n_owned],
+                 "li_fraction": self.concentration.x.array[:n_owned] / c_max,
+                 "displacement_m": self.displacement.x.array.reshape(-1, 3)[:n_owned]}),
             **{f.name: f.x.array[:n_owned] for _, f in self.extra},
             "cells": cells_global, "region": region,
         }

@@ -26,12 +26,12 @@ import ufl
 from mpi4py import MPI
 import dolfinx.fem
 
-from solver import compat, linalg
-from solver.postprocess import ConcentrationProbe, stress_measures
+from solver import compat, linalg, quantities
+from solver.postprocess import ConcentrationProbe
+from solver.quantities import local_peaks, stress_measures
 from solver.problem import ChemoMechanicalProblem
 from solver.reduced import meridian_vtu
 from solver.reduced.meridian_mesh import build_meridian_mesh
-from solver.reduced.peaks import local_peaks
 from solver.reduced.symmetry import RadialLayout
 
 # One polynomial degree above the case's 3D degrees (P2 c, P3 u by default) on curved (quadratic) triangles:
@@ -184,8 +184,7 @@ class AxisymmetricModel:
         nodes = self.cell_nodes.ravel()
         n = len(self.points)
         counts = np.maximum(np.bincount(nodes, minlength=n), 1)
-        nodal = {f"{name}_Pa": np.bincount(nodes, weights=measures[name], minlength=n) / counts
-                 for name in ("von_mises", "max_principal", "hydrostatic", "hoop", "radial")}
+        nodal = {name: np.bincount(nodes, weights=values, minlength=n) / counts for name, values in measures.items()}
         values = {}
         for key, expression in self.field_expressions.items():
             function = dolfinx.fem.Function(self.V_sample)
@@ -194,7 +193,7 @@ class AxisymmetricModel:
         regions = np.zeros(len(self.cells), dtype=np.int32)
         tags = self.particle.cell_tags
         regions[tags.indices] = tags.values
-        data = {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
-                "displacement_m": np.column_stack([values[0], values[1]]), **nodal}
+        data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
+                                               "displacement_m": np.column_stack([values[0], values[1]])})
         meridian_vtu.write_meridian_vtu(path, self.points[:, :2], self.cell_nodes[:, :3], data, regions,
                                         self.radius_m)

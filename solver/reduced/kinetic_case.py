@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import kinetics, ocp, spherical1d
+from solver import kinetics, ocp, quantities, spherical1d
 from solver.errors import CaseError
 from solver.kinetics1d import KineticParticle, KineticsResult, Step, run_protocol
 from solver.protocol import molar_mass_of, ocp_of
@@ -25,8 +25,6 @@ from solver.units import SECONDS_PER_HOUR
 
 MAH_TO_C = 3.6                       # 1 mAh = 3.6 C
 CV_FIRST_STEP_FRACTION = 0.01        # cv and rest steps start at this fraction of the 1C step
-#: the peak-stress measures of the summary and how each peak is picked (as in the 3D summary)
-PEAK_KINDS = {"von_mises": "max", "max_principal": "max", "hoop": "max", "radial": "abs", "hydrostatic": "abs"}
 
 
 @dataclass(frozen=True)
@@ -131,11 +129,9 @@ def step_table(result: KineticsResult, scales: Scales) -> list[dict]:
 
 
 def stress_fields(result: KineticsResult) -> tuple[np.ndarray, dict]:
-    """(radii, {measure: (time, radius) array}) of the five stress measures of the 3D summary."""
+    """(radii, {measure: (time, radius) array}) of the stress quantities of the 3D summary (solver/quantities.py)."""
     radii, sigma_r, sigma_t = result.stresses()
-    from solver.analytic import hydrostatic_stress_Pa, von_mises_stress_Pa
-    return radii, {"von_mises": von_mises_stress_Pa(sigma_r, sigma_t), "max_principal": np.maximum(sigma_r, sigma_t),
-                   "hoop": sigma_t, "radial": sigma_r, "hydrostatic": hydrostatic_stress_Pa(sigma_r, sigma_t)}
+    return radii, quantities.spherical_measures(sigma_r, sigma_t, radii)
 
 
 def peaks_with_voltage(result: KineticsResult, radius_m: float) -> tuple[dict, dict]:
@@ -145,7 +141,7 @@ def peaks_with_voltage(result: KineticsResult, radius_m: float) -> tuple[dict, d
     times = result.column("time_s")
     peaks, per_time = {}, {}
     for name, values in fields.items():
-        picked = np.abs(values) if PEAK_KINDS[name] == "abs" else values
+        picked = quantities.get(name).ranked(values)   # each peak by its rule in the quantity registry
         it, ir = np.unravel_index(np.argmax(picked), values.shape)
         peaks[name] = {"value_Pa": float(values[it, ir]), "radius_m": float(radii[ir]),
                        "radius_fraction": float(radii[ir] / radius_m), "time_s": float(times[it]),

@@ -8,7 +8,8 @@ triangles are extruded into a thin slab of wedges, z_vtu in [-h, h] with h = SLA
 
 The renderer cuts at VTU z = 0 and shows the meridian section, mirrored about x = 0 and y = 0 to the full
 disc (it detects the half-open bounds as it does for octant models). Point arrays are the same as in a 3D
-result: concentration_mol_m3, li_fraction, displacement_m (u_rho, u_z, 0) and the five stress measures.
+result: those of solver/quantities.py (the stress measures, concentration_mol_m3, li_fraction, displacement_m as
+(u_rho, u_z, 0)).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from mpi4py import MPI
 from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.provenance import provenance
+from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
 from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
@@ -46,12 +47,8 @@ class _Recorder:
         self.tracker.update(peaks, t)
         concentration = self.model.concentration()
         x = self._li_fraction(concentration)
-        row = {"time_s": t, "dt_s": dt, "state_of_charge": state_of_charge(self.case, x), "mean_li_fraction": x,
-               "surface_concentration_mol_m3": concentration["surface_mol_m3"],
-               "centre_concentration_mol_m3": concentration["centre_mol_m3"],
-               "coupling_iterations": getattr(report, "coupling_iterations", 0)}
-        row.update({f"peak_{kind}_Pa": value for kind, (value, _) in peaks.items()})
-        self.timeseries.append(row)
+        self.timeseries.append(timeseries_row(t, dt, state_of_charge(self.case, x), peaks, concentration,
+                                              self.model.c_max, getattr(report, "coupling_iterations", 0)))
         while self.due and t >= self.due[0] * (1 - 1e-9):
             self.due.pop(0)
             self.snapshot(t, f"{len(self.snapshots):03d}")

@@ -17,12 +17,11 @@ from types import SimpleNamespace
 import numpy as np
 from mpi4py import MPI
 
-from solver import analytic, spherical1d, units
+from solver import analytic, quantities, spherical1d, units
 from solver.errors import CaseError, SolveError
 from solver.geometry.build import CELL_IDS, FACET_IDS
-from solver.postprocess import stress_measures
+from solver.quantities import local_peaks, stress_measures
 from solver.reduced import meridian_vtu
-from solver.reduced.peaks import local_peaks
 from solver.reduced.symmetry import RadialLayout, region_value
 # the stepping internals of the 1D solver: its public solve() marches to fixed output times only
 from solver.spherical1d import NewtonFailure, RadialGeometry, RadialTransport, Stepper
@@ -215,10 +214,9 @@ class SphericalModel:
         displacement = self._radial_displacement(r)
         with np.errstate(invalid="ignore", divide="ignore"):
             direction = np.where(r[:, None] > 0, points / np.where(r > 0, r, 1.0)[:, None], 0.0)
-        data = {"concentration_mol_m3": c, "li_fraction": c / self.c_max,
-                "displacement_m": displacement[:, None] * direction,
-                **{f"{name}_Pa": np.interp(r, self.r_out, measures[name])
-                   for name in ("von_mises", "max_principal", "hydrostatic", "hoop", "radial")}}
+        data = quantities.field_arrays({name: np.interp(r, self.r_out, values) for name, values in measures.items()},
+                                       {"concentration_mol_m3": c, "li_fraction": c / self.c_max,
+                                        "displacement_m": displacement[:, None] * direction})
         centroid_r = np.hypot(*points[triangles].mean(axis=1).T)
         regions = np.array([CELL_IDS[name] for name in self.layout.region_names()])[
             np.searchsorted(np.array(self.layout.interfaces_m), centroid_r)]

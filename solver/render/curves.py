@@ -9,24 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from solver.render.backend import import_pyvista
-from solver.render.data import KNOWN_FIELDS, PEAK_KEY, RenderError, ResultFolder, read_timeseries
+from solver import quantities
+from solver.render.data import RenderError, ResultFolder, read_timeseries
 from solver.render.formatting import nice_number, nice_step
 
 CURVES_WINDOW = (1100, 700)
 
-_CURVE_COLOURS = {
-    "von_mises": "#1f77b4",
-    "max_principal": "#d62728",
-    "hoop": "#2ca02c",
-    "radial": "#9467bd",
-    "hydrostatic": "#ff7f0e",
-}
 _SPARE_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
 def _peak_columns(cols: dict[str, np.ndarray]) -> list[tuple[str, str]]:
     """[(column, short key)] for peak_*_Pa columns, known ones first in a fixed order."""
-    order = list(PEAK_KEY.values())
+    order = [q.name for q in quantities.peak_quantities()]
     found = []
     for name in cols:
         if name.startswith("peak_") and name.endswith("_Pa"):
@@ -54,8 +48,9 @@ def _curve_series(cols, x: str):
         ok = np.isfinite(xv) & np.isfinite(y)
         if not ok.any():
             continue
-        label = KNOWN_FIELDS.get(key + "_Pa", (key.replace("_", " "),))[0]
-        series.append((label, _CURVE_COLOURS.get(key) or next(spare), xv[ok], y[ok]))
+        known = quantities.by_field_name(key + "_Pa")
+        label = known.title if known else key.replace("_", " ")
+        series.append((label, (known.colour if known else None) or next(spare), xv[ok], y[ok]))
     return xlabel, series
 
 

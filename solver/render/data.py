@@ -14,14 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-# summary.json "peak" keys for the stress arrays
-PEAK_KEY = {
-    "von_mises_Pa": "von_mises",
-    "max_principal_Pa": "max_principal",
-    "hoop_Pa": "hoop",
-    "radial_Pa": "radial",
-    "hydrostatic_Pa": "hydrostatic",
-}
+from solver import extensions  # noqa: F401  (registers the extensions' quantities: their labels and colour maps)
+from solver import quantities
 
 
 class RenderError(RuntimeError):
@@ -55,32 +49,15 @@ class FieldStyle:
         return f"{self.label}{sep}({self.unit})"
 
 
-KNOWN_FIELDS = {
-    "concentration_mol_m3": ("Li concentration", "mol/m³", 1.0, "viridis", False),
-    "li_fraction": ("Li fraction", "", 1.0, "viridis", False),
-    "von_mises_Pa": ("von Mises stress", "MPa", 1e-6, "inferno", False),
-    "max_principal_Pa": ("max. principal stress", "MPa", 1e-6, "coolwarm", True),
-    "hydrostatic_Pa": ("hydrostatic stress", "MPa", 1e-6, "coolwarm", True),
-    "hoop_Pa": ("hoop stress", "MPa", 1e-6, "coolwarm", True),
-    "radial_Pa": ("radial stress", "MPa", 1e-6, "coolwarm", True),
-}
-_ALIASES = {
-    "concentration": "concentration_mol_m3",
-    "c": "concentration_mol_m3",
-    "displacement": "displacement_m",
-    "von_mises": "von_mises_Pa",
-    "vm": "von_mises_Pa",
-    "max_principal": "max_principal_Pa",
-    "hydrostatic": "hydrostatic_Pa",
-    "hoop": "hoop_Pa",
-    "radial": "radial_Pa",
-}
+def _display_unit(unit: str) -> str:
+    return unit.replace("^3", "³")
 
 
 def resolve_field(name: str, available: Sequence[str]) -> str:
     """The .vtu array name for a user-given field name (with or without its unit suffix)."""
     available = list(available)
-    candidates = [name, _ALIASES.get(name, name)]
+    aliases = {alias: q.field_name for q in quantities.all_quantities() if q.field_name for alias in q.aliases}
+    candidates = [name, aliases.get(name, name)]
     candidates += [name + suffix for suffix in ("_Pa", "_mol_m3", "_m")]
     for c in candidates:
         if c in available:
@@ -91,9 +68,10 @@ def resolve_field(name: str, available: Sequence[str]) -> str:
 
 
 def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
-    if array in KNOWN_FIELDS:
-        label, unit, scale, cmap, signed = KNOWN_FIELDS[array]
-        return FieldStyle(array, label, unit, scale, cmap, signed)
+    known = quantities.by_field_name(array)
+    if known is not None and known.unit != "m":  # lengths: nm or µm by their size, below
+        return FieldStyle(array, known.title, _display_unit(known.display_unit), known.display_scale, known.cmap,
+                          known.signed)
     base = array
     if array.endswith("_Pa"):
         base = array[: -len("_Pa")]
@@ -107,8 +85,8 @@ def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
         base = array[: -len("_m")]
         vmax = float(np.nanmax(np.abs(values_si))) if values_si is not None and values_si.size else 0.0
         unit, scale = ("nm", 1e9) if vmax < 1e-6 else ("µm", 1e6)
-        label = base.replace("_", " ")
-        return FieldStyle(array, label, unit, scale, "plasma", False)
+        label = known.title if known else base.replace("_", " ")
+        return FieldStyle(array, label, unit, scale, known.cmap if known else "plasma", False)
     return FieldStyle(array, array.replace("_", " "), "", 1.0, "viridis", False)
 
 
@@ -241,7 +219,8 @@ class ResultFolder:
         raise RenderError(f"missing file {want} (snapshot {which!r}; field files here: {have})")
 
     def peak(self, array: str) -> dict | None:
-        key = PEAK_KEY.get(array)
+        known = quantities.by_field_name(array)
+        key = known.name if known is not None and known.peak else None
         peaks = self.summary.get("peak") or {}
         entry = peaks.get(key) if key else None
         if not isinstance(entry, dict) or entry.get("position_m") is None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from solver import quantities
 from solver.render.backend import check_no_dolfinx
 from solver.render.cross_section import SECTION_WINDOW, render_cross_section
 from solver.render.curves import render_peak_curves
 from solver.render.data import RenderError, ResultFolder, require_file
 from solver.render.sections import colour_range, section_for
 
-DEFAULT_FIELDS = ("concentration_mol_m3", "von_mises_Pa")
+# the quantities drawn by default (solver/quantities.py: `drawn`), in registry order
+DEFAULT_FIELDS = tuple(q.field_name for q in quantities.all_quantities() if q.drawn)
 
 
 def render_results(
