@@ -1,0 +1,6 @@
+"""The finite-element core as physical fields: one module per field, composed by solver.problem.
+
+base.py (the Field protocol and the context fields are built in), kinematics.py (3D or axisymmetric strain and
+measures), coupling.py (the one coupling mechanism: a fixed-point iteration with Aitken relaxation),
+transport.py (Li concentration), mechanics.py (displacement), registry.py (case sections -> extra fields).
+"""
