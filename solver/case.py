@@ -150,7 +150,7 @@ REGION_OPTIONS = [
     Option("poisson_ratio", FLOAT, None, check=_poisson),
     Option("partial_molar_volume_m3_mol", FLOAT, None),
     Option("diffusivity_m2_s", FLOAT, None, check=positive),
-    # a bounded region (solver/shell.py): its Li content stops changing at these Li fractions
+    # a bounded region (solver/fields/shell_content.py): its Li content stops changing at these Li fractions
     Option("li_fraction_min", FLOAT, None, check=fraction_closed),
     Option("li_fraction_max", FLOAT, None, check=fraction_closed),
 ]

@@ -117,7 +117,8 @@ class ChemoMechanicalProblem:
         return self.material.eigenstrain(c)
 
     def li_concentration(self):
-        """UFL: the Li content (mol/m^3), c itself or the shell model's clip(c - d, c_lo, c_hi) (solver/shell.py)."""
+        """UFL: the Li content (mol/m^3), c itself or the shell model's clip(c - d, c_lo, c_hi)
+        (solver/fields/shell_content.py)."""
         return self.fields["transport"].li_concentration()
 
     def li_concentration_field(self):
@@ -134,8 +135,8 @@ class ChemoMechanicalProblem:
         return self.fields["transport"].li_amount()
 
     def strain_li_content(self):
-        """The Li content that strains the lattice: c, or in bounded regions (solver/shell.py) the content's
-        vertex values in each cell. The clipped content bends inside cells where it reaches its bound; a P2
+        """The Li content that strains the lattice: c, or in bounded regions (solver/fields/shell_content.py) the
+        content's vertex values in each cell. The clipped content bends inside cells where it reaches its bound; a P2
         displacement (P1 strain) cannot follow that kink and its stress overshoots by ~ the jump in the content's
         gradient times h at the cell's vertices. The vertex interpolant spreads the kink over the cell instead,
         keeps the content within its bounds and makes the stress linear in each cell again."""

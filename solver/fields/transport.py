@@ -1,8 +1,8 @@
 """The Li transport field: concentration c on P_k, implicit multistep (BE / variable-step BDF2) history, the
 surface flux or surface concentration of the operation, D(c) by Picard, the Li-deficient shell's bounded
-content (solver/shell.py), and the stress-assisted flux of solver/physics/transport.py with the fixed-stress
-split about the coupling iterate c_k (physics.transport.fixed_stress_hydrostatic; sigma_h is the P1
-projection of the mechanics field's hydrostatic stress).
+content (solver/fields/shell_content.py), and the stress-assisted flux of solver/physics/transport.py with the
+fixed-stress split about the coupling iterate c_k (as shipped: physics.transport.shipped_split_hydrostatic, see
+its KNOWN ISSUE; sigma_h is the P1 projection of the mechanics field's hydrostatic stress).
 
 It is the field the coupling iterates (solver/fields/coupling.py): `solution` is c, `iterate` is c_k, which
 every linearised term reads.
@@ -14,8 +14,9 @@ import ufl
 from petsc4py import PETSc
 import dolfinx.fem
 
-from solver import compat, linalg, shell, units
+from solver import compat, linalg, units
 from solver.fields.base import Field, FieldContext
+from solver.fields.shell_content import LiContent
 from solver.physics import transport
 
 
@@ -45,8 +46,8 @@ class TransportField(Field):
         self.weight_older = dolfinx.fem.Constant(mesh, scalar(0.0))
         self.surface_flux = dolfinx.fem.Constant(mesh, scalar(0.0))
         self.surface_concentration = dolfinx.fem.Constant(mesh, scalar(c_initial))
-        # Li-deficient shell / bounded regions (solver/shell.py); inactive (c is the Li content) otherwise
-        self.li_content = shell.LiContent(case, particle, self.space, context.dx)
+        # Li-deficient shell / bounded regions (shell_content.py); inactive (c is the Li content) otherwise
+        self.li_content = LiContent(case, particle, self.space, context.dx)
         if self.li_content.active:
             for f in self._states():
                 f.x.array[:] = self.li_content.initial_potential
@@ -75,7 +76,7 @@ class TransportField(Field):
 
     @property
     def nonlinear(self) -> bool:
-        """Whether a step iterates: D(c), the stress-assisted flux, or bounded Li content (solver/shell.py,
+        """Whether a step iterates: D(c), the stress-assisted flux, or bounded Li content (shell_content.py,
         where each iteration is a semismooth Newton step, left unrelaxed). The matrix then changes with every
         iterate."""
         return self.diffusivity_is_variable or self.stress_assisted or self.li_content.bounded
@@ -116,7 +117,7 @@ class TransportField(Field):
                       "carrier": self.c_iterate}
         bilinear, linear = transport.transport_forms(c, v, history, self.dt, self.weight_new, diffusivity, dx,
                                                      fluxes, **stress)
-        if self.li_content.bounded:  # lumped, linearised storage of the bounded regions (solver/shell.py)
+        if self.li_content.bounded:  # lumped, linearised storage of the bounded regions (shell_content.py)
             weights = (self.weight_new, self.weight_old, self.weight_older)
             extra_a, extra_L = self.li_content.storage_terms(c, v, self.c_iterate, self.c_old, self.c_older,
                                                              weights, self.dt)

@@ -12,8 +12,9 @@ hoop about the centre, hydrostatic) follows from postprocess.stress_measures unc
 AxisymmetricProblem is ChemoMechanicalProblem with the Axisymmetric kinematics (solver/fields/kinematics.py):
 measures that multiply every integrand by the weight 4 pi rho (2 pi of revolution, x 2 for the mirror half
 z < 0), so the same transport forms, stress-assisted split, surface fluxes, volume and wetted area are those of
-the whole particle, and the cylindrical strain above (solver/physics/mechanics.py: cylindrical_strain). Boundary conditions: u_rho = 0 on the axis (symmetry_x), u_z = 0 on the
-equator (symmetry_y); no rigid modes remain, so both operators are SPD and small: direct solvers
+the whole particle, and the cylindrical strain above (solver/physics/mechanics.py: cylindrical_strain).
+Boundary conditions: u_rho = 0 on the axis (symmetry_x), u_z = 0 on the equator (symmetry_y); no rigid modes
+remain, so both operators are SPD and small: direct solvers
 (factorised once while the operator is unchanged) beat multigrid here.
 """
 from __future__ import annotations
