@@ -64,18 +64,21 @@ class ChemoMechanicalProblem:
         for cls in field_classes(case):
             built = cls(self.context)
             self.fields[built.name] = built
-        self.linear_rtol = linear_rtol(case, iterates=self.nonlinear)
+        # a step iterates for the transport's own nonlinearity or because a field couples back into it
+        self.iterates = self.nonlinear or any(f.couples_back for f in self.fields.values())
+        self.linear_rtol = linear_rtol(case, iterates=self.iterates)
         self.context.linear_rtol = self.linear_rtol
         for built in self.fields.values():
             built.build(self.context)
         transport = self.fields["transport"]
-        self._iterated = transport
-        # fields solved between transport iterates: mechanics when the flux reads its stress, extra fields that
-        # couple back; all others (mechanics included) are solved once after the coupling has converged
-        self._inner = [f for f in self.fields.values()
-                       if f is not transport and ((f.name == "mechanics" and transport.stress_assisted)
-                                                  or getattr(f, "couples_back", False))]
-        self._after = [f for f in self.fields.values() if f is not transport]
+        # iterated: the field the coupling iterates (transport); coupled: the fields solved between its iterates
+        # (mechanics when the flux reads its stress, extra fields that couple back); followers: every other field,
+        # solved once per step after the coupling has converged (mechanics included)
+        self.iterated = transport
+        self.coupled = [f for f in self.fields.values()
+                        if f is not transport and ((f.name == "mechanics" and transport.stress_assisted)
+                                                   or f.couples_back)]
+        self.followers = [f for f in self.fields.values() if f is not transport]
         coupling = case["coupling"]
         self.coupling = FixedPointCoupling(comm, coupling["tolerance"], coupling["max_iterations"])
 
@@ -172,12 +175,11 @@ class ChemoMechanicalProblem:
         """
         for built in self.fields.values():
             built.begin_step(dt, previous_dt, scheme)
-        transport = self._iterated
-        nonlinear = self.nonlinear or any(getattr(f, "couples_back", False) for f in self._inner)
-        report = self.coupling.run(transport, self._inner, start=transport.c_old.x.array, nonlinear=nonlinear,
-                                   relax=not transport.li_content.bounded)
+        transport = self.iterated
+        report = self.coupling.run(transport, self.coupled, start=transport.c_old.x.array,
+                                   nonlinear=self.iterates, relax=not transport.li_content.bounded)
         solves = dict(report.solves)
-        for built in self._after:
+        for built in self.followers:
             solves[built.name] = solves.get(built.name, 0) + built.solve()
         return StepReport(report.iterations, solves["transport"], solves["mechanics"], report.change, solves)
 

@@ -89,6 +89,30 @@ def test_a_registered_field_is_built_stepped_and_reported_without_editing_the_pr
     assert np.array_equal(problem.c.x.array, before)
 
 
+class CoupledTracer(PassiveTracer):
+    """The same toy field, declared as coupling back (as damage or the particle potential will)."""
+
+    name = "coupled_tracer"
+    couples_back = True
+
+
+def test_a_field_that_couples_back_is_iterated_with_transport(monkeypatch):
+    monkeypatch.setitem(registry.FIELDS, "tracer", f"{__name__}:CoupledTracer")
+    plain = _problem()
+    problem = _problem({"tracer": {"factor": 2.0}})
+    reports = _steps(problem)
+    _steps(plain)
+    for report in reports:
+        # solved between transport iterates (iterations - 1 times), then once with the converged c
+        assert report.coupling_iterations >= 2
+        assert report.field_iterations["coupled_tracer"] > 0
+    assert problem.coupled == [problem.fields["coupled_tracer"]]
+    # it reads c and writes nothing transport reads: the coupled step reaches the same c
+    assert np.allclose(problem.c.x.array, plain.c.x.array, rtol=1e-7)
+    tracer = problem.fields["coupled_tracer"].solution.x.array
+    assert np.allclose(tracer, 2.0 * problem.c.x.array, rtol=1e-8, atol=1e-6)
+
+
 class _Linear(Field):
     """Toy field x = source + gamma * other (an L2 projection on P1, exact in the space)."""
 

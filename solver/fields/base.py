@@ -4,7 +4,9 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
 
     name                     its key in FieldContext.fields and in the coupling's iteration counts
     space, solution          its function space and the Function holding its current iterate / new state
-    reads                    names of the fields whose state its forms read (documentation and build checks)
+    reads                    names of the fields whose state its forms read (documentation)
+    couples_back             whether Li transport reads it, so that the coupling iterates it with transport
+                             (solved between transport iterates); False: solved once per step afterwards
     __init__(context)        spaces, Functions and fem.Constants; may read the *spaces and Functions* of fields
                              created before it (context.fields), never their forms
     build(context)           compile forms and solvers: every field exists by then, so two fields may read each
@@ -80,6 +82,7 @@ class Field(ABC):
 
     name: str = ""
     reads: tuple[str, ...] = ()
+    couples_back: bool = False
     space = None
     solution = None
 
