@@ -190,7 +190,7 @@ REGION_OPTIONS = [
     Option("poisson_ratio", FLOAT, None, check=_poisson, help="this region's Poisson's ratio"),
     Option("partial_molar_volume_m3_mol", FLOAT, None, help="this region's partial molar volume"),
     Option("diffusivity_m2_s", FLOAT, None, check=positive, help="this region's diffusivity (not with a D(x) table)"),
-    # a bounded region (solver/shell.py): its Li content stops changing at these Li fractions
+    # a bounded region (solver/fields/shell_content.py): its Li content stops changing at these Li fractions
     Option("li_fraction_min", FLOAT, None, check=fraction_closed,
            help="the region's Li content stops falling at this Li fraction (bounded region, e.g. a Li-deficient "
                 "shell)"),

@@ -1,5 +1,5 @@
 """The Li-deficient shell, dolfinx-free half: the radial deficit profile, region Li bounds, the 1D spherical
-reference of a shell case (numpy), and the [region_peaks] keys. The model on the mesh: solver/shell.py.
+reference of a shell case (numpy), and the [region_peaks] keys. The model on the mesh: solver/fields/shell_content.py.
 
 Case keys
     [initial] shell_li_fraction_surface = 0.8   Li fraction at r = R; it rises to operation.li_fraction_start

@@ -8,6 +8,20 @@ def strain(u):
     return ufl.sym(ufl.grad(u))
 
 
+def cylindrical_strain(u, rho):
+    """Small strain of an axisymmetric displacement (u_rho, u_z) on the meridian, ordered (rho, z, theta):
+
+        eps = [[du_rho/drho, (du_rho/dz + du_z/drho)/2, 0], [., du_z/dz, 0], [0, 0, u_rho/rho]]
+
+    so that at the point (rho, z, 0) it is the Cartesian strain of the body with its symmetry axis along y.
+    On the axis u_rho / rho is replaced by its limit du_rho/drho (stresses are sampled at vertices there).
+    """
+    g = ufl.grad(u)
+    shear = 0.5 * (g[0, 1] + g[1, 0])
+    hoop = ufl.conditional(ufl.gt(rho, 0.0), u[0] / rho, g[0, 0])
+    return ufl.as_matrix([[g[0, 0], shear, 0], [shear, g[1, 1], 0], [0, 0, hoop]])
+
+
 def lame_parameters(young_modulus, poisson_ratio):
     lam = young_modulus * poisson_ratio / ((1 + poisson_ratio) * (1 - 2 * poisson_ratio))
     mu = young_modulus / (2 * (1 + poisson_ratio))
@@ -26,15 +40,16 @@ def isotropic_eigenstrain(c, c_ref, partial_molar_volume, dim: int = 3):
     return partial_molar_volume * (c - c_ref) / 3 * ufl.Identity(dim)
 
 
-def stress(u, eigenstrain, constitutive):
-    """Cauchy stress of displacement u with eigenstrain; `constitutive(strain) -> stress`."""
-    return constitutive(strain(u) - eigenstrain)
+def stress(u, eigenstrain, constitutive, kinematics=strain):
+    """Cauchy stress of displacement u with eigenstrain; `constitutive(strain) -> stress`, `kinematics(u) ->
+    strain` (the 3D small strain, or cylindrical_strain for the axisymmetric body)."""
+    return constitutive(kinematics(u) - eigenstrain)
 
 
-def elasticity_forms(u, v, eigenstrain, constitutive, dx):
+def elasticity_forms(u, v, eigenstrain, constitutive, dx, kinematics=strain):
     """Bilinear and linear forms of div sigma = 0 with sigma = C:(eps(u) - eps*), traction-free boundary."""
-    bilinear = ufl.inner(constitutive(strain(u)), strain(v)) * dx
-    linear = ufl.inner(constitutive(eigenstrain), strain(v)) * dx
+    bilinear = ufl.inner(constitutive(kinematics(u)), kinematics(v)) * dx
+    linear = ufl.inner(constitutive(eigenstrain), kinematics(v)) * dx
     return bilinear, linear
 
 

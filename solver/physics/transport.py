@@ -18,15 +18,42 @@ def tabulated_diffusivity(li_fraction, table):
     return ufl.exp(piecewise_linear(li_fraction, xs, logs))
 
 
-def li_flux(c, diffusivity, hydrostatic_stress=None, stress_coupling=None):
+def li_flux(c, diffusivity, hydrostatic_stress=None, stress_coupling=None, carrier=None):
     """Molar flux N = -D (grad c - (Omega c / (R T)) grad sigma_h).
 
-    `stress_coupling` is Omega / (R T); with it, tension (sigma_h > 0) draws Li in.
+    `stress_coupling` is Omega / (R T); with it, tension (sigma_h > 0) draws Li in. `carrier` is the
+    concentration multiplying the stress gradient: c itself by default, the previous coupling iterate in
+    the linearised split (fixed_stress_hydrostatic), which keeps every solve linear.
     """
     flux = -diffusivity * ufl.grad(c)
     if hydrostatic_stress is not None:
-        flux = flux + diffusivity * stress_coupling * c * ufl.grad(hydrostatic_stress)
+        moving = c if carrier is None else carrier
+        flux = flux + diffusivity * stress_coupling * moving * ufl.grad(hydrostatic_stress)
     return flux
+
+
+def fixed_stress_hydrostatic(c, c_iterate, hydrostatic_iterate, slope):
+    """The fixed-stress split's sigma_h(c) ~ sigma_h,k - beta (c - c_k) (beta = -d sigma_h / dc > 0).
+
+    Exact for a free isotropic sphere; consistent everywhere (the correction vanishes at c = c_k). The
+    beta c part moves into the operator as extra diffusion D kappa beta c_k, which keeps it SPD and makes the
+    iteration converge when theta c = kappa beta c > 1 (plain lagging of sigma_h does not).
+    """
+    return hydrostatic_iterate - slope * (c - c_iterate)
+
+
+def shipped_split_hydrostatic(c, c_iterate, hydrostatic_iterate, slope):
+    """The split as the 3D and axisymmetric solvers have shipped it (their golden values): -(sigma_h,k + beta c_k)
+    - beta c, i.e. the flux -D (1 + kappa beta c_k) grad c - D kappa c_k grad(sigma_h,k + beta c_k).
+
+    KNOWN ISSUE: it agrees with fixed_stress_hydrostatic (the consistent linearisation of li_flux) only where
+    grad sigma_h = -beta grad c, i.e. in a free isotropic sphere, where both give N = -D (1 + theta c) grad c
+    at convergence; elsewhere the deviation g = grad sigma_h + beta grad c enters with the opposite sign
+    (Li drawn towards compression). On ncm811_particle's coarse regression mesh the consistent form moves the
+    peaks by 1.5-3e-3 (discretisation error of the projected sigma_h); it is kept until the golden values are
+    regenerated on purpose (the switch: TransportField.build).
+    """
+    return -(hydrostatic_iterate + slope * c_iterate) - slope * c
 
 
 def multistep_weights(dt: float, previous_dt: float | None, scheme: str) -> tuple[float, float, float]:
@@ -41,18 +68,22 @@ def multistep_weights(dt: float, previous_dt: float | None, scheme: str) -> tupl
 
 
 def transport_forms(c, v, history, dt, weight_new, diffusivity, dx, surface_fluxes=(),
-                    hydrostatic_stress=None, stress_coupling=None, source=None):
+                    hydrostatic_stress=None, stress_coupling=None, source=None, carrier=None):
     """Linear(ised) forms of one implicit step, multistep time derivative:
 
     (weight_new c + history) / dt  with history = sum of weighted old states,
     so backward Euler and variable-step BDF2 share one form. `surface_fluxes` is a list of
     (J, ds) with J in mol/m^2/s positive into the particle; `source` a volumetric rate in
     mol/m^3/s. `diffusivity` is evaluated at the
-    previous iterate by the caller (Picard), which keeps every solve linear.
+    previous iterate by the caller (Picard), which keeps every solve linear. A `hydrostatic_stress` that
+    depends on the trial c (fixed_stress_hydrostatic) is split: its c part stays in the bilinear form, the
+    rest moves to the linear one.
     """
-    flux = li_flux(c, diffusivity, hydrostatic_stress, stress_coupling)
+    flux = li_flux(c, diffusivity, hydrostatic_stress, stress_coupling, carrier)
     bilinear = weight_new / dt * c * v * dx - ufl.inner(flux, ufl.grad(v)) * dx
     linear = -history / dt * v * dx
+    if hydrostatic_stress is not None:
+        bilinear, linear = ufl.lhs(bilinear), linear + ufl.rhs(bilinear)
     if source is not None:
         linear += source * v * dx
     for flux_in, ds in surface_fluxes:

@@ -9,24 +9,24 @@ ordered (rho, z, theta), so that at the point (rho, z, 0) it is the Cartesian st
 symmetry axis along y: every stress measure of the 3D model (von Mises, principal, spherical radial and
 hoop about the centre, hydrostatic) follows from postprocess.stress_measures unchanged.
 
-AxisymmetricProblem is ChemoMechanicalProblem with (a) measures that multiply every integrand by the
-weight 4 pi rho (2 pi of revolution, x 2 for the mirror half z < 0), so the inherited transport forms,
-stress-assisted split, surface fluxes, volume and wetted area are those of the whole particle, and
-(b) the cylindrical strain above. Boundary conditions: u_rho = 0 on the axis (symmetry_x), u_z = 0 on the
-equator (symmetry_y); no rigid modes remain, so both operators are SPD and small: direct solvers
+AxisymmetricProblem is ChemoMechanicalProblem with the Axisymmetric kinematics (solver/fields/kinematics.py):
+measures that multiply every integrand by the weight 4 pi rho (2 pi of revolution, x 2 for the mirror half
+z < 0), so the same transport forms, stress-assisted split, surface fluxes, volume and wetted area are those of
+the whole particle, and the cylindrical strain above (solver/physics/mechanics.py: cylindrical_strain).
+Boundary conditions: u_rho = 0 on the axis (symmetry_x), u_z = 0 on the equator (symmetry_y); no rigid modes
+remain, so both operators are SPD and small: direct solvers
 (factorised once while the operator is unchanged) beat multigrid here.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
-import ufl
 from mpi4py import MPI
 import dolfinx.fem
 
-from solver import compat, linalg, quantities
+from solver import compat, quantities
+from solver.fields import kinematics
 from solver.postprocess import ConcentrationProbe
 from solver.quantities import local_peaks, stress_measures
 from solver.problem import ChemoMechanicalProblem
@@ -40,82 +40,18 @@ from solver.reduced.symmetry import RadialLayout
 DEGREE_RAISE = 1
 
 
-class _Weighted:
-    """A ufl measure that multiplies every integrand by a weight, so that `integrand * dx` keeps working."""
-
-    def __init__(self, measure, weight):
-        self.measure, self.weight = measure, weight
-
-    def __rmul__(self, integrand):
-        return (integrand * self.weight) * self.measure
-
-    def __call__(self, *args, **kwargs):
-        return _Weighted(self.measure(*args, **kwargs), self.weight)
-
-    def __add__(self, other: "_Weighted"):
-        return _Weighted(self.measure + other.measure, self.weight)
-
-
-def cylindrical_strain(u, rho):
-    """Small strain of an axisymmetric displacement (u_rho, u_z), ordered (rho, z, theta); see the module docstring.
-
-    On the axis u_rho / rho is replaced by its limit du_rho/drho (stresses are sampled at vertices there).
-    """
-    g = ufl.grad(u)
-    shear = 0.5 * (g[0, 1] + g[1, 0])
-    hoop = ufl.conditional(ufl.gt(rho, 0.0), u[0] / rho, g[0, 0])
-    return ufl.as_matrix([[g[0, 0], shear, 0], [shear, g[1, 1], 0], [0, 0, hoop]])
-
-
 class AxisymmetricProblem(ChemoMechanicalProblem):
-    """ChemoMechanicalProblem on the meridian quarter disc (see the module docstring)."""
-
-    @property
-    def dx(self):
-        return self._dx
-
-    @dx.setter
-    def dx(self, measure):
-        self._dx = _Weighted(measure, self._weight(measure))
-
-    @property
-    def ds(self):
-        return self._ds
-
-    @ds.setter
-    def ds(self, measure):
-        self._ds = _Weighted(measure, self._weight(measure))
-
-    def _weight(self, measure):
-        self.rho = ufl.SpatialCoordinate(measure.ufl_domain())[0]
-        return 4.0 * math.pi * self.rho
+    """ChemoMechanicalProblem on the meridian quarter disc: the Axisymmetric kinematics (cylindrical strain,
+    measures weighted by 4 pi rho; solver/fields/kinematics.py), degrees raised by DEGREE_RAISE, direct solvers."""
 
     def __init__(self, case: dict, particle, comm=MPI.COMM_SELF):
         solver_opts = case["solver"]
         degrees = {"concentration_degree": solver_opts["concentration_degree"] + DEGREE_RAISE,
                    "displacement_degree": solver_opts["displacement_degree"] + DEGREE_RAISE}
-        super().__init__(dict(case, solver=dict(solver_opts, **degrees)), particle, comm)
-        # the transport operator is small and SPD: factorise it (again only when dt changes)
-        self.tr_ksp = linalg.make_ksp(comm, "axisymmetric_transport_", "lu", self.linear_rtol["transport"], self.tr_A)
-
-    def _strain(self, u):
-        return cylindrical_strain(u, self.rho)
-
-    def stress(self):
-        return self.constitutive(self._strain(self.u) - self.eigenstrain(self.c))
-
-    def _build_mechanics(self, solver_opts):
-        u, v = ufl.TrialFunction(self.V_u), ufl.TestFunction(self.V_u)
-        bilinear = ufl.inner(self.constitutive(self._strain(u)), self._strain(v)) * self.dx
-        linear = ufl.inner(self.constitutive(self.eigenstrain(self.c)), self._strain(v)) * self.dx
-        self.mech_bcs = self._symmetry_bcs()
-        self.mech_a = dolfinx.fem.form(bilinear)
-        self.mech_L = dolfinx.fem.form(linear)
-        self.mech_A = compat.assemble_matrix(self.mech_a, self.mech_bcs)
-        self.mech_b = compat.create_vector(self.mech_L)
-        self.floating = False      # the axis and equator conditions leave no rigid motion
-        self.mech_ksp = linalg.make_ksp(self.comm, "axisymmetric_mechanics_", "lu", self.linear_rtol["mechanics"],
-                                        self.mech_A)
+        # both operators are small and SPD: factorise them (the transport one again only when dt changes)
+        solvers = {"transport": ("axisymmetric_transport_", "lu"), "mechanics": ("axisymmetric_mechanics_", "lu")}
+        super().__init__(dict(case, solver=dict(solver_opts, **degrees)), particle, comm,
+                         kinematics=kinematics.Axisymmetric, solvers=solvers)
 
 
 class AxisymmetricModel:

@@ -1,0 +1,7 @@
+"""The finite-element core as physical fields: one module per field, composed by solver.problem.
+
+base.py (the Field protocol and the context fields are built in), kinematics.py (3D or axisymmetric strain and
+measures), coupling.py (the one coupling mechanism: a fixed-point iteration with Aitken relaxation),
+transport.py (Li concentration), shell_content.py (the Li-deficient shell's content map, part of transport),
+mechanics.py (displacement), registry.py (case sections -> extra fields). docs/DEVELOPING.md "A field".
+"""

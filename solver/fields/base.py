@@ -1,0 +1,119 @@
+"""The Field protocol: what one physical field owns and what the problem asks of it.
+
+A field is one unknown (Li concentration, displacement, released O2, next: damage, particle potential) with
+
+    name                     its key in FieldContext.fields and in the coupling's iteration counts
+    space, solution          its function space and the Function holding its current iterate / new state
+    reads                    names of the fields whose state its forms read (documentation)
+    couples_back             whether Li transport reads it, so that the coupling iterates it with transport
+                             (solved between transport iterates); False: solved once per step afterwards
+    __init__(context)        spaces, Functions and fem.Constants; may read the *spaces and Functions* of fields
+                             created before it (context.fields), never their forms
+    build(context)           compile forms and solvers: every field exists by then, so two fields may read each
+                             other (transport reads the stress of mechanics, mechanics the Li content of transport)
+    begin_step(dt, previous_dt, scheme)   set time weights / predictors of a new step
+    solve() -> int           one linear(ised) solve with the current state of the fields it reads; returns the
+                             linear iterations
+    accept() / reject()      end of an accepted / rejected step (shift histories / restore the last accepted state)
+    state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
+    quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
+
+Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
+then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field as dataclass_field
+
+from mpi4py import MPI
+import dolfinx.fem
+
+from solver.errors import CaseError
+
+
+@dataclass
+class FieldContext:
+    """What a field is built from: the validated case, the mesh, the kinematics (strain, dx, ds), the shared
+    material model and the fields built so far (by name). `linear_rtol` is set once the iterating fields are
+    known (solver.case.linear_rtol)."""
+
+    case: dict
+    particle: object
+    comm: object
+    kinematics: object
+    material: object
+    fields: dict = dataclass_field(default_factory=dict)
+    linear_rtol: dict | None = None
+    solvers: dict = dataclass_field(default_factory=dict)   # {field name: (PETSc prefix, linalg preset)}
+
+    @property
+    def mesh(self):
+        return self.particle.mesh
+
+    @property
+    def dx(self):
+        return self.kinematics.dx
+
+    @property
+    def ds(self):
+        return self.kinematics.ds
+
+    def integrate(self, integrand) -> float:
+        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(integrand))
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def surface_measure(self, names, key: str):
+        """ds over the named facet regions (an error naming `key` for an unknown one)."""
+        regions = self.particle.facet_regions
+        unknown = [n for n in names if n not in regions]
+        if unknown:
+            raise CaseError(f"{key} = {names!r}: {unknown[0]!r} is not a surface of this geometry; "
+                            f"available: {', '.join(sorted(regions))}")
+        measure = None
+        for name in names:
+            term = self.ds(regions[name])
+            measure = term if measure is None else measure + term
+        return measure
+
+
+class Field(ABC):
+    """One physical field (see the module docstring)."""
+
+    name: str = ""
+    reads: tuple[str, ...] = ()
+    couples_back: bool = False
+    space = None
+    solution = None
+
+    def __init__(self, context: FieldContext):
+        self.context = context
+
+    @abstractmethod
+    def build(self, context: FieldContext) -> None:
+        """Compile forms and solvers (all fields exist)."""
+
+    def begin_step(self, dt: float, previous_dt: float | None, scheme: str) -> None:
+        """Prepare a step of dt after one of previous_dt (None on the first step)."""
+
+    @abstractmethod
+    def solve(self) -> int:
+        """One solve with the current state of the fields it reads; returns the linear iterations."""
+
+    def accept(self) -> None:
+        """The step is accepted: shift histories."""
+
+    def reject(self) -> None:
+        """The step is rejected: back to the last accepted state."""
+
+    def state(self) -> dict:
+        """A copy of the step state: {key: array} of the solution (override to add histories)."""
+        return {"solution": self.solution.x.array.copy()} if self.solution is not None else {}
+
+    def restore(self, state: dict) -> None:
+        if "solution" in state:
+            self.solution.x.array[:] = state["solution"]
+
+    def quantities(self) -> dict:
+        """{output name: Function} this field offers (its solution by default)."""
+        return {self.solution.name: self.solution} if self.solution is not None else {}
