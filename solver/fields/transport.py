@@ -1,8 +1,10 @@
 """The Li transport field: concentration c on P_k, implicit multistep (BE / variable-step BDF2) history, the
 surface flux or surface concentration of the operation, D(c) by Picard, the Li-deficient shell's bounded
 content (solver/fields/shell_content.py), and the stress-assisted flux of solver/physics/transport.py with the
-fixed-stress split about the coupling iterate c_k (as shipped: physics.transport.shipped_split_hydrostatic, see
-its KNOWN ISSUE; sigma_h is the P1 projection of the mechanics field's hydrostatic stress).
+fixed-stress split about the coupling iterate c_k (physics.transport.fixed_stress_hydrostatic; sigma_h is the P1
+projection of the mechanics field's hydrostatic stress). Up to 0.1.0 the split's known part entered with the
+wrong sign: right only where grad sigma_h = -beta grad c (a free isotropic sphere), elsewhere it drew Li towards
+compression; tests/test_fields.py checks that the split is consistent.
 
 It is the field the coupling iterates (solver/fields/coupling.py): `solution` is c, `iterate` is c_k, which
 every linearised term reads.
@@ -110,9 +112,8 @@ class TransportField(Field):
         if self.stress_assisted:
             self.sigma_h = context.fields["mechanics"].hydrostatic_stress()
             slope = context.material.hydrostatic_stress_slope()
-            # the shipped split, not yet transport.fixed_stress_hydrostatic: see shipped_split_hydrostatic
-            stress = {"hydrostatic_stress": transport.shipped_split_hydrostatic(c, self.c_iterate, self.sigma_h,
-                                                                                slope),
+            stress = {"hydrostatic_stress": transport.fixed_stress_hydrostatic(c, self.c_iterate, self.sigma_h,
+                                                                               slope),
                       "stress_coupling": context.material.omega / (units.GAS_CONSTANT_J_molK * self.temperature),
                       "carrier": self.c_iterate}
         bilinear, linear = transport.transport_forms(c, v, history, self.dt, self.weight_new, diffusivity, dx,

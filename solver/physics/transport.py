@@ -42,20 +42,6 @@ def fixed_stress_hydrostatic(c, c_iterate, hydrostatic_iterate, slope):
     return hydrostatic_iterate - slope * (c - c_iterate)
 
 
-def shipped_split_hydrostatic(c, c_iterate, hydrostatic_iterate, slope):
-    """The split as the 3D and axisymmetric solvers have shipped it (their golden values): -(sigma_h,k + beta c_k)
-    - beta c, i.e. the flux -D (1 + kappa beta c_k) grad c - D kappa c_k grad(sigma_h,k + beta c_k).
-
-    KNOWN ISSUE: it agrees with fixed_stress_hydrostatic (the consistent linearisation of li_flux) only where
-    grad sigma_h = -beta grad c, i.e. in a free isotropic sphere, where both give N = -D (1 + theta c) grad c
-    at convergence; elsewhere the deviation g = grad sigma_h + beta grad c enters with the opposite sign
-    (Li drawn towards compression). On ncm811_particle's coarse regression mesh the consistent form moves the
-    peaks by 1.5-3e-3 (discretisation error of the projected sigma_h); it is kept until the golden values are
-    regenerated on purpose (the switch: TransportField.build).
-    """
-    return -(hydrostatic_iterate + slope * c_iterate) - slope * c
-
-
 def multistep_weights(dt: float, previous_dt: float | None, scheme: str) -> tuple[float, float, float]:
     """(w_new, w_old, w_older) of dc/dt ~ (w_new c^{n+1} + w_old c^n + w_older c^{n-1}) / dt.
 
