@@ -80,8 +80,9 @@ def test_a_registered_field_is_built_stepped_and_reported_without_editing_the_pr
     assert np.allclose(tracer, 2.0 * problem.c.x.array, rtol=1e-8, atol=1e-6)
     assert all(report.field_iterations["tracer"] > 0 for report in reports)
     assert "tracer_mol_m3" in problem.quantities()
-    # passive: the Li field is that of the problem without it
-    assert np.array_equal(problem.c.x.array, plain.c.x.array)
+    # passive: the Li field is that of the problem without it, to the linear solvers' tolerance (bit for bit with
+    # hypre; the PyPI wheel's PETSc has no hypre and GAMG's set-up differs in the last bits between two problems)
+    assert np.allclose(problem.c.x.array, plain.c.x.array, rtol=1e-7, atol=0)
     # rejecting a step keeps every field's accepted state
     before = problem.c.x.array.copy()
     problem.advance(50.0, 50.0, "bdf2")

@@ -131,8 +131,9 @@ def test_a_toy_quantity_flows_to_peaks_timeseries_and_fields_of_a_run(tmp_path):
         summary = run_case(case, tmp_path / "run", MPI.COMM_SELF, render=False)
         check_outputs(summary, tmp_path / "run", skip=EXTENSION_QUANTITIES)
     tresca = summary["peak"]["tresca"]
-    # sigma_r, sigma_t, sigma_t: Tresca = |sigma_t - sigma_r| = von Mises
-    assert tresca["value_Pa"] == pytest.approx(summary["peak"]["von_mises"]["value_Pa"], rel=1e-9)
+    # sigma_r, sigma_t, sigma_t: Tresca = |sigma_t - sigma_r| = von Mises, up to the round-off of the two formulas
+    # (the tensor's eigenvalues vs the closed form: 5.7e-9 relative with numpy 2.5)
+    assert tresca["value_Pa"] == pytest.approx(summary["peak"]["von_mises"]["value_Pa"], rel=1e-7)
     with open(tmp_path / "run" / "timeseries.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert float(rows[-1]["peak_tresca_Pa"]) > 0
