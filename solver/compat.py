@@ -35,6 +35,8 @@ for _handler in logging.getLogger().handlers:
 _HAS_FUNCTIONSPACE = hasattr(dolfinx.fem, "functionspace")
 # 0.7+: Expression.eval(mesh, entities); 0.5: Expression.eval(cells).
 _EVAL_TAKES_MESH = "mesh" in inspect.signature(dolfinx.fem.Expression.eval).parameters
+# 0.5-0.9: create_vector(L) of a form; 0.10+: create_vector(V) of a space.
+_CREATE_VECTOR_TAKES_FORM = next(iter(inspect.signature(dolfinx.fem.petsc.create_vector).parameters)) == "L"
 
 
 def describe() -> str:
@@ -153,8 +155,7 @@ def assemble_vector_into(vector, form, matrix_form=None, bcs=()):
 
 def create_vector(form):
     """A PETSc vector laid out for the test space of a compiled linear form (0.10+ takes the space)."""
-    first = next(iter(inspect.signature(dolfinx.fem.petsc.create_vector).parameters))
-    if first == "L":
+    if _CREATE_VECTOR_TAKES_FORM:
         return dolfinx.fem.petsc.create_vector(form)
     return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
 

@@ -68,13 +68,14 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 tracker.update(peaks, t)
                 conc = probe.sample()
                 mean_x = conc["mean_mol_m3"] / problem.c_max
-                sanity.check_state(t, *probe.li_content_range(), state_of_charge(case, mean_x))
-                timeseries.append(timeseries_row(t, dt, state_of_charge(case, mean_x), peaks, conc, problem.c_max,
+                soc = state_of_charge(case, mean_x)
+                sanity.check_state(t, *probe.li_content_range(), soc)
+                timeseries.append(timeseries_row(t, dt, soc, peaks, conc, problem.c_max,
                                                  report.coupling_iterations if report else 0))
                 due = [s for s in pending_snapshots if t >= s * (1 - 1e-9)]
                 if fields and due:  # one snapshot even when a long step passes several snapshot times
                     del pending_snapshots[:len(due)]
-                    fields.write(t, state_of_charge(case, mean_x), f"{len(fields.snapshots):03d}")
+                    fields.write(t, soc, f"{len(fields.snapshots):03d}")
                 return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
             outcome = march(problem, case, t_end, observe, comm, show, timings)
