@@ -20,6 +20,7 @@ from typing import Any
 from solver import units
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS, validate_extensions
+from solver.fields.registry import FIELDS, validate_field_sections
 from solver.material_models import MATERIAL_MODELS
 from solver.parameter_sets import PARAMETER_SETS, parameter_set
 from solver.protocol import MATERIAL_KINETIC_OPTIONS, validate_kinetic_sections
@@ -182,7 +183,7 @@ TOP_LEVEL = {"name", "description", "base", "geometry", "mesh", *SECTIONS, "kine
 
 
 def _top_level_keys() -> set[str]:
-    return TOP_LEVEL | set(EXTENSIONS)
+    return TOP_LEVEL | set(EXTENSIONS) | set(FIELDS)
 
 
 REGION_OPTIONS = [
@@ -365,6 +366,7 @@ def validate_case(raw: dict) -> dict:
     case["operation"] = _resolve_operation(case["operation"])
     case["time"] = _resolve_time(case["time"], case["operation"])
     case.update(validate_extensions(raw))
+    case.update(validate_field_sections(raw))       # extra fields' sections (solver/fields/registry.py)
     case.update(validate_kinetic_sections(raw, case))   # [kinetics], [protocol] (solver/protocol.py)
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]

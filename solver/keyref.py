@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from solver.case import REGION_OPTIONS, SECTIONS
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS
+from solver.fields.registry import FIELDS
 from solver.protocol import KINETICS_OPTIONS, PROTOCOL_OPTIONS, STEP_OPTIONS, STOP_OPTIONS
 from solver.geometry.schema import GEOMETRY_KINDS, MESH_OPTIONS
 from solver.material_models import MATERIAL_MODELS
@@ -75,6 +76,8 @@ def sections() -> list[Section]:
                                          f"only with material.model = {model.name!r}"))
     for name, extension in EXTENSIONS.items():
         found.append(Section(name, tuple(extension.options), "optional extension: present = switched on"))
+    for name, spec in FIELDS.items():
+        found.append(Section(name, tuple(spec.options), "optional field: present = the field is solved"))
     found.append(Section("kinetics", tuple(KINETICS_OPTIONS),
                          "optional: Butler-Volmer kinetics and voltage (solver.formulation = 'spherical_1d' for now)"))
     found.append(Section("protocol", tuple(PROTOCOL_OPTIONS), "optional, with [kinetics]: the cycling protocol"))

@@ -147,7 +147,7 @@ def test_no_private_name_is_imported_across_modules():
 VALIDATION_MODULES = ["solver.case", "solver.schema", "solver.units", "solver.dotted", "solver.extensions",
                       "solver.material_models", "solver.layered_oxide", "solver.oxygen_section",
                       "solver.grain_boundary_section", "solver.shell_section", "solver.geometry.schema",
-                      "solver.parameter_sets", "solver.keyref"]
+                      "solver.parameter_sets", "solver.keyref", "solver.fields.registry"]
 
 
 def test_case_validation_modules_never_load_dolfinx_petsc_or_mpi():
@@ -163,10 +163,12 @@ def test_registries_name_classes_that_exist():
     """The material and extension registries name their FE classes as "module:Class" (imported only when a run
     starts): each must be a top-level class of an existing solver module."""
     from solver.extensions import EXTENSIONS
+    from solver.fields.registry import CORE_FIELDS, FIELDS
     from solver.material_models import MATERIAL_MODELS
 
     paths = [model.implementation for model in MATERIAL_MODELS.values()]
     paths += [extension.implementation for extension in EXTENSIONS.values()]
+    paths += [spec.implementation for spec in FIELDS.values()] + list(CORE_FIELDS)
     for path in paths:
         module, _, name = path.partition(":")
         assert module in MODULES, path

@@ -70,7 +70,7 @@ def _steps(problem, n=3, dt=50.0):
 
 
 def test_a_registered_field_is_built_stepped_and_reported_without_editing_the_problem(monkeypatch):
-    monkeypatch.setitem(registry.FIELDS, "tracer", f"{__name__}:PassiveTracer")
+    monkeypatch.setitem(registry.FIELDS, "tracer", registry.FieldSection(dict, f"{__name__}:PassiveTracer"))
     plain = _problem()
     problem = _problem({"tracer": {"factor": 2.0}})
     assert list(problem.fields) == ["transport", "mechanics", "tracer"]
@@ -98,7 +98,7 @@ class CoupledTracer(PassiveTracer):
 
 
 def test_a_field_that_couples_back_is_iterated_with_transport(monkeypatch):
-    monkeypatch.setitem(registry.FIELDS, "tracer", f"{__name__}:CoupledTracer")
+    monkeypatch.setitem(registry.FIELDS, "tracer", registry.FieldSection(dict, f"{__name__}:CoupledTracer"))
     plain = _problem()
     problem = _problem({"tracer": {"factor": 2.0}})
     reports = _steps(problem)
