@@ -69,7 +69,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 conc = probe.sample()
                 mean_x = conc["mean_mol_m3"] / problem.c_max
                 soc = state_of_charge(case, mean_x)
-                sanity.check_state(t, *probe.li_content_range(), soc)
+                sanity.check_state(t, *problem.li_content_range(), soc)
                 timeseries.append(timeseries_row(t, dt, soc, peaks, conc, problem.c_max,
                                                  report.coupling_iterations if report else 0))
                 due = [s for s in pending_snapshots if t >= s * (1 - 1e-9)]

@@ -208,22 +208,21 @@ class ConcentrationProbe:
         comm = self.problem.comm
         owned = self.problem.c.x.array[: self.n_owned]
         centre = owned[self.centre_dof] if comm.rank == self.centre_rank else 0.0
+        low, high = global_range(comm, owned)
         return {
             "mean_mol_m3": self._sum(self.mean_form) / self.problem.volume_m3,
             "surface_mol_m3": self._sum(self.surface_form) / self.problem.wetted_area_m2,
             "centre_mol_m3": comm.bcast(centre, root=self.centre_rank),
-            "min_mol_m3": comm.allreduce(float(owned.min()) if owned.size else np.inf, op=MPI.MIN),
-            "max_mol_m3": comm.allreduce(float(owned.max()) if owned.size else -np.inf, op=MPI.MAX),
+            "min_mol_m3": low,
+            "max_mol_m3": high,
         }
 
-    def li_content_range(self) -> tuple[float, float]:
-        """(min, max) of the Li content over the particle (mol/m^3): the transported c, or in a Li-deficient
-        shell the bounded content (whose transported variable may sit beyond its bounds by design)."""
-        comm = self.problem.comm
-        values = self.problem.li_content_values()
-        low = comm.allreduce(float(values.min()) if values.size else np.inf, op=MPI.MIN)
-        high = comm.allreduce(float(values.max()) if values.size else -np.inf, op=MPI.MAX)
-        return low, high
+
+def global_range(comm, owned: np.ndarray) -> tuple[float, float]:
+    """(min, max) of this rank's owned values over all ranks (a rank may own none)."""
+    low = comm.allreduce(float(owned.min()) if owned.size else np.inf, op=MPI.MIN)
+    high = comm.allreduce(float(owned.max()) if owned.size else -np.inf, op=MPI.MAX)
+    return low, high
 
 
 def surface_and_centre_values(values: np.ndarray, points: np.ndarray, radius_m: float, comm,

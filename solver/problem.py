@@ -28,6 +28,7 @@ from solver.fields import kinematics as kinematics_module
 from solver.fields.base import FieldContext
 from solver.fields.coupling import FixedPointCoupling
 from solver.fields.registry import field_classes
+from solver.postprocess import global_range
 
 
 @dataclass
@@ -81,6 +82,7 @@ class ChemoMechanicalProblem:
         self.followers = [f for f in self.fields.values() if f is not transport]
         coupling = case["coupling"]
         self.coupling = FixedPointCoupling(comm, coupling["tolerance"], coupling["max_iterations"])
+        self._li_range = None      # li_content_range() of the current state (None: not reduced yet)
 
     # ------------------------------------------------------------ the contract other modules read
     dx = property(lambda self: self.kinematics.dx)
@@ -133,6 +135,15 @@ class ChemoMechanicalProblem:
         field = self.li_concentration_field()
         return field.x.array[: field.function_space.dofmap.index_map.size_local]
 
+    def li_content_range(self) -> tuple[float, float]:
+        """(min, max) of the Li content (mol/m^3) over the particle in the current state: the transported c, or
+        in a Li-deficient shell the bounded content (whose transported variable may sit beyond its bounds by
+        design). Reduced over the ranks once per state: the surface-limit check of the step and the sanity check
+        after it read the same numbers."""
+        if self._li_range is None:
+            self._li_range = global_range(self.comm, self.li_content_values())
+        return self._li_range
+
     def li_amount(self):
         """UFL form: the Li in the particle (mol), integrated exactly as the transport stores it."""
         return self.fields["transport"].li_amount()
@@ -173,6 +184,7 @@ class ChemoMechanicalProblem:
         Nonlinear steps (D(c), stress-assisted flux, bounded content, fields that couple back) iterate
         transport against the inner fields (solver/fields/coupling.py); then every other field solves once.
         """
+        self._li_range = None
         for built in self.fields.values():
             built.begin_step(dt, previous_dt, scheme)
         transport = self.iterated
@@ -188,6 +200,7 @@ class ChemoMechanicalProblem:
             built.accept()
 
     def reject_step(self) -> None:
+        self._li_range = None
         for built in self.fields.values():
             built.reject()
 

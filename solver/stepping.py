@@ -53,9 +53,7 @@ class Progress:
 
 def _surface_limit_crossed(problem) -> str | None:
     # the Li content, not the transported field: in a Li-deficient shell (solver/shell.py) they differ by the deficit
-    array = problem.li_content_values()
-    low = problem.comm.allreduce(float(array.min()) if array.size else np.inf, op=MPI.MIN)
-    high = problem.comm.allreduce(float(array.max()) if array.size else -np.inf, op=MPI.MAX)
+    low, high = problem.li_content_range()
     if low < 0.0:
         return f"Li fraction would fall below 0 (min c = {low:.4g} mol/m^3)"
     if high > problem.c_max:
@@ -93,7 +91,8 @@ def run_time_loop(problem, t_end_s: float, time_options: dict, observe, progress
 
     A failed solve (SolveError) ends the loop with status "failed" and the message; what was
     observed before stays. Crossing c = 0 or c = c_max ends it with status "cutoff", keeping the
-    last physical state (the step that crossed is rejected).
+    last physical state (the step that crossed is rejected). `problem` is the 3D problem or a reduced model:
+    advance / accept_step / reject_step, the arrays c, c_old, c_older, li_content_range(), comm and c_max.
     """
     outcome = LoopOutcome()
     scheme = time_options["scheme"]

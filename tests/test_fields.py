@@ -17,6 +17,7 @@ from solver.errors import SolveError
 from solver.fields import registry
 from solver.fields.base import Field
 from solver.fields.coupling import FixedPointCoupling
+from solver.postprocess import global_range
 
 from conftest import CASES
 
@@ -88,6 +89,27 @@ def test_a_registered_field_is_built_stepped_and_reported_without_editing_the_pr
     problem.advance(50.0, 50.0, "bdf2")
     problem.reject_step()
     assert np.array_equal(problem.c.x.array, before)
+
+
+def test_the_li_content_range_is_reduced_once_per_step(monkeypatch):
+    """The surface-limit check of a step (solver/stepping.py) and the sanity check after it (the pipeline's
+    observer) read one (min, max) of the Li content, reduced over the ranks once per step; a rejected step
+    invalidates it."""
+    from solver.stepping import Progress, run_time_loop
+
+    problem = _problem()
+    values, calls = problem.li_content_values, []
+    monkeypatch.setattr(problem, "li_content_values", lambda: calls.append(1) or values())
+    seen = []
+    time_options = {**problem.case["time"], "steps": 3, "adaptive": False}
+    outcome = run_time_loop(problem, 150.0, time_options, lambda *_: seen.append(problem.li_content_range()),
+                            Progress(problem.comm, False, 150.0))
+    assert outcome.status == "completed" and outcome.steps == 3
+    assert len(calls) == 3 and len(set(seen)) == 3
+    assert seen[-1] == global_range(problem.comm, values())
+    problem.reject_step()
+    problem.li_content_range()
+    assert len(calls) == 4
 
 
 class CoupledTracer(PassiveTracer):

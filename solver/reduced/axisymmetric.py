@@ -72,7 +72,7 @@ class AxisymmetricModel:
         self.probe = ConcentrationProbe(problem)
         # the interface solver.stepping.run_time_loop drives is the problem's own
         self.advance, self.accept_step, self.reject_step = problem.advance, problem.accept_step, problem.reject_step
-        self.li_content_values = problem.li_content_values
+        self.li_content_range = problem.li_content_range
         self.c, self.c_old, self.c_older = problem.c, problem.c_old, problem.c_older
         mesh = self.particle.mesh
         # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)

@@ -1,9 +1,9 @@
 """The spherical_1d formulation: solver/spherical1d.py driven step by step by the 3D time loop.
 
 The radial finite-volume transport (Newton, tridiagonal) and P2 radial elasticity of solver.spherical1d
-are wrapped in the interface solver.stepping.run_time_loop drives (advance / accept_step / reject_step and
-the nodal arrays c, c_old, c_older it reads for the error estimate and the c = 0 / c_max cut-off), so the
-1D model takes exactly the steps, adaptivity and cut-off of a 3D run.
+are wrapped in the interface solver.stepping.run_time_loop drives (advance / accept_step / reject_step, the
+nodal arrays c, c_old, c_older it reads for the error estimate and li_content_range() for the c = 0 / c_max
+cut-off), so the 1D model takes exactly the steps, adaptivity and cut-off of a 3D run.
 
 Stress-assisted diffusion is the isotropic reduction N = -D (1 + theta c) grad c (analytic.stress_assisted_theta),
 exact where E, nu and Omega are uniform (solid or hollow sphere with free surfaces); symmetry.check_reducible
@@ -153,8 +153,9 @@ class SphericalModel:
         self.t_s += self._pending_dt
         self._saved = None
 
-    def li_content_values(self) -> np.ndarray:
-        return self.c.x.array
+    def li_content_range(self) -> tuple[float, float]:
+        """(min, max) of the Li content (mol/m^3): serial, the nodal concentration itself."""
+        return float(self.c.x.array.min()), float(self.c.x.array.max())
 
     # ------------------------------------------------------------------ outputs
     def solve_mechanics(self) -> None:
