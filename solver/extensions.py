@@ -1,6 +1,8 @@
-"""Extra physics and outputs that advance with the Li/stress solver, each owning one case section.
+"""Post-processing that advances with the Li/stress solver, each owning one case section.
 
-An extension is named by its section in the case file (e.g. `[oxygen]`) and has two halves, listed in
+An extension reads the solved state after every accepted step and changes none of it (a physical field,
+one with an unknown to solve, is a Field of solver/fields/ instead, e.g. [oxygen]). It is named by its section
+in the case file (e.g. `[grain_boundaries]`) and has two halves, listed in
 EXTENSIONS: the section's checks, a function in a dolfinx-free module (`validate(table) -> dict`,
 solver.schema.validate_table does the key checks; raise CaseError naming "<section>.<key>"), and the
 finite-element class as "module:Class", imported only when a run starts, so that validating a case never
@@ -21,12 +23,12 @@ from typing import Callable
 
 from solver.schema import Option
 
-from solver import grain_boundary_section, oxygen_section, shell_section
+from solver import grain_boundary_section, shell_section
 
 
 @dataclass(frozen=True)
 class Extension:
-    """One case section of extra physics: its checks (dolfinx-free), its FE class as "module:Class", and its
+    """One case section of post-processing: its checks (dolfinx-free), its FE class as "module:Class", and its
     keys (what `python -m solver keys` lists)."""
 
     validate: Callable[[dict], dict]
@@ -37,7 +39,6 @@ class Extension:
 EXTENSIONS: dict[str, Extension] = {
     "grain_boundaries": Extension(grain_boundary_section.validate, "solver.grain_boundaries:GrainBoundaryTraction",
                                   tuple(grain_boundary_section.OPTIONS)),
-    "oxygen": Extension(oxygen_section.validate, "solver.oxygen:OxygenRelease", tuple(oxygen_section.OPTIONS)),
     "region_peaks": Extension(shell_section.validate_region_peaks, "solver.shell:RegionPeaks",
                               tuple(shell_section.REGION_PEAKS_OPTIONS)),
 }

@@ -1,7 +1,8 @@
 """[oxygen], the dolfinx-free half: the case keys, their checks and closed forms. The model (released O2
-diffusing, escaping, trapped by RuO2, reduced back), its discretisation and bookkeeping: solver/oxygen.py.
+diffusing, escaping, trapped by RuO2, reduced back), its discretisation and bookkeeping: solver/fields/oxygen.py
+(the field), solver/physics/oxygen.py (its forms).
 
-Case section (an extension, solver/extensions.py):
+Case section (a field section, solver/fields/registry.py):
 
     [oxygen]
     diffusivity_m2_s = 1e-18          # required; no literature value for LRMO: a calibrated parameter
@@ -28,7 +29,7 @@ from solver.schema import (BOOL, INT, LIST, NUMBER, STR, Option, fraction_closed
                            validate_table, whole_number)
 
 SECTION = "oxygen"
-# its point fields (solver/oxygen.py, point_fields()): names, labels and colour maps of the snapshots and pictures
+# its point fields (solver/fields/oxygen.py, point_fields()): names, labels, colour maps of snapshots and pictures
 QUANTITIES = (
     quantities.Quantity("o2_mobile", "mol/m^3", "O2 concentration", "c_O2", "concentration", "extension", "o2_mol_m3",
                         summary_key="o2.budget.mobile_mol", display_unit="mol/m^3", aliases=("o2",)),
@@ -79,7 +80,7 @@ def partition_constant(binding_energy_eV: float, reference_binding_energy_eV: fl
 
 
 def validate(table) -> dict:
-    """The [oxygen] table checked and normalised (solver.extensions calls it for a case with [oxygen])."""
+    """The [oxygen] table checked and normalised (solver.fields.registry calls it for a case with [oxygen])."""
     values = validate_table(table, OPTIONS, SECTION)
     for key in ("escape_surfaces", "trap_regions"):
         if not all(isinstance(name, str) for name in values[key]):

@@ -34,7 +34,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     show = case["output"]["progress"]
     folder = ResultFolder(out_dir, comm)
     timings = {}
-    timeseries = fields = tracker = sanity = None
+    timeseries = fields = tracker = sanity = problem = None
     try:
         try:
             log(comm, f"case {case['name']}: meshing ({case['geometry']['kind']})", show)
@@ -51,8 +51,9 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             tracker = PeakTracker(particle.radius_m)
             timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
             extensions = start_extensions(case, problem, folder)
-            fields = FieldWriter(problem, folder, extra_point_fields=[
-                f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]) if case["output"]["fields"] else None
+            point_fields = [f for field in problem.fields.values() for f in field.point_fields()]
+            point_fields += [f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]
+            fields = FieldWriter(problem, folder, extra_point_fields=point_fields) if case["output"]["fields"] else None
             t_end = end_time_s(case, particle.radius_m)
             timings["setup"] = wallclock.perf_counter() - t0
             log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "
@@ -84,6 +85,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 fields.write(outcome.time_s, state_of_charge(case, final["mean_mol_m3"] / problem.c_max), "final")
                 fields.close()
             timeseries.close()
+            write_field_tables(problem, folder)
         except SolveError as exc:
             # a solve failed outside the time loop's own handling (at t = 0, or re-solving the kept state):
             # record the failure with what was computed, instead of losing the folder
@@ -91,6 +93,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             for writer in (fields, timeseries):
                 if writer is not None:
                     writer.close()
+            if problem is not None:
+                write_field_tables(problem, folder)
             summary = failed_summary(case, exc, tracker, timings, started, comm)
             render = False
         else:
@@ -135,11 +139,21 @@ def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, e
                           "displacement": compat.dof_count_global(problem.V_u)},
                  "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
                  "description": particle.description},
+        **{key: value for field in problem.fields.values() for key, value in field.summary().items()},
         **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
         "mpi_ranks": comm.size,
         "timing_s": timings,
         "provenance": provenance(case),
     }
+
+
+def write_field_tables(problem, folder: ResultFolder) -> None:
+    """The CSV files the fields keep (e.g. o2_timeseries.csv): the rows of the accepted steps."""
+    for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):
+        table = TimeseriesWriter(folder.path(name), problem.comm, columns)
+        for row in rows:
+            table.append(row)
+        table.close()
 
 
 def failed_summary(case: dict, exc: SolveError, tracker, timings: dict, started: float, comm) -> dict:

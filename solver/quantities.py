@@ -1,11 +1,12 @@
 """The output quantities: one registry that post-processing, timeseries.csv, the field files, the pictures and
-the reduced models read, so that a new output is one entry here (or one `register` call in its extension).
+the reduced models read, so that a new output is one entry here (or one `register` call in its section module).
 
 A Quantity says what it is (name, SI unit, title, symbol, kind), how it is sampled (`sampled`: "stress", a pure
 numpy `measure` of the stress tensors and their points; "state", read by each writer from the solved fields; or
-"extension", a point field an extension provides), whether and how its peak is tracked (`peak`), where it goes
-(`field_name` in fields_*.vtu/fields.xdmf, `columns` in timeseries.csv, `summary_key` in summary.json) and how it
-is drawn (display unit and scale, colour map, signed/diverging, curve colour, drawn by default).
+"extension", a point field an extension or an extra field (e.g. [oxygen]) provides), whether and how its peak is
+tracked (`peak`), where it goes (`field_name` in fields_*.vtu/fields.xdmf, `columns` in timeseries.csv,
+`summary_key` in summary.json) and how it is drawn (display unit and scale, colour map, signed/diverging, curve
+colour, drawn by default).
 
 Numpy only: the renderer runs in a process that must never import dolfinx, and reads its labels here.
 """

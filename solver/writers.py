@@ -62,12 +62,13 @@ def write_json(path: Path, data: dict) -> None:
 
 
 class TimeseriesWriter:
-    """Rows appended and flushed as the run goes, so a failed run keeps what it computed."""
+    """Rows appended and flushed as the run goes, so a failed run keeps what it computed. Columns: those of
+    timeseries.csv (the quantity registry's), or `columns` (a field's own table)."""
 
-    def __init__(self, path: Path, comm):
+    def __init__(self, path: Path, comm, columns: tuple[str, ...] | None = None):
         self.comm = comm
         self.rows: list[dict] = []
-        self.columns = quantities.timeseries_columns()
+        self.columns = quantities.timeseries_columns() if columns is None else columns
         self._file = open(path, "w", newline="") if comm.rank == 0 else None
         if self._file:
             self._writer = csv.DictWriter(self._file, fieldnames=self.columns)

@@ -179,7 +179,7 @@ def test_registries_name_classes_that_exist():
 def test_section_modules_import_the_fe_stack_at_the_top():
     """The FE halves of the split sections import dolfinx, UFL and MPI once, at the top: no imports hidden
     inside functions to keep validation light (that is what the *_section modules are for)."""
-    for name in ("solver.oxygen", "solver.grain_boundaries", "solver.shell", "solver.materials_layered"):
+    for name in ("solver.fields.oxygen", "solver.grain_boundaries", "solver.shell", "solver.materials_layered"):
         tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
         nested = [node.lineno for function in ast.walk(tree)
                   if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -1,8 +1,10 @@
-"""The [oxygen] extension (solver/oxygen.py): O2 release, escape, trapping and reduction.
+"""The released-O2 field [oxygen] (solver/fields/oxygen.py, forms in solver/physics/oxygen.py): O2 release,
+escape, trapping and reduction.
 
 Guards: the O2 diffusion forms, the sink / Robin escape and its consistent boundary flux, the trap exchange
-bookkeeping, the release tied to Li extraction, and the mass balance released = retained + escaped + trapped
-+ reduced at every step. References: the closed forms in solver/analytic.py (Crank 1975, ch. 6 and 14).
+bookkeeping, the release tied to Li extraction, the mass balance released = retained + escaped + trapped
++ reduced at every step, and the field's step state (a rejected or restored step leaves no trace).
+References: the closed forms in solver/analytic.py (Crank 1975, ch. 6 and 14).
 """
 import json
 import math
@@ -15,7 +17,7 @@ from mpi4py import MPI
 from solver import analytic
 from solver.case import read_case_file, validate_case
 from solver.errors import CaseError
-from solver.oxygen import OxygenRelease, radial_profile
+from solver.fields.oxygen import radial_profile
 from solver.oxygen_section import partition_constant
 
 from convergence import assert_rate
@@ -26,16 +28,8 @@ R_M = 5e-6
 TAU_END = 0.1
 
 
-class _Folder:
-    def __init__(self, path: Path):
-        self.root = path
-
-    def path(self, name: str) -> Path:
-        return self.root / name
-
-
-def _oxygen_run(tmp_path, cell_size: float, steps: int, oxygen: dict, tau_end: float = TAU_END):
-    """Uniform O2 at t = 0 in a static sphere (no Li change, so no release): the analytic setting."""
+def _oxygen_field(cell_size: float, oxygen: dict):
+    """The O2 field of a problem on the verification sphere, uniform O2 at t = 0."""
     from solver.geometry import build_particle_mesh
     from solver.problem import ChemoMechanicalProblem
 
@@ -44,17 +38,24 @@ def _oxygen_run(tmp_path, cell_size: float, steps: int, oxygen: dict, tau_end: f
     raw["oxygen"] = {"diffusivity_m2_s": D_O2, "initial_mol_m3": 1.0, **oxygen}
     case = validate_case(raw)
     particle = build_particle_mesh(case["geometry"], case["mesh"], MPI.COMM_WORLD, cache_dir=None)
-    problem = ChemoMechanicalProblem(case, particle)
-    extension = OxygenRelease(case, problem, _Folder(tmp_path))
-    extension.after_step(0, 0.0, 0.0)
-    dt = tau_end * R_M**2 / D_O2 / steps
-    for k in range(1, steps + 1):
-        extension.after_step(k, k * dt, dt)
-    return extension
+    return ChemoMechanicalProblem(case, particle).fields["oxygen"]
 
 
-def test_sink_surface_matches_the_analytic_release_fraction(tmp_path):
-    run = _oxygen_run(tmp_path, 0.15, 50, {"escape": "sink"})
+def _steps(field, dt: float, count: int):
+    for _ in range(count):
+        field.begin_step(dt, None, "bdf2")
+        field.solve()
+        field.accept()
+    return field
+
+
+def _oxygen_run(cell_size: float, steps: int, oxygen: dict, tau_end: float = TAU_END):
+    """The O2 field alone in a static sphere (no Li change, so no release): the analytic setting."""
+    return _steps(_oxygen_field(cell_size, oxygen), tau_end * R_M**2 / D_O2 / steps, steps)
+
+
+def test_sink_surface_matches_the_analytic_release_fraction():
+    run = _oxygen_run(0.15, 50, {"escape": "sink"})
     escaped = run.budget()["escaped_fraction"]
     exact = float(analytic.sphere_release_fraction_sink(TAU_END))
     print(f"escaped {escaped:.5f} exact {exact:.5f}")
@@ -62,30 +63,30 @@ def test_sink_surface_matches_the_analytic_release_fraction(tmp_path):
     assert run.max_imbalance["relative"] < 1e-10
 
 
-def test_robin_release_converges_in_space_at_second_order(tmp_path):
+def test_robin_release_converges_in_space_at_second_order():
     """Biot 2 (smooth start), 200 steps so that the time error stays below the spatial one."""
     sizes = [0.3, 0.2, 0.13]
     exact = float(analytic.sphere_release_fraction_robin(TAU_END, 2.0))
-    errors = [abs(_oxygen_run(tmp_path, h, 200, {"escape": "robin", "mass_transfer_m_s": 2.0 * D_O2 / R_M})
+    errors = [abs(_oxygen_run(h, 200, {"escape": "robin", "mass_transfer_m_s": 2.0 * D_O2 / R_M})
                   .budget()["escaped_fraction"] - exact) for h in sizes]
     # P1 in space: order 2 for the released fraction (an integral); measured 2.25 over meshes of 0.3-0.13 R
     assert_rate(sizes, errors, 2, 1.7, 2.6, "escaped fraction, Robin surface, h")
     assert errors[-1] < 2e-3
 
 
-def test_backward_euler_converges_at_first_order_in_time(tmp_path):
+def test_backward_euler_converges_at_first_order_in_time():
     """Self-convergence on one mesh: successive differences halve with the step (order 1)."""
-    fractions = [_oxygen_run(tmp_path, 0.3, n, {"escape": "robin", "mass_transfer_m_s": 2.0 * D_O2 / R_M})
+    fractions = [_oxygen_run(0.3, n, {"escape": "robin", "mass_transfer_m_s": 2.0 * D_O2 / R_M})
                  .budget()["escaped_fraction"] for n in (10, 20, 40, 80)]
     differences = np.abs(np.diff(fractions))
     # backward Euler: order 1; measured 0.99
     assert_rate([1.0, 0.5, 0.25], differences, 1, 0.8, 1.2, "escaped fraction, backward Euler, dt")
 
 
-def test_first_order_trapping_budget_matches_the_closed_form(tmp_path):
+def test_first_order_trapping_budget_matches_the_closed_form():
     """Traps everywhere (k R^2 / D = 3), unlimited and irreversible, Robin surface (biot 2)."""
     damkohler, biot = 3.0, 2.0
-    run = _oxygen_run(tmp_path, 0.15, 100, {
+    run = _oxygen_run(0.15, 100, {
         "escape": "robin", "mass_transfer_m_s": biot * D_O2 / R_M, "trap_regions": ["bulk"],
         "trap_rate_1_s": damkohler * D_O2 / R_M**2})
     exact = analytic.sphere_release_fractions_trapping(TAU_END, damkohler, biot=biot)
@@ -97,9 +98,9 @@ def test_first_order_trapping_budget_matches_the_closed_form(tmp_path):
     assert budget["reduced_fraction"] == 0.0
 
 
-def test_reduction_and_site_capacity_keep_the_books(tmp_path):
+def test_reduction_and_site_capacity_keep_the_books():
     """Langmuir blocking and reduction: trapped + reduced never exceed what was captured; sums close."""
-    run = _oxygen_run(tmp_path, 0.3, 30, {
+    run = _oxygen_run(0.3, 30, {
         "escape": "none", "trap_regions": ["bulk"], "trap_rate_1_s": 20 * D_O2 / R_M**2,
         "trap_capacity_mol_m3": 0.3, "reduction_rate_1_s": 5 * D_O2 / R_M**2})
     budget = run.budget()
@@ -109,6 +110,31 @@ def test_reduction_and_site_capacity_keep_the_books(tmp_path):
     total = sum(budget[f"{k}_fraction"] for k in ("retained", "trapped", "reduced", "escaped"))
     assert total == pytest.approx(1.0, abs=1e-10)
     assert run.max_imbalance["relative"] < 1e-10
+
+
+def test_a_rejected_or_restored_step_leaves_no_trace():
+    """The field's step state: a step solved and then rejected (adaptive steps, the surface-limit cut-off)
+    leaves c at the accepted state, and steps undone by restore(state) leave nothing in the books, the traps
+    or the time series: the run goes on as if they had not been taken."""
+    options = {"escape": "sink", "trap_regions": ["bulk"], "trap_rate_1_s": 20 * D_O2 / R_M**2,
+               "trap_capacity_mol_m3": 0.3, "reduction_rate_1_s": 5 * D_O2 / R_M**2}
+    dt = TAU_END * R_M**2 / D_O2 / 10
+    reference = _steps(_oxygen_field(0.3, options), dt, 4)
+    field = _steps(_oxygen_field(0.3, options), dt, 2)
+    saved = field.state()
+    _steps(field, 3 * dt, 2)
+    field.restore(saved)
+    accepted = field.c.x.array.copy()
+    field.begin_step(5 * dt, dt, "bdf2")
+    field.solve()
+    assert not np.allclose(field.c.x.array, accepted)
+    field.reject()
+    assert np.array_equal(field.c.x.array, accepted)
+    _steps(field, dt, 2)
+    assert field.budget() == pytest.approx(reference.budget(), rel=1e-9, abs=1e-30)
+    assert np.allclose(field.trapped.x.array, reference.trapped.x.array, rtol=1e-9, atol=0)
+    assert [row["time_s"] for row in field.history] == [row["time_s"] for row in reference.history]
+    assert field.max_imbalance["relative"] < 1e-10
 
 
 @pytest.fixture(scope="module")

@@ -164,6 +164,15 @@ def test_shell_models_of_the_3d_solver_are_refused(tmp_path, overrides, key):
         run_case(case, tmp_path / "refused", MPI.COMM_SELF, render=False)
 
 
+@pytest.mark.parametrize("formulation", ["spherical_1d", "axisymmetric"])
+def test_field_sections_of_the_3d_solver_are_refused(tmp_path, formulation):
+    """[oxygen] is a field the 3D problem alone builds (FieldSection.formulations): refused, not ignored."""
+    case = load_case(CASE, [*QUIET, f'solver.formulation="{formulation}"', "oxygen.diffusivity_m2_s=1e-18"])
+    with pytest.raises(CaseError, match=rf"\[oxygen\].*'3d'.*'{formulation}'"):
+        run_case(case, tmp_path / "refused", MPI.COMM_SELF, render=False)
+    assert not (tmp_path / "refused").exists()
+
+
 def test_1d_stress_assisted_diffusion_needs_uniform_elastic_properties(tmp_path):
     case = load_case(CASE, [*QUIET, 'solver.formulation="spherical_1d"', *CORE_SHELL,
                             "coupling.stress_assisted_diffusion=true"])

@@ -17,9 +17,13 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     accept() / reject()      end of an accepted / rejected step (shift histories / restore the last accepted state)
     state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
     quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
+    point_fields() -> list   Functions added to the field snapshots (fields.xdmf, fields_*.vtu) under their names
+    summary() -> dict        {summary.json key: value} it adds to the run's summary (e.g. {"o2": {...}})
+    tables() -> dict         {file name: (columns, rows)}: CSV files of its own in the result folder
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
-then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
+then implements only __init__, build and solve, and the problem calls every method of every field uniformly;
+the pipeline likewise asks every field for its point fields, summary and tables (none by default).
 """
 from __future__ import annotations
 
@@ -117,3 +121,15 @@ class Field(ABC):
     def quantities(self) -> dict:
         """{output name: Function} this field offers (its solution by default)."""
         return {self.solution.name: self.solution} if self.solution is not None else {}
+
+    def point_fields(self) -> list:
+        """Functions to add to the field snapshots (none by default)."""
+        return []
+
+    def summary(self) -> dict:
+        """{summary.json key: value} this field adds at the end of a run (nothing by default)."""
+        return {}
+
+    def tables(self) -> dict:
+        """{file name: (columns, rows)} of CSV files this field adds to the result folder (none by default)."""
+        return {}

@@ -6,7 +6,8 @@
                    is imported only when a problem is built (no dolfinx when a case is validated). Its attribute
                    `couples_back` says whether the coupling iterates it with Li transport (solved between
                    transport iterates, like mechanics in the stress-assisted split) or solves it once per step
-                   after the coupling has converged (a passive field).
+                   after the coupling has converged (a passive field). `formulations`: the solver.formulation
+                   values it runs with (the reduced ones refuse a case with a field they do not build).
 
 Adding a field (e.g. phase-field damage): its module under solver/fields/, its section module (`OPTIONS` and a
 dolfinx-free `validate(table) -> dict`, as solver/oxygen_section.py), and one FieldSection line here. solver/case.py
@@ -20,6 +21,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from solver import oxygen_section
 from solver.schema import Option
 
 CORE_FIELDS = ("solver.fields.transport:TransportField", "solver.fields.mechanics:MechanicsField")
@@ -33,9 +35,12 @@ class FieldSection:
     validate: Callable[[dict], dict]
     implementation: str
     options: tuple[Option, ...] = ()
+    formulations: tuple[str, ...] = ("3d",)     # the solver.formulation values that run it (reduced/symmetry.py)
 
 
-FIELDS: dict[str, FieldSection] = {}
+FIELDS: dict[str, FieldSection] = {
+    "oxygen": FieldSection(oxygen_section.validate, "solver.fields.oxygen:OxygenField", tuple(oxygen_section.OPTIONS)),
+}
 
 
 def field_class(implementation: str):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS
+from solver.fields.registry import FIELDS
 from solver.geometry import core_shell
 from solver.geometry.pores import has_pores
 from solver.units import UM_TO_M
@@ -101,6 +102,11 @@ def check_reducible(case: dict) -> RadialLayout:
     if extensions:
         raise CaseError(f"[{extensions[0]}]: extensions run with solver.formulation = '3d' only "
                         f"(this case has solver.formulation = {formulation!r})")
+    for section, spec in FIELDS.items():
+        if section in case and formulation not in spec.formulations:
+            raise CaseError(f"[{section}]: this field runs with solver.formulation = "
+                            f"{' or '.join(repr(f) for f in spec.formulations)} only "
+                            f"(this case has solver.formulation = {formulation!r})")
     wetted = operation["wetted_surfaces"]
     wettable = [name for name in layout.surfaces if name != "shell_interface"]
     unknown = [name for name in wetted if name not in wettable]

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from solver import extensions  # noqa: F401  (registers the extensions' quantities: their labels and colour maps)
+from solver.fields import registry  # noqa: F401  (and those of the field sections, e.g. [oxygen])
 from solver import quantities
 
 

@@ -1,7 +1,14 @@
-"""[oxygen]: released lattice oxygen (O2) diffusing in the particle, escaping, trapped by RuO2, reduced back.
+"""The released-O2 field ([oxygen]): lattice oxygen released by Li extraction, diffusing in the particle,
+escaping, trapped by RuO2, reduced back.
 
-Case section [oxygen] (an extension, solver/extensions.py): its keys, checks and defaults are
-solver/oxygen_section.py.
+Case section [oxygen] (a field section, solver/fields/registry.py): its keys, checks and defaults are
+solver/oxygen_section.py; the UFL forms are solver/physics/oxygen.py.
+
+A passive field (couples_back = False): nothing it computes acts on Li transport or mechanics, so the problem
+solves it once per step, after the coupling, from the step's Li content; accept() then does the trap exchange
+and the bookkeeping of the accepted step, and reject() puts c back (nothing else has changed by then). This
+is the order of operations the after-step extension had (solve, exchange, escape, books), so the numbers are
+the same; a rejected step (adaptive steps, the surface-limit cut-off) costs one O2 solve and changes nothing.
 
 Model (mol O2 per m^3; c mobile, q trapped, r reduced), stepping with the Li solver, same dt:
     dc/dt = div(D grad c) + S - chi_trap k_a (1 - q/q_max) c          in the particle
@@ -33,7 +40,6 @@ Amounts are for the meshed domain (an octant model holds 1/8 of the particle); f
 """
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -44,12 +50,17 @@ import dolfinx.fem
 
 from solver import compat, linalg
 from solver.errors import CaseError, SolveError
+from solver.fields.base import Field, FieldContext
 from solver.oxygen_section import SECTION
+from solver.physics import oxygen
+from solver.postprocess import global_range
 
+SUMMARY_KEY = "o2"         # summary.json["o2"]: the name the studies and users look for
+TIMESERIES_FILE = "o2_timeseries.csv"
 CSV_COLUMNS = ("time_s", "released_mol", "mobile_mol", "trapped_mol", "reduced_mol", "escaped_mol",
                "retained_fraction", "trapped_fraction", "reduced_fraction", "escaped_fraction",
                "imbalance_mol", "relative_imbalance", "mean_mobile_mol_m3", "coefficient_of_variation")
-_RTOL = 1e-12
+LINEAR_RTOL = 1e-12        # the mass balance is checked to the linear solver's residual: keep it far below 1e-9
 
 
 def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.ndarray, bins: int,
@@ -65,16 +76,19 @@ def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.
     return {"r_over_R": (0.5 * (edges[:-1] + edges[1:])).tolist(), "mean": mean}
 
 
-class OxygenRelease:
-    section = SECTION
-    summary_key = "o2"         # summary.json["o2"]: the name the studies and users look for
+class OxygenField(Field):
+    name = "oxygen"
+    symbol = "c_O2"
+    reads = ("transport",)       # the Li content: its decrease releases O2
+    couples_back = False
 
-    def __init__(self, case: dict, problem, folder):
-        self.options = options = case[SECTION]
-        self.problem, self.comm = problem, problem.comm
-        mesh, particle = problem.mesh, problem.particle
+    def __init__(self, context: FieldContext):
+        super().__init__(context)
+        self.options = options = context.case[SECTION]
+        self.comm = context.comm
+        particle, mesh = context.particle, context.mesh
         self.radius_m = particle.radius_m
-        self.c_max = problem.c_max
+        self.c_max = context.case["material"]["c_max_mol_m3"]
         for key, names, regions in (("escape_surfaces", options["escape_surfaces"], particle.facet_regions),
                                     ("trap_regions", options["trap_regions"], particle.cell_regions)):
             unknown = [n for n in names if n not in regions]
@@ -82,88 +96,83 @@ class OxygenRelease:
                 raise CaseError(f"oxygen.{key}: {unknown[0]!r} is not a region of this geometry; "
                                 f"available: {', '.join(sorted(regions))}")
 
-        self.V = compat.scalar_space(mesh, 1)
-        self.c = dolfinx.fem.Function(self.V, name="o2_mol_m3")
-        self.c_old = dolfinx.fem.Function(self.V)
-        self.trapped = dolfinx.fem.Function(self.V, name="o2_trapped_mol_m3")
+        self.space = compat.scalar_space(mesh, 1)
+        self.c = self.solution = dolfinx.fem.Function(self.space, name="o2_mol_m3")
+        self.c_old = dolfinx.fem.Function(self.space)
+        self.trapped = dolfinx.fem.Function(self.space, name="o2_trapped_mol_m3")
         self.reduced = np.zeros_like(self.trapped.x.array)
-        self.blocking = dolfinx.fem.Function(self.V)      # 1 - q/q_max, from the previous step
+        self.blocking = dolfinx.fem.Function(self.space)      # 1 - q/q_max, from the previous step
         self.blocking.x.array[:] = 1.0
         self.c.x.array[:] = options["initial_mol_m3"]
         self.c_old.x.array[:] = self.c.x.array
-        self.li = problem.li_concentration_field()
-        self.li_previous = dolfinx.fem.Function(self.li.function_space)
 
         scalar = PETSc.ScalarType
         self.dt = dolfinx.fem.Constant(mesh, scalar(1.0))
+        self.step_dt = 0.0
         self.diffusivity = dolfinx.fem.Constant(mesh, scalar(options["diffusivity_m2_s"]))
         self.trap_rate = dolfinx.fem.Constant(mesh, scalar(options["trap_rate_1_s"]))
         self.h = dolfinx.fem.Constant(mesh, scalar(options["mass_transfer_m_s"]))
-        dx = problem.dx
-        ds = problem.ds
+        self.n_owned = self.space.dofmap.index_map.size_local
+        self.radius_fraction = np.linalg.norm(compat.dof_coordinates(self.space), axis=1) / self.radius_m
+
+    # ------------------------------------------------------------------ forms and solver
+    def build(self, context: FieldContext) -> None:
+        options, particle, mesh = self.options, context.particle, context.mesh
+        transport = context.fields["transport"]
+        self.li = transport.li_concentration_field()
+        self.li_previous = dolfinx.fem.Function(self.li.function_space)
+        self.volume_m3 = transport.volume_m3
+        dx, ds = context.dx, context.ds
         lumped = ufl.Measure("dx", domain=mesh, subdomain_data=particle.cell_tags,
                              metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
-        exact = {"quadrature_degree": 2}
+        dx_source = dx(metadata={"quadrature_degree": 2})
 
-        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
-        source = self._release_rate()
+        u, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
+        source = oxygen.release_rate(self.li, self.li_previous, self.dt, options["release_per_li"],
+                                     options["release_below_li_fraction"] * self.c_max)
         trap_tags = tuple(particle.cell_regions[n] for n in options["trap_regions"])
         escape_tags = tuple(particle.facet_regions[n] for n in options["escape_surfaces"])
-        a = u * v * dx + self.dt * self.diffusivity * ufl.inner(ufl.grad(u), ufl.grad(v)) * dx
-        L = self.c_old * v * dx + self.dt * source * v * dx(metadata=exact)
-        residual = ((self.c - self.c_old) * v * dx + self.dt * self.diffusivity * ufl.inner(
-            ufl.grad(self.c), ufl.grad(v)) * dx - self.dt * source * v * dx(metadata=exact))
+        capture = (self.dt * self.trap_rate * self.blocking, lumped(trap_tags)) if trap_tags else None
+        self.robin = options["escape"] == "robin"
+        robin = (self.h, ds(escape_tags)) if self.robin else None
+        terms = dict(c_old=self.c_old, dt=self.dt, diffusivity=self.diffusivity, source=source, dx=dx,
+                     dx_source=dx_source, capture=capture, robin=robin)
+        step = oxygen.step_residual(u, v, **terms)
         if trap_tags:
-            capture = self.dt * self.trap_rate * self.blocking
-            a += capture * u * v * lumped(trap_tags)
-            residual += capture * self.c * v * lumped(trap_tags)
             self.trap_mass = compat.assemble_accumulated(dolfinx.fem.form(v * lumped(trap_tags))).copy()
         else:
             self.trap_mass = np.zeros_like(self.c.x.array)
         self.in_trap = (self.trap_mass > 0).astype(float)
-        self.robin = options["escape"] == "robin"
         if self.robin:
-            a += self.dt * self.h * u * v * ds(escape_tags)
-            residual += self.dt * self.h * self.c * v * ds(escape_tags)
             self.escape_rate_form = dolfinx.fem.form(self.h * self.c * ds(escape_tags))
         self.bcs, self.sink_dofs = [], np.zeros(0, dtype=np.int32)
         if options["escape"] == "sink":
             fdim = mesh.topology.dim - 1
             facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, t) for t in escape_tags])
-            self.sink_dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
-            self.bcs = [dolfinx.fem.dirichletbc(scalar(0), self.sink_dofs, self.V)]
-        self.a, self.L = dolfinx.fem.form(a), dolfinx.fem.form(L)
-        self.residual_form = dolfinx.fem.form(residual)
-        self.release_form = dolfinx.fem.form(source * dx(metadata=exact))
+            self.sink_dofs = dolfinx.fem.locate_dofs_topological(self.space, fdim, facets)
+            self.bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0), self.sink_dofs, self.space)]
+        self.a, self.L = dolfinx.fem.form(ufl.lhs(step)), dolfinx.fem.form(ufl.rhs(step))
+        self.residual_form = dolfinx.fem.form(oxygen.step_residual(self.c, v, **terms))
+        self.release_form = dolfinx.fem.form(source * dx_source)
         self.mobile_form = dolfinx.fem.form(self.c * dx)
         self.square_form = dolfinx.fem.form(self.c * self.c * dx)
         self.A = compat.assemble_matrix(self.a, self.bcs)
         self.b = compat.create_vector(self.L)
-        self.ksp = linalg.make_ksp(self.comm, "oxygen_", "cg_hypre", _RTOL, self.A)
+        prefix, preset = context.solvers.get(self.name, ("oxygen_", "cg_hypre"))
+        self.ksp = linalg.make_ksp(self.comm, prefix, preset, LINEAR_RTOL, self.A)
         self._matrix_key = None
-        self.n_owned = self.V.dofmap.index_map.size_local
         self.owned_sink = self.sink_dofs[self.sink_dofs < self.n_owned]
         self.nodal_volume = compat.assemble_accumulated(dolfinx.fem.form(v * dx)).copy()
-        self.radius_fraction = np.linalg.norm(compat.dof_coordinates(self.V), axis=1) / self.radius_m
-        self.volume_m3 = problem.volume_m3
 
-        self.totals = {"released_mol": 0.0, "escaped_mol": 0.0}
+        # the books at t = 0: the initial inventory counts as released
+        self.li_previous.x.array[:] = self.li.x.array
+        self.time_s, self.steps = 0.0, 0
+        self.totals = {"released_mol": self._integrate(self.mobile_form), "escaped_mol": 0.0}
         self.history: list[dict] = []
         self.max_imbalance = {"absolute_mol": 0.0, "relative": 0.0, "step": 0}
-        self._file = open(folder.path("o2_timeseries.csv"), "w", newline="") if self.comm.rank == 0 else None
-        if self._file:
-            self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS)
-            self._writer.writeheader()
+        self._record()
 
     # ------------------------------------------------------------------ model pieces
-    def _release_rate(self):
-        """UFL: S = nu max(c_Li,prev - c_Li, 0) / dt where x_Li < threshold (mol O2 / m^3 / s)."""
-        nu = self.options["release_per_li"]
-        threshold = self.options["release_below_li_fraction"] * self.c_max
-        extracted = ufl.max_value(self.li_previous - self.li, 0.0)
-        redox = ufl.conditional(ufl.lt(self.li, threshold), 1.0, 0.0)
-        return nu * extracted * redox / self.dt
-
     def _sum(self, value) -> float:
         return self.comm.allreduce(float(value), op=MPI.SUM)
 
@@ -172,19 +181,6 @@ class OxygenRelease:
 
     def _lumped_total(self, nodal: np.ndarray) -> float:
         return self._sum(np.dot(self.trap_mass[: self.n_owned], nodal[: self.n_owned]))
-
-    # ------------------------------------------------------------------ stepping
-    def _solve(self, dt: float) -> None:
-        self.dt.value = dt
-        if dt != self._matrix_key or self.options["trap_capacity_mol_m3"] is not None:
-            compat.assemble_matrix_into(self.A, self.a, self.bcs)
-            self.ksp.setOperators(self.A)
-            self._matrix_key = dt
-        compat.assemble_vector_into(self.b, self.L, self.a, self.bcs)
-        try:
-            linalg.solve(self.ksp, self.b, compat.petsc_vector(self.c), "O2 transport")
-        except SolveError as exc:
-            raise SolveError(f"[oxygen] {exc}") from None
 
     def _exchange(self, dt: float) -> float:
         """Nodal trap update with exactly what the c equation captured; returns the amount captured (mol)."""
@@ -206,26 +202,62 @@ class OxygenRelease:
         residual = compat.assemble_accumulated(self.residual_form)   # collective: every rank assembles
         return -self._sum(residual[self.owned_sink].sum())
 
-    def after_step(self, step: int, t_s: float, dt_s: float) -> None:
-        if step == 0 or dt_s <= 0.0:
-            self.li_previous.x.array[:] = self.li.x.array
-            self.totals["released_mol"] = self._integrate(self.mobile_form)   # the initial inventory
-            self._record(t_s, 0.0)
-            return
-        self.dt.value = dt_s
-        released = dt_s * self._integrate(self.release_form)
-        self._solve(dt_s)
-        self._exchange(dt_s)
-        escaped = self._escaped(dt_s)
+    # ------------------------------------------------------------------ step state
+    def begin_step(self, dt: float, previous_dt: float | None, scheme: str) -> None:
+        """Backward Euler whatever the Li scheme: one linear solve per step, first order (tests/test_oxygen.py)."""
+        self.dt.value = self.step_dt = dt
+
+    def solve(self) -> int:
+        dt = self.step_dt
+        if dt != self._matrix_key or self.options["trap_capacity_mol_m3"] is not None:
+            compat.assemble_matrix_into(self.A, self.a, self.bcs)
+            self.ksp.setOperators(self.A)
+            self._matrix_key = dt
+        compat.assemble_vector_into(self.b, self.L, self.a, self.bcs)
+        try:
+            return linalg.solve(self.ksp, self.b, compat.petsc_vector(self.c), "O2 transport")
+        except SolveError as exc:
+            raise SolveError(f"[oxygen] {exc}") from None
+
+    def accept(self) -> None:
+        """The trap exchange and the books of the accepted step (c is its new state, li its Li content)."""
+        dt = self.step_dt
+        released = dt * self._integrate(self.release_form)
+        self._exchange(dt)
+        escaped = self._escaped(dt)
         self.totals["released_mol"] += released
         self.totals["escaped_mol"] += escaped
         self.c_old.x.array[:] = self.c.x.array
         self.li_previous.x.array[:] = self.li.x.array
-        imbalance = self._record(t_s, dt_s)
+        self.time_s += dt
+        self.steps += 1
+        imbalance = self._record()
         scale = max(self.totals["released_mol"], 1e-300)
         if abs(imbalance) / scale >= self.max_imbalance["relative"]:
-            self.max_imbalance = {"absolute_mol": abs(imbalance), "relative": abs(imbalance) / scale, "step": step}
+            self.max_imbalance = {"absolute_mol": abs(imbalance), "relative": abs(imbalance) / scale,
+                                  "step": self.steps}
 
+    def reject(self) -> None:
+        self.c.x.array[:] = self.c_old.x.array
+
+    def state(self) -> dict:
+        arrays = {"c": self.c, "c_old": self.c_old, "trapped": self.trapped, "blocking": self.blocking,
+                  "li_previous": self.li_previous}
+        return {**{key: f.x.array.copy() for key, f in arrays.items()}, "reduced": self.reduced.copy(),
+                "totals": dict(self.totals), "max_imbalance": dict(self.max_imbalance),
+                "time_s": self.time_s, "steps": self.steps, "history_rows": len(self.history)}
+
+    def restore(self, state: dict) -> None:
+        for key, f in (("c", self.c), ("c_old", self.c_old), ("trapped", self.trapped),
+                       ("blocking", self.blocking), ("li_previous", self.li_previous)):
+            f.x.array[:] = state[key]
+        self.reduced[:] = state["reduced"]
+        self.totals, self.max_imbalance = dict(state["totals"]), dict(state["max_imbalance"])
+        self.time_s, self.steps = state["time_s"], state["steps"]
+        del self.history[state["history_rows"]:]
+        self._matrix_key = None     # the blocking factor in the matrix may be another one
+
+    # ------------------------------------------------------------------ books
     def budget(self) -> dict:
         released = self.totals["released_mol"]
         mobile = self._integrate(self.mobile_form)
@@ -242,9 +274,7 @@ class OxygenRelease:
     def uniformity(self) -> dict:
         mean = self._integrate(self.mobile_form) / self.volume_m3
         variance = max(self._integrate(self.square_form) / self.volume_m3 - mean**2, 0.0)
-        owned = self.c.x.array[: self.n_owned]
-        low = self.comm.allreduce(float(owned.min()) if owned.size else math.inf, op=MPI.MIN)
-        high = self.comm.allreduce(float(owned.max()) if owned.size else -math.inf, op=MPI.MAX)
+        low, high = global_range(self.comm, self.c.x.array[: self.n_owned])
         # A node that the sink has emptied may come out a round-off below zero (-8e-36 mol/m^3 was seen with
         # GAMG): the ratio counts it as empty; a real undershoot (beyond 1e-9 of the maximum) stays visible.
         ratio_low = 0.0 if -1e-9 * high <= low < 0 else low
@@ -252,21 +282,22 @@ class OxygenRelease:
                 "coefficient_of_variation": math.sqrt(variance) / mean if mean > 0 else None,
                 "min_over_max": ratio_low / high if high > 0 else None}
 
-    def _record(self, t_s: float, dt_s: float) -> float:
+    def _record(self) -> float:
+        """One row of the time series (the accepted state at self.time_s); returns the imbalance (mol)."""
         budget = self.budget()
         spread = self.uniformity()
-        row = {"time_s": t_s, **{k: budget[k] for k in CSV_COLUMNS if k in budget},
+        row = {"time_s": self.time_s, **{k: budget[k] for k in CSV_COLUMNS if k in budget},
                "relative_imbalance": (abs(budget["imbalance_mol"]) / budget["released_mol"]
                                       if budget["released_mol"] > 0 else 0.0),
                "mean_mobile_mol_m3": spread["mean_mol_m3"],
                "coefficient_of_variation": spread["coefficient_of_variation"]}
         self.history.append(row)
-        if self._file:
-            self._writer.writerow(row)
-            self._file.flush()
         return budget["imbalance_mol"]
 
     # ------------------------------------------------------------------ outputs
+    def quantities(self) -> dict:
+        return {self.c.name: self.c, self.trapped.name: self.trapped}
+
     def point_fields(self) -> list:
         return [self.c, self.trapped] if self.options["point_field"] else []
 
@@ -279,22 +310,22 @@ class OxygenRelease:
                                  self.nodal_volume[owned], bins, self.comm)
         return {"r_over_R": mobile["r_over_R"], "mobile_mol_m3": mobile["mean"], "trapped_mol_m3": trapped["mean"]}
 
+    def tables(self) -> dict:
+        return {TIMESERIES_FILE: (CSV_COLUMNS, self.history)}
+
     def summary(self) -> dict:
-        if self._file:
-            self._file.close()
-            self._file = None
-        last = self.history[-1] if self.history else {"time_s": 0.0}
-        return {
+        last = self.history[-1]
+        return {SUMMARY_KEY: {
             "model": dict(self.options),
             "time_s": last["time_s"],
             "dimensionless_time": self.options["diffusivity_m2_s"] * last["time_s"] / self.radius_m**2,
             "budget": self.budget(),
             "retained_fraction_vs_time": [[row["time_s"], row["retained_fraction"]] for row in self.history],
-            "timeseries_file": "o2_timeseries.csv",
+            "timeseries_file": TIMESERIES_FILE,
             "final_profile": self.final_profile(),
             "uniformity": self.uniformity(),
             "mass_balance": {"max_absolute_imbalance_mol": self.max_imbalance["absolute_mol"],
                              "max_relative_imbalance": self.max_imbalance["relative"],
                              "at_step": self.max_imbalance["step"], "steps_checked": len(self.history) - 1,
-                             "linear_solver_rtol": _RTOL},
-        }
+                             "linear_solver_rtol": LINEAR_RTOL},
+        }}
