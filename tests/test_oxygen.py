@@ -6,6 +6,7 @@ bookkeeping, the release tied to Li extraction, the mass balance released = reta
 + reduced at every step, and the field's step state (a rejected or restored step leaves no trace).
 References: the closed forms in solver/analytic.py (Crank 1975, ch. 6 and 14).
 """
+import csv
 import json
 import math
 from pathlib import Path
@@ -135,6 +136,30 @@ def test_a_rejected_or_restored_step_leaves_no_trace():
     assert np.allclose(field.trapped.x.array, reference.trapped.x.array, rtol=1e-9, atol=0)
     assert [row["time_s"] for row in field.history] == [row["time_s"] for row in reference.history]
     assert field.max_imbalance["relative"] < 1e-10
+
+
+def test_a_cut_off_run_keeps_the_o2_books_of_its_last_accepted_step(tmp_path):
+    """The step that crosses c = 0 is solved (O2 too) and rejected: the O2 summary ends at the kept state."""
+    from solver.case import load_case
+    from solver.pipeline import run_case
+
+    case = load_case(CASES / "verification_sphere.toml", [
+        "mesh.cell_size_fraction=0.35", "mesh.surface_cell_size_fraction=0.35", "time.steps=10",
+        "operation.c_rate=40", "output.fields=false", "output.pictures=false", "output.progress=false",
+        f"oxygen.diffusivity_m2_s={D_O2}", "oxygen.initial_mol_m3=1.0", "oxygen.release_per_li=0.05",
+        "oxygen.release_below_li_fraction=0.9"])
+    summary = run_case(case, tmp_path / "run", mesh_cache=None, render=False)
+    assert summary["status"] == "cutoff"
+    o2, steps = summary["o2"], summary["time"]["steps"]
+    assert o2["time_s"] == summary["time"]["t_reached_s"]
+    assert o2["mass_balance"]["steps_checked"] == steps
+    with open(tmp_path / "run" / "o2_timeseries.csv") as table:
+        rows = list(csv.DictReader(table))
+    assert len(rows) == steps + 1
+    for key in ("released_mol", "mobile_mol", "escaped_mol"):   # amounts of ~1e-14 mol: relative only
+        assert o2["budget"][key] == pytest.approx(float(rows[-1][key]), rel=1e-12, abs=0), key
+    assert o2["budget"]["released_mol"] > 100 * float(rows[0]["released_mol"])     # Li extraction released O2
+    assert o2["mass_balance"]["max_relative_imbalance"] < 1e-9
 
 
 @pytest.fixture(scope="module")
