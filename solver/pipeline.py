@@ -102,6 +102,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 summary.update(status="failed", message=str(exc), solver_reason=exc.reason)
         if sanity is not None:
             summary["sanity"] = sanity.summary()
+        if fields is not None:
+            summary["field_files"] = fields.description()
         if comm.rank == 0:
             write_json(folder.path("summary.json"), summary)
     except BaseException:
