@@ -16,7 +16,7 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
+from solver.runs import log, march, particle_summary, run_serial, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
@@ -90,8 +90,9 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
                  "rejected_steps": outcome.rejected_steps,
                  "dimensionless_t_end": case["material"]["diffusivity_m2_s"] * t_end / layout.radius_m**2},
-        "particle": {"radius_m": layout.radius_m, "volume_m3": model.volume_m3, "wetted_area_m2": model.wetted_area_m2,
-                     "surface_flux_mol_m2_s": model.surface_flux_mol_m2_s},
+        # a reduced model holds the whole particle (layout.volume_m3), whatever geometry.symmetry says
+        "particle": particle_summary(layout.radius_m, model.volume_m3, model.wetted_area_m2,
+                                     model.surface_flux_mol_m2_s, final["mean_mol_m3"], 1.0),
         "mesh": mesh,
         "mpi_ranks": 1,
         "timing_s": timings,
