@@ -17,7 +17,7 @@ from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
 from solver.runs import log, march, particle_summary, run_serial, snapshot_times, state_of_charge
-from solver.writers import ResultFolder, TimeseriesWriter, write_json
+from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
 
 
 def build_model(case: dict, layout: RadialLayout):
@@ -60,6 +60,7 @@ class _Recorder:
         soc = state_of_charge(self.case, self._li_fraction(self.model.concentration()))
         self.snapshots.append({"file": name, "time_s": t, "state_of_charge": soc})
         write_json(self.folder.path("snapshots.json"), self.snapshots)
+        write_pvd(self.folder.path(FIELDS_PVD), self.snapshots)
 
 
 def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
@@ -94,6 +95,9 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "particle": particle_summary(layout.radius_m, model.volume_m3, model.wetted_area_m2,
                                      model.surface_flux_mol_m2_s, final["mean_mol_m3"], 1.0),
         "mesh": mesh,
+        # the meridian slab (or 1D model) has no dolfinx mesh file nor XDMF series: its VTUs carry every field
+        **({"field_files": {"snapshots_vtu": [s["file"] for s in record.snapshots], "collection_pvd": FIELDS_PVD}}
+           if record.snapshots else {}),
         "mpi_ranks": 1,
         "timing_s": timings,
         "provenance": provenance(case),
