@@ -130,7 +130,6 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
         u_exact = radius * material["partial_molar_volume_m3_mol"] * c_max * (
             mean_x - material["stress_free_li_fraction"]) / 3
         # measured: -0.02 % to +0.7 % at the surface vertices of this coarse mesh (the next snapshot is >= 50 % away)
-        print("UR", u_r.mean() / u_exact - 1, (u_r / u_exact - 1).min(), (u_r / u_exact - 1).max())
         np.testing.assert_allclose(u_r, u_exact, rtol=0.02)
         stats = {name: [float(v.min()), float(v.max()), float(v.mean())]
                  for name, v in {**fields, "region": vtu.cell_data["region"][0]}.items()}
