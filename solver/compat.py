@@ -187,13 +187,16 @@ def write_meshtags(xdmf, tags, mesh, name: str) -> None:
         xdmf.write_meshtags(tags)
 
 
+def has_vtx_writer() -> bool:
+    """Whether this dolfinx writes ADIOS2 VTX files (0.9+ export VTXWriter only when built with ADIOS2; Debian 12's
+    0.5.2 has none)."""
+    return hasattr(dolfinx.io, "VTXWriter")
+
+
 def vtx_writer(comm, path, functions):
     """An ADIOS2 VTX writer of `functions` in their own (higher-order) space, or None where this dolfinx has
-    none (0.5.2 from Debian: no VTXWriter; any build without ADIOS2). 0.5-0.11 take (comm, filename, functions)."""
-    writer = getattr(dolfinx.io, "VTXWriter", None)
-    if writer is None or not getattr(dolfinx, "has_adios2", True):
-        return None
-    return writer(comm, str(path), list(functions))
+    none. 0.5-0.11 take (comm, filename, functions)."""
+    return dolfinx.io.VTXWriter(comm, str(path), list(functions)) if has_vtx_writer() else None
 
 
 def accumulate_ghosts(vector) -> None:

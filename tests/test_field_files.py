@@ -91,7 +91,7 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
     import dolfinx.io
     import ufl
 
-    from solver import quantities
+    from solver import compat, quantities
     from solver.writers import CELL_TAGS_NAME, FACET_TAGS_NAME
 
     case = load_case(CASES / "verification_sphere.toml", [   # two cell regions (bulk, shell) of one material
@@ -146,6 +146,11 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
     read = read_in_a_fresh_process(PYVISTA_READER, out)
     same_as_the_vtus(read["fields.pvd"], "pyvista fields.pvd", 1e-12)
     same_as_the_vtus(read["fields.xdmf"], "pyvista fields.xdmf", 1e-6)   # VTK's XDMF reader gives float32
+
+    # the P2 displacement itself where this dolfinx writes VTX (not 0.5.2), and the summary says which
+    vtx = summary["field_files"]["displacement_full_degree_vtx"]
+    assert summary["field_files"]["displacement_degree_solved"] == 2
+    assert (vtx == "displacement_p2.bp" and (out / vtx).is_dir()) if compat.has_vtx_writer() else vtx is None
 
     # the mesh file: dolfinx reads the mesh and both tag sets back by name; mesh_regions.json names the values
     regions = json.loads((out / "mesh_regions.json").read_text())
