@@ -81,7 +81,7 @@ def tetra_volumes(points, tets):
 
 
 def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path):
-    """A coarse octant core-shell sphere (one material), 3 steps, 3 snapshots: every file holds the same fields at every time, and the values
+    """A coarse octant core-shell sphere (one material) releasing O2, 3 steps, 3 snapshots: every file holds the same fields at every time, and the values
     are the solver's: the volume mean of the written Li concentration is the run's mean Li fraction at that time
     (P1 on straight tets integrates exactly: agreement to round-off), and the surface radial displacement is the
     free sphere's u(R) = R Omega (c_mean - c_ref) / 3, which holds for any concentration profile (Timoshenko)."""
@@ -97,7 +97,8 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
     case = load_case(CASES / "verification_sphere.toml", [   # two cell regions (bulk, shell) of one material
         'geometry.kind="core_shell"', "geometry.shell_thickness_fraction=0.3", "mesh.cell_size_fraction=0.4",
         "mesh.surface_cell_size_fraction=0.2", "time.steps=3", "output.snapshots=3", "output.pictures=false",
-        "output.progress=false"])
+        "output.progress=false", "oxygen.diffusivity_m2_s=1e-17", "oxygen.release_per_li=0.05",
+        "oxygen.release_below_li_fraction=0.99"])   # + O2 fields, released from the first step
     out = tmp_path / "run"
     summary = run_case(case, out, MPI.COMM_SELF, render=False)
     material = case["material"]
@@ -109,7 +110,7 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
     snapshots = json.loads((out / "snapshots.json").read_text())
     assert [s["file"] for s in snapshots] == ["fields_000.vtu", "fields_001.vtu", "fields_final.vtu"]
     assert summary["field_files"]["snapshots_vtu"] == [s["file"] for s in snapshots]
-    expected_points = ({"concentration_mol_m3", "li_fraction", "displacement_m"}
+    expected_points = ({"concentration_mol_m3", "li_fraction", "displacement_m", "o2_mol_m3", "o2_trapped_mol_m3"}
                        | {q.field_name for q in quantities.stress_quantities()})
     vtu_stats = []
     for snapshot in snapshots:
@@ -124,6 +125,10 @@ def test_meshio_pyvista_and_dolfinx_read_every_field_of_every_snapshot(tmp_path)
         mean_x = li_fraction_at[snapshot["time_s"]]
         assert mean_c / c_max == pytest.approx(mean_x, rel=1e-12)
         np.testing.assert_allclose(fields["li_fraction"], fields["concentration_mol_m3"] / c_max, rtol=1e-14)
+        if snapshot["file"] == "fields_final.vtu":   # the extension's field: the O2 the run reports at the end
+            mean_o2 = float(np.sum(volumes * fields["o2_mol_m3"][tets].mean(axis=1)) / volumes.sum())
+            assert mean_o2 == pytest.approx(summary["o2"]["uniformity"]["mean_mol_m3"], rel=1e-12)
+            assert mean_o2 > 0
         r = np.linalg.norm(vtu.points, axis=1)
         surface = r > (1 - 1e-9) * radius
         u_r = np.einsum("ij,ij->i", fields["displacement_m"][surface], vtu.points[surface]) / r[surface]
