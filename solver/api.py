@@ -169,10 +169,13 @@ class Result:
 
     @property
     def fields(self) -> dict[str, Any]:
-        """Paths of the written fields: "xdmf" (all snapshots, ParaView), "final" and "snapshots" (VTU)."""
+        """Paths of the written fields (README "Output files"): "xdmf" (every field at every snapshot: ParaView,
+        meshio's TimeSeriesReader), "pvd" (the VTU collection: ParaView), "mesh" (mesh.xdmf with cell and facet
+        tags: dolfinx), "final" and "snapshots" (VTU: meshio, pyvista); those a run did not write are left out."""
         snapshots_file = self.out / "snapshots.json"
         snapshots = json.loads(snapshots_file.read_text()) if snapshots_file.exists() else []
-        found = {"xdmf": self.out / "fields.xdmf", "final": self.out / "fields_final.vtu",
+        found = {"xdmf": self.out / "fields.xdmf", "pvd": self.out / "fields.pvd", "mesh": self.out / "mesh.xdmf",
+                 "final": self.out / "fields_final.vtu",
                  "snapshots": [self.out / s["file"] for s in snapshots if s["file"] != "fields_final.vtu"]}
         return {k: v for k, v in found.items() if isinstance(v, list) or v.exists()}
 

@@ -164,6 +164,41 @@ def xdmf_file(comm, path, mode: str = "w"):
     return dolfinx.io.XDMFFile(comm, str(path), mode)
 
 
+def _write_meshtags_takes_geometry() -> bool:
+    """0.5-0.6: the C++ write_meshtags(tags, geometry_xpath, xpath), which has no Python signature; 0.7+: the
+    Python write_meshtags(tags, x, ...) with the Geometry `x` the tags' XPath points at."""
+    try:
+        return "x" in inspect.signature(dolfinx.io.XDMFFile.write_meshtags).parameters
+    except ValueError:   # a pybind11 builtin (0.5-0.6)
+        return False
+
+
+_WRITE_MESHTAGS_TAKES_GEOMETRY = _write_meshtags_takes_geometry()
+
+
+def write_meshtags(xdmf, tags, mesh, name: str) -> None:
+    """Write `tags` (cell or facet tags of `mesh`) under `name`, so that XDMFFile.read_meshtags(mesh, name) reads
+    them back; facet tags need the facet-to-cell connectivity, made here."""
+    mesh.topology.create_connectivity(tags.dim, mesh.topology.dim)
+    tags.name = name
+    if _WRITE_MESHTAGS_TAKES_GEOMETRY:
+        xdmf.write_meshtags(tags, mesh.geometry)
+    else:
+        xdmf.write_meshtags(tags)
+
+
+def has_vtx_writer() -> bool:
+    """Whether this dolfinx writes ADIOS2 VTX files (0.9+ export VTXWriter only when built with ADIOS2; Debian 12's
+    0.5.2 has none)."""
+    return hasattr(dolfinx.io, "VTXWriter")
+
+
+def vtx_writer(comm, path, functions):
+    """An ADIOS2 VTX writer of `functions` in their own (higher-order) space, or None where this dolfinx has
+    none. 0.5-0.11 take (comm, filename, functions)."""
+    return dolfinx.io.VTXWriter(comm, str(path), list(functions)) if has_vtx_writer() else None
+
+
 def accumulate_ghosts(vector) -> None:
     """Add the ghost entries of a dolfinx la.Vector (e.g. Function.x) into their owners, then update ghosts."""
     import dolfinx.la

@@ -11,10 +11,11 @@ from solver import compat
 from solver.case import end_time_s
 from solver.errors import SolveError
 from solver.extensions import start_extensions
+from solver.geometry.assembly import symmetry_factor
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
-from solver.runs import log, log_warning, march, publish, snapshot_times, state_of_charge
+from solver.runs import log, log_warning, march, particle_summary, publish, snapshot_times, state_of_charge
 from solver.sanity import CellQualityLookup, SanityMonitor
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
@@ -106,6 +107,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 summary.update(status="failed", message=str(exc), solver_reason=exc.reason)
         if sanity is not None:
             summary["sanity"] = sanity.summary()
+        if fields is not None:
+            summary["field_files"] = fields.description()
         if comm.rank == 0:
             write_json(folder.path("summary.json"), summary)
     except BaseException:
@@ -131,9 +134,9 @@ def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, e
         "final_li_fraction_mean": final["mean_mol_m3"] / problem.c_max,
         "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
                  "rejected_steps": outcome.rejected_steps, "dimensionless_t_end": problem.dimensionless_time(t_end)},
-        "particle": {"radius_m": particle.radius_m, "volume_m3": problem.volume_m3,
-                     "wetted_area_m2": problem.wetted_area_m2,
-                     "surface_flux_mol_m2_s": float(problem.surface_flux.value)},
+        "particle": particle_summary(particle.radius_m, problem.volume_m3, problem.wetted_area_m2,
+                                     float(problem.surface_flux.value), final["mean_mol_m3"],
+                                     symmetry_factor(case["geometry"])),
         "mesh": {"cells": compat.cell_count_global(particle.mesh),
                  "dofs": {"concentration": compat.dof_count_global(problem.V_c),
                           "displacement": compat.dof_count_global(problem.V_u)},

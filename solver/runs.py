@@ -31,6 +31,18 @@ def state_of_charge(case: dict, mean_li_fraction: float) -> float:
     return (mean_li_fraction - op["li_fraction_start"]) / span if span else 0.0
 
 
+def particle_summary(radius_m: float, modelled_volume_m3: float, modelled_wetted_area_m2: float,
+                     surface_flux_mol_m2_s: float, mean_mol_m3: float, modelled_fraction: float) -> dict:
+    """summary.json["particle"]: amounts of the whole particle; a symmetry model (an octant: modelled_fraction
+    1/8) multiplies what it modelled by the number of copies, and says so in the modelled_* keys."""
+    copies = 1.0 / modelled_fraction
+    return {"radius_m": radius_m, "modelled_fraction_of_particle": modelled_fraction,
+            "volume_m3": modelled_volume_m3 * copies, "wetted_area_m2": modelled_wetted_area_m2 * copies,
+            "li_amount_mol": mean_mol_m3 * modelled_volume_m3 * copies,
+            "modelled_volume_m3": modelled_volume_m3, "modelled_wetted_area_m2": modelled_wetted_area_m2,
+            "surface_flux_mol_m2_s": surface_flux_mol_m2_s}
+
+
 def snapshot_times(t_end_s: float, count: int) -> list[float]:
     return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
 

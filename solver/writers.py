@@ -1,8 +1,21 @@
-"""Result files: an atomic result folder, summary.json, timeseries.csv, XDMF time series, VTU snapshots.
+"""Result files: an atomic result folder, summary.json, timeseries.csv, the field files and the mesh file.
 
 Everything is written into a staging folder next to the destination and moved into place in one
 rename at the end (also after a failed solve, with the status recorded), so a result folder is
 either complete or absent: never half-written. Only a folder this tool wrote is replaced (solver/outputs.py).
+
+The field files hold one set of fields (Li concentration, li_fraction, region, displacement, the stress measures
+of solver/quantities.py, extension fields such as O2) at every snapshot time, in two forms, because no single
+format is read by all of ParaView, meshio and dolfinx users:
+- fields_<k>.vtu / fields_final.vtu, one per snapshot, and fields.pvd listing them with their times: meshio.read
+  opens each VTU with every field, ParaView (and pyvista) the .pvd as one time series. The renderer reads the VTUs.
+- fields.xdmf + fields.h5: one temporal collection whose grid at each time carries every field (dolfinx's
+  XDMFFile writes one collection per function, which meshio.xdmf.TimeSeriesReader reads as 1 field and
+  meshio.read refuses; FieldWriter.close merges them), for ParaView's XDMF reader and meshio's TimeSeriesReader.
+- mesh.xdmf + mesh.h5: the mesh with its cell tags ("cell_tags") and facet tags ("facet_tags"), written once,
+  for dolfinx.io.XDMFFile.read_mesh / read_meshtags; mesh_regions.json maps region names to tag values.
+- displacement_p2.bp: the P2 displacement itself (ADIOS2 VTX, ParaView), where this dolfinx has VTXWriter; the
+  other files carry its P1 interpolant (the vertex values), which is all dolfinx 0.5.2 from Debian can write.
 """
 from __future__ import annotations
 
@@ -10,6 +23,7 @@ import csv
 import os
 import shutil
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +32,15 @@ import dolfinx.fem
 
 from solver import compat, outputs, quantities
 from solver.postprocess import VertexAverage
+
+FIELDS_XDMF = "fields.xdmf"
+FIELDS_PVD = "fields.pvd"
+MESH_XDMF = "mesh.xdmf"
+MESH_REGIONS = "mesh_regions.json"
+DISPLACEMENT_VTX = "displacement_p2.bp"
+CELL_TAGS_NAME = "cell_tags"
+FACET_TAGS_NAME = "facet_tags"
+_XINCLUDE_URI = "http://www.w3.org/2001/XInclude"
 
 # the columns of timeseries.csv as the quantity registry has them at import (a TimeseriesWriter reads the registry
 # when it is made, so quantities registered later are written too)
@@ -86,8 +109,68 @@ class TimeseriesWriter:
             self._file = None
 
 
+def write_pvd(path: Path, snapshots: list[dict]) -> None:
+    """ParaView's collection of the snapshot VTUs with their times; a snapshot at the time of the one before (the
+    final state after a cut-off) is left out, as ParaView shows one data set per time."""
+    collection = ET.Element("Collection")
+    last = None
+    for snapshot in snapshots:
+        if snapshot["time_s"] == last:
+            continue
+        last = snapshot["time_s"]
+        ET.SubElement(collection, "DataSet", timestep=repr(float(last)), group="", part="0", file=snapshot["file"])
+    root = ET.Element("VTKFile", type="Collection", version="0.1")
+    root.append(collection)
+    ET.indent(root)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text('<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+    os.replace(tmp, path)
+
+
+def merge_xdmf_time_series(path: Path) -> None:
+    """Rewrite a closed XDMF file of dolfinx (one temporal collection per function) as one temporal collection
+    whose grid at each time holds every function's Attribute, the layout meshio.xdmf.TimeSeriesReader and
+    ParaView read as one time series with all fields. The heavy data (fields.h5) is not touched."""
+    ET.register_namespace("xi", _XINCLUDE_URI)
+    tree = ET.parse(path)
+    domain = tree.getroot().find("Domain")
+    collections = [grid for grid in domain.findall("Grid") if grid.get("GridType") == "Collection"]
+    merged = ET.Element("Grid", Name="fields", GridType="Collection", CollectionType="Temporal")
+    at_time: dict[str, ET.Element] = {}
+    for collection in collections:
+        for grid in collection.findall("Grid"):
+            time = grid.find("Time").get("Value")
+            if time not in at_time:   # the first function's grid gives the mesh reference and the time
+                at_time[time] = ET.SubElement(merged, "Grid", Name="fields", GridType="Uniform")
+                at_time[time].extend(child for child in grid if child.tag != "Attribute")
+            at_time[time].extend(grid.findall("Attribute"))
+        domain.remove(collection)
+    domain.append(merged)
+    ET.indent(tree)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text('<?xml version="1.0"?>\n<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>\n'
+                   + ET.tostring(tree.getroot(), encoding="unicode") + "\n")
+    os.replace(tmp, path)
+
+
+def write_mesh_file(particle, folder: ResultFolder, comm) -> None:
+    """mesh.xdmf with the cell and facet tags (names in mesh_regions.json), written once per run."""
+    with compat.xdmf_file(comm, folder.path(MESH_XDMF)) as xdmf:
+        xdmf.write_mesh(particle.mesh)
+        compat.write_meshtags(xdmf, particle.cell_tags, particle.mesh, CELL_TAGS_NAME)
+        compat.write_meshtags(xdmf, particle.facet_tags, particle.mesh, FACET_TAGS_NAME)
+    if comm.rank == 0:
+        compat.repair_xdmf(folder.path(MESH_XDMF))
+        write_json(folder.path(MESH_REGIONS), {
+            "mesh_file": MESH_XDMF, "length_unit": "m",
+            "cell_tags": {"name": CELL_TAGS_NAME, "regions": particle.cell_regions},
+            "facet_tags": {"name": FACET_TAGS_NAME, "regions": particle.facet_regions}})
+
+
 class FieldWriter:
-    """P1 nodal fields for ParaView (XDMF time series) and for the renderer (VTU via meshio, rank 0)."""
+    """The field files of a 3D run (module docstring): P1 nodal fields and the cell regions in the snapshot VTUs
+    (meshio, rank 0), fields.pvd, the merged XDMF time series, the mesh file and, where possible, the P2
+    displacement (VTX)."""
 
     def __init__(self, problem, folder: ResultFolder, extra_point_fields=()):
         self.problem = problem
@@ -96,7 +179,9 @@ class FieldWriter:
         self.V1 = compat.scalar_space(mesh, 1)
         self.W1 = compat.vector_space(mesh, 1)
         self.concentration = dolfinx.fem.Function(self.V1, name="concentration_mol_m3")
+        self.li_fraction = dolfinx.fem.Function(self.V1, name="li_fraction")
         self.displacement = dolfinx.fem.Function(self.W1, name="displacement_m")
+        self.region = self._region_function(problem.particle.cell_tags)
         self.scalars = {q.name: dolfinx.fem.Function(self.V1, name=q.field_name) for q in quantities.stress_quantities()}
         # extension fields (e.g. O2 concentration) are interpolated to P1 under their own names
         self.extra = [(field, dolfinx.fem.Function(self.V1, name=field.name)) for field in extra_point_fields]
@@ -105,8 +190,11 @@ class FieldWriter:
         # projection it does not pull surface values towards the interior.
         self._stress_average = VertexAverage(problem, self.V1)
         self._stress_weights = self._stress_average.weights()
-        self.xdmf = compat.xdmf_file(problem.comm, folder.path("fields.xdmf"))
+        write_mesh_file(problem.particle, folder, problem.comm)
+        self.xdmf = compat.xdmf_file(problem.comm, folder.path(FIELDS_XDMF))
         self.xdmf.write_mesh(mesh)
+        self.displacement_p2 = dolfinx.fem.Function(problem.u.function_space, name="displacement_m")
+        self.vtx = compat.vtx_writer(problem.comm, folder.path(DISPLACEMENT_VTX), [self.displacement_p2])
         # XDMF (dolfinx 0.7+) writes a function only in the mesh's own degree: on curved (degree-2) meshes the
         # P1 fields go out interpolated into P2 (exact, P1 is a subspace), so every release writes the same file.
         degree = compat.geometry_degree(mesh)
@@ -114,8 +202,25 @@ class FieldWriter:
             1: compat.scalar_space(mesh, degree), 3: compat.vector_space(mesh, degree)}
         self.snapshots: list[dict] = []
 
+    def _region_function(self, cell_tags):
+        """The cell regions' tag values as a DG0 field (cell data "region" in the XDMF, as in the VTUs)."""
+        space = compat.scalar_space(self.problem.mesh, 0, "Discontinuous Lagrange")
+        region = dolfinx.fem.Function(space, name="region")
+        region.x.array[compat.cell_dofs(space)[cell_tags.indices, 0]] = cell_tags.values
+        return region
+
+    def description(self) -> dict:
+        """What the field files hold, for summary.json."""
+        degree = compat.element_degree(self.problem.u.function_space)
+        return {"snapshots_vtu": [s["file"] for s in self.snapshots], "collection_pvd": FIELDS_PVD,
+                "time_series_xdmf": FIELDS_XDMF, "mesh_xdmf": MESH_XDMF, "mesh_regions_json": MESH_REGIONS,
+                "displacement_degree_solved": degree,
+                "displacement_in_vtu_xdmf": "P1 interpolant (vertex values) of the solved displacement",
+                "displacement_full_degree_vtx": DISPLACEMENT_VTX if self.vtx is not None else None}
+
     def _update_nodal_fields(self) -> None:
         self.concentration.interpolate(self.problem.li_concentration_field())  # Li content (solver/shell.py)
+        self.li_fraction.x.array[:] = self.concentration.x.array / self.problem.c_max
         self.displacement.interpolate(self.problem.u)
         nodal_stress = self._stress_average.sums() / self._stress_weights[:, None, None]
         measures = quantities.stress_measures(nodal_stress, self._stress_average.points, self.problem.particle.radius_m)
@@ -128,17 +233,23 @@ class FieldWriter:
         self._update_nodal_fields()
         # XDMF keeps one entry per time: the same state again (the final state after a cut-off) goes to VTU only
         if not self.snapshots or self.snapshots[-1]["time_s"] != time_s:
-            for function in (self.concentration, self.displacement, *self.scalars.values(), *(f for _, f in self.extra)):
+            for function in (self.concentration, self.li_fraction, self.displacement, *self.scalars.values(),
+                             *(f for _, f in self.extra), self.region):
                 self.xdmf.write_function(self._in_mesh_degree(function), time_s)
+            if self.vtx is not None:
+                self.displacement_p2.x.array[:] = self.problem.u.x.array
+                self.vtx.write(time_s)
         file_name = f"fields_{label}.vtu"
         self._write_vtu(self.folder.path(file_name))
         self.snapshots.append({"file": file_name, "time_s": time_s, "state_of_charge": state_of_charge})
         if self.problem.comm.rank == 0:
             write_json(self.folder.path("snapshots.json"), self.snapshots)
+            write_pvd(self.folder.path(FIELDS_PVD), self.snapshots)
 
     def _in_mesh_degree(self, function):
-        """`function`, or its interpolation into the mesh's geometry degree under the same name (curved meshes)."""
-        if not self._xdmf_spaces:
+        """`function`, or its interpolation into the mesh's geometry degree under the same name (curved meshes);
+        cellwise constants (the regions) are written as cell data at any degree."""
+        if not self._xdmf_spaces or compat.element_degree(function.function_space) == 0:
             return function
         space = self._xdmf_spaces[function.function_space.dofmap.index_map_bs]
         copy = dolfinx.fem.Function(space, name=function.name)
@@ -193,6 +304,9 @@ class FieldWriter:
 
     def close(self) -> None:
         self.xdmf.close()
+        if self.vtx is not None:
+            self.vtx.close()
         if self.problem.comm.rank == 0:
-            compat.repair_xdmf(self.folder.path("fields.xdmf"))
+            compat.repair_xdmf(self.folder.path(FIELDS_XDMF))
+            merge_xdmf_time_series(self.folder.path(FIELDS_XDMF))
 

@@ -39,6 +39,8 @@ VERSION_SPECIFIC = {
     "interpolation_points": "a property in 0.5, a method in 0.7+: compat.interpolation_points",
     "Expression": "eval(cells) in 0.5, eval(mesh, cells) in 0.7+: compat.expression / expression_at_points",
     "trapz": "removed from numpy 2.x: scipy.integrate.trapezoid",
+    "write_meshtags": "takes the mesh geometry in 0.7+: compat.write_meshtags",
+    "VTXWriter": "absent without ADIOS2 (0.5.2 from Debian): compat.vtx_writer",
 }
 # mesh factories -> positional arguments that mean the same in every release (0.7+ put dtype before ghost_mode)
 MESH_FACTORIES = {"create_box": 3, "create_rectangle": 3, "create_unit_cube": 4, "create_unit_square": 3}

@@ -41,3 +41,23 @@ def test_two_ranks_match_serial(tmp_path, evaluation):
     # iterates, so pointwise values (min, max) may differ by a few times that (1.4e-8 was seen in the minimum).
     for key in ("mean_mol_m3", "surface_mol_m3", "min_mol_m3", "max_mol_m3"):
         assert parallel["concentration"][key] == pytest.approx(serial["concentration"][key], rel=1e-7), key
+    # the field files of the ranks come together as in a serial run: one XDMF time series with every field at
+    # every time (merged on rank 0 after the collective close), the same snapshots and region names
+    layout = xdmf_layout(tmp_path / "parallel")
+    assert len(layout) == 1 and all("region" in names and "li_fraction" in names for _, names in layout[0])
+    assert layout == xdmf_layout(tmp_path / "serial")
+    regions, snapshots = ({run: json.loads((tmp_path / run / name).read_text()) for run in ("serial", "parallel")}
+                          for name in ("mesh_regions.json", "snapshots.json"))
+    assert regions["parallel"] == regions["serial"]
+    assert [(s["file"], s["time_s"]) for s in snapshots["parallel"]] == [(s["file"], s["time_s"])
+                                                                         for s in snapshots["serial"]]
+
+
+def xdmf_layout(folder):
+    """[(time, [attribute names])] of each temporal collection in folder/fields.xdmf."""
+    from xml.etree import ElementTree
+
+    domain = ElementTree.parse(folder / "fields.xdmf").getroot().find("Domain")
+    return [[(grid.find("Time").get("Value"), [a.get("Name") for a in grid.findall("Attribute")])
+             for grid in collection.findall("Grid")]
+            for collection in domain.findall("Grid") if collection.get("GridType") == "Collection"]

@@ -189,6 +189,11 @@ def test_mass_balance_holds_at_every_step_of_a_coupled_run(coupled_run):
     assert max(imbalances) < 1e-9
     budget = o2["budget"]
     assert budget["released_mol"] > 0                                   # release follows Li extraction
+    # amounts are the whole particle's: this octant model's mobile O2 is its mean concentration times the volume
+    # of the whole particle (8x the modelled eighth)
+    assert o2["particle_copies"] == 8 and summary["particle"]["modelled_fraction_of_particle"] == 0.125
+    assert budget["mobile_mol"] == pytest.approx(o2["uniformity"]["mean_mol_m3"] * summary["particle"]["volume_m3"],
+                                                 rel=1e-9)
     for name in ("escaped", "trapped", "reduced", "retained"):
         assert budget[f"{name}_fraction"] > 0
     assert sum(budget[f"{k}_fraction"] for k in ("retained", "trapped", "reduced", "escaped")) == \

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -105,6 +106,10 @@ def test_outputs_are_those_of_a_3d_run(tmp_path, formulation):
     assert len(rows) == summary["time"]["steps"] + 1
     snapshots = json.loads((out / "snapshots.json").read_text())
     assert [s["file"] for s in snapshots] == ["fields_000.vtu", "fields_001.vtu", "fields_final.vtu"]
+    # ParaView's collection lists the same VTUs at their times
+    listed = ElementTree.parse(out / "fields.pvd").getroot().find("Collection").findall("DataSet")
+    assert [(d.get("file"), float(d.get("timestep"))) for d in listed] == [(s["file"], s["time_s"]) for s in snapshots]
+    assert on_disk["field_files"]["snapshots_vtu"] == [s["file"] for s in snapshots]
 
 
 def test_renderer_draws_a_reduced_result(tmp_path):

@@ -36,7 +36,8 @@ Discretisation and bookkeeping (mass balance at every step)
   escaped: Robin sum dt int h c ds, sink the consistent boundary flux (minus the residual of the step at the
   sink nodes). The imbalance released - (mobile + trapped + reduced + escaped) is then the linear solver's
   residual only; its largest value over all steps is reported (summary["o2"]["mass_balance"]).
-Amounts are for the meshed domain (an octant model holds 1/8 of the particle); fractions are not affected.
+Amounts (mol, in summary.json and o2_timeseries.csv) are for the whole particle: an octant model multiplies
+what its eighth holds by 8 (`particle_copies` in the summary); fractions and concentrations are not affected.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ import dolfinx.fem
 from solver import compat, linalg
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
+from solver.geometry.assembly import symmetry_factor
 from solver.oxygen_section import SECTION
 from solver.physics import oxygen
 from solver.postprocess import global_range
@@ -89,6 +91,7 @@ class OxygenField(Field):
         particle, mesh = context.particle, context.mesh
         self.radius_m = particle.radius_m
         self.c_max = context.case["material"]["c_max_mol_m3"]
+        self.particle_copies = 1.0 / symmetry_factor(context.case["geometry"])   # 8 for an octant model
         for key, names, regions in (("escape_surfaces", options["escape_surfaces"], particle.facet_regions),
                                     ("trap_regions", options["trap_regions"], particle.cell_regions)):
             unknown = [n for n in names if n not in regions]
@@ -232,7 +235,7 @@ class OxygenField(Field):
         self.time_s += dt
         self.steps += 1
         imbalance = self._record()
-        scale = max(self.totals["released_mol"], 1e-300)
+        scale = max(self.particle_copies * self.totals["released_mol"], 1e-300)   # imbalance: whole particle
         if abs(imbalance) / scale >= self.max_imbalance["relative"]:
             self.max_imbalance = {"absolute_mol": abs(imbalance), "relative": abs(imbalance) / scale,
                                   "step": self.steps}
@@ -259,11 +262,10 @@ class OxygenField(Field):
 
     # ------------------------------------------------------------------ books
     def budget(self) -> dict:
-        released = self.totals["released_mol"]
-        mobile = self._integrate(self.mobile_form)
-        trapped = self._lumped_total(self.trapped.x.array)
-        reduced = self._lumped_total(self.reduced)
-        escaped = self.totals["escaped_mol"]
+        """Whole-particle amounts (the modelled domain's times particle_copies) and their fractions."""
+        released, mobile, trapped, reduced, escaped = (self.particle_copies * amount for amount in (
+            self.totals["released_mol"], self._integrate(self.mobile_form), self._lumped_total(self.trapped.x.array),
+            self._lumped_total(self.reduced), self.totals["escaped_mol"]))
         out = {"released_mol": released, "mobile_mol": mobile, "trapped_mol": trapped, "reduced_mol": reduced,
                "escaped_mol": escaped, "imbalance_mol": released - (mobile + trapped + reduced + escaped)}
         for name, amount in (("retained", mobile), ("trapped", trapped), ("reduced", reduced), ("escaped", escaped),
@@ -319,6 +321,7 @@ class OxygenField(Field):
             "model": dict(self.options),
             "time_s": last["time_s"],
             "dimensionless_time": self.options["diffusivity_m2_s"] * last["time_s"] / self.radius_m**2,
+            "particle_copies": self.particle_copies,
             "budget": self.budget(),
             "retained_fraction_vs_time": [[row["time_s"], row["retained_fraction"]] for row in self.history],
             "timeseries_file": TIMESERIES_FILE,

@@ -16,8 +16,8 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
-from solver.writers import ResultFolder, TimeseriesWriter, write_json
+from solver.runs import log, march, particle_summary, run_serial, snapshot_times, state_of_charge
+from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
 
 
 def build_model(case: dict, layout: RadialLayout):
@@ -60,6 +60,7 @@ class _Recorder:
         soc = state_of_charge(self.case, self._li_fraction(self.model.concentration()))
         self.snapshots.append({"file": name, "time_s": t, "state_of_charge": soc})
         write_json(self.folder.path("snapshots.json"), self.snapshots)
+        write_pvd(self.folder.path(FIELDS_PVD), self.snapshots)
 
 
 def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
@@ -90,9 +91,13 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
                  "rejected_steps": outcome.rejected_steps,
                  "dimensionless_t_end": case["material"]["diffusivity_m2_s"] * t_end / layout.radius_m**2},
-        "particle": {"radius_m": layout.radius_m, "volume_m3": model.volume_m3, "wetted_area_m2": model.wetted_area_m2,
-                     "surface_flux_mol_m2_s": model.surface_flux_mol_m2_s},
+        # a reduced model holds the whole particle (layout.volume_m3), whatever geometry.symmetry says
+        "particle": particle_summary(layout.radius_m, model.volume_m3, model.wetted_area_m2,
+                                     model.surface_flux_mol_m2_s, final["mean_mol_m3"], 1.0),
         "mesh": mesh,
+        # the meridian slab (or 1D model) has no dolfinx mesh file nor XDMF series: its VTUs carry every field
+        **({"field_files": {"snapshots_vtu": [s["file"] for s in record.snapshots], "collection_pvd": FIELDS_PVD}}
+           if record.snapshots else {}),
         "mpi_ranks": 1,
         "timing_s": timings,
         "provenance": provenance(case),
