@@ -164,8 +164,8 @@ class Result:
         if what == "peaks":
             written = draw(self.out, "--fields")
         else:
-            written = draw(self.out, "--fields", what, "--snapshot", str(snapshot), "--no-curves")
-        return Picture(written[-1])
+            written = draw(self.out, "--fields", what, "--snapshot", str(snapshot), "--no-curves", "--no-at-peak")
+        return Picture(written[0])   # the PNG (the curves' PDF and SVG follow it)
 
     @property
     def fields(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from solver.outputs import check_output_file
 from solver.render.backend import check_no_dolfinx
 from solver.render.data import RenderError, ResultFolder
 from solver.render.drawing import Panel, draw_sections, peak_annotation, snapshot_text
@@ -27,6 +28,7 @@ def render_comparison(
 ) -> Path:
     """Side-by-side z = 0 sections of one field, one shared colour range and length scale."""
     check_no_dolfinx()
+    out_png = check_output_file(out_png)   # never over a file this tool did not write (solver/outputs.py)
     result_dirs = [Path(d) for d in result_dirs]
     if not result_dirs:
         raise RenderError("render_comparison needs at least one result folder")
