@@ -123,11 +123,11 @@ def series_style(index: int, count: int = 1, points: int = 0) -> dict:
     that coinciding curves show all their markers side by side."""
     kw = {"color": PALETTE[index % len(PALETTE)], "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
           "marker": MARKERS[index % len(MARKERS)]}
-    if points > MARKERS_PER_CURVE:
-        step = max(1, points // MARKERS_PER_CURVE)
-        kw["markevery"] = (int(index * step / max(count, 1)) % step, step)
+    step = points // MARKERS_PER_CURVE
+    if step >= max(count, 2):   # room to shift: each series marks other points than the others
+        kw["markevery"] = (index * step // count, step)
     elif count > 1:   # every point marked: earlier series get larger markers, so stacked ones show as rings
-        kw["markersize"] = RC["lines.markersize"] * (1 + 0.4 * (min(count, 5) - 1 - min(index, 4)))
+        kw["markersize"] = RC["lines.markersize"] * (1 + 0.3 * (min(count, 5) - 1 - min(index, 4)))
     return kw
 
 
@@ -159,7 +159,9 @@ def break_at_sign_changes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     series jumping from tension at one place to compression at another is drawn as two branches, not as a steep
     line through zero that would read as a value that was never there."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    flips = np.flatnonzero(np.sign(y[1:]) * np.sign(y[:-1]) < 0) + 1
+    # a flip between values near zero (the unloaded start) is no jump: both sides must be 1 % of the largest
+    sign = np.where(np.abs(y) > 1e-2 * np.max(np.abs(y), initial=0.0), np.sign(y), 0.0)
+    flips = np.flatnonzero(sign[1:] * sign[:-1] < 0) + 1
     if flips.size == 0:
         return x, y
     return np.insert(x, flips, np.nan), np.insert(y, flips, np.nan)

@@ -1,14 +1,15 @@
 """What every run shares, the 3D pipeline (solver/pipeline.py) and the reduced runner (solver/reduced/runner.py):
-the progress log, the state of charge, the snapshot times, the observed time loop, a rank-0 solve into a result
-folder, and publishing the result folder with its pictures."""
+the progress log, the state of charge, the snapshot times, the field files at the peaks, the observed time loop, a
+rank-0 solve into a result folder, and publishing the result folder with its pictures."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from solver import quantities
 from solver.logs import LOGGER
 from solver.pictures import PictureError, draw
 from solver.stepping import Progress, run_time_loop
-from solver.writers import ResultFolder
+from solver.writers import ResultFolder, write_json
 
 
 def log(comm, message: str, enabled: bool = True) -> None:
@@ -33,6 +34,62 @@ def state_of_charge(case: dict, mean_li_fraction: float) -> float:
 
 def snapshot_times(t_end_s: float, count: int) -> list[float]:
     return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
+
+
+class PeakSnapshots:
+    """A field file at the step of each stress peak, so that pictures show the state at the peak, not only the end.
+
+    A peak is known only when the run is over, so after every accepted step whose state set a new peak of some
+    quantity, the fields are written (`write(path)`, collective) to fields_peak_<n>.vtu, and a file no peak points
+    to any more is removed. `finish` then names each kept file after the first quantity it holds
+    (fields_peak_von_mises.vtu) or, when a regular snapshot has the same time (typically the final state), drops it
+    and marks that snapshot instead; snapshots.json lists every peak snapshot with "peaks": [names]. Only the VTU
+    files: fields.xdmf stays a time series in time order. The cost is one field file per step that sets a peak
+    (while a charge loads the particle, most steps do)."""
+
+    def __init__(self, folder: ResultFolder, comm, write):
+        self.folder, self.comm, self.write = folder, comm, write
+        self.held: dict[str, dict] = {}   # peak quantity -> its snapshot entry {"file", "time_s", "state_of_charge"}
+        self.count = 0
+
+    def observe(self, tracker, time_s: float, soc: float) -> None:
+        """After the tracker saw this step: write the fields if this step set a peak."""
+        improved = [name for name, peak in tracker.peaks.items() if peak.time_s == float(time_s)]
+        if not improved:
+            return
+        entry = {"file": f"fields_peak_{self.count:04d}.vtu", "time_s": float(time_s), "state_of_charge": soc}
+        self.count += 1
+        self.write(self.folder.path(entry["file"]))
+        before = list(self.held.values())
+        self.held.update(dict.fromkeys(improved, entry))
+        self._remove([old for old in before if all(old is not kept for kept in self.held.values())])
+
+    def _remove(self, entries) -> None:
+        if self.comm.rank == 0:
+            for entry in {id(e): e for e in entries}.values():
+                self.folder.path(entry["file"]).unlink(missing_ok=True)
+
+    def finish(self, snapshots: list[dict]) -> list[dict]:
+        """The snapshot entries with the peak snapshots added (or marked), in time order; rewrites snapshots.json."""
+        result = [dict(entry) for entry in snapshots]
+        order = [q.name for q in quantities.peak_quantities()]
+        for entry in {id(e): e for e in self.held.values()}.values():
+            names = sorted((name for name, held in self.held.items() if held is entry),
+                           key=lambda name: order.index(name) if name in order else len(order))
+            same = next((e for e in result if e["time_s"] == entry["time_s"]), None)
+            if same is not None:
+                same["peaks"] = names
+                self._remove([entry])
+                continue
+            final = f"fields_peak_{names[0]}.vtu"
+            if self.comm.rank == 0:
+                self.folder.path(entry["file"]).replace(self.folder.path(final))
+            result.append({**entry, "file": final, "peaks": names})
+        result.sort(key=lambda e: e["time_s"])
+        if self.comm.rank == 0:
+            write_json(self.folder.path("snapshots.json"), result)
+        self.held = {}
+        return result
 
 
 def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):

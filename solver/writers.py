@@ -135,6 +135,12 @@ class FieldWriter:
         if self.problem.comm.rank == 0:
             write_json(self.folder.path("snapshots.json"), self.snapshots)
 
+    def write_vtu(self, path: Path) -> None:
+        """The current state's fields into one VTU file only (no XDMF entry, no snapshots.json entry): the field
+        files at the peaks (solver/runs.py PeakSnapshots)."""
+        self._update_nodal_fields()
+        self._write_vtu(path)
+
     def _in_mesh_degree(self, function):
         """`function`, or its interpolation into the mesh's geometry degree under the same name (curved meshes)."""
         if not self._xdmf_spaces:

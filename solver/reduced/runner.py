@@ -16,7 +16,7 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
+from solver.runs import PeakSnapshots, log, march, run_serial, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
@@ -38,6 +38,7 @@ class _Recorder:
         self.timeseries = TimeseriesWriter(folder.path("timeseries.csv"), MPI.COMM_SELF)
         self.due = snapshot_times(t_end_s, case["output"]["snapshots"]) if case["output"]["fields"] else []
         self.snapshots: list[dict] = []
+        self.peak_fields = PeakSnapshots(folder, MPI.COMM_SELF, model.write_fields) if case["output"]["fields"] else None
 
     def _li_fraction(self, concentration: dict) -> float:
         return concentration["mean_mol_m3"] / self.model.c_max
@@ -47,11 +48,14 @@ class _Recorder:
         self.tracker.update(peaks, t)
         concentration = self.model.concentration()
         x = self._li_fraction(concentration)
-        self.timeseries.append(timeseries_row(t, dt, state_of_charge(self.case, x), peaks, concentration,
+        soc = state_of_charge(self.case, x)
+        self.timeseries.append(timeseries_row(t, dt, soc, peaks, concentration,
                                               self.model.c_max, getattr(report, "coupling_iterations", 0)))
         while self.due and t >= self.due[0] * (1 - 1e-9):
             self.due.pop(0)
             self.snapshot(t, f"{len(self.snapshots):03d}")
+        if self.peak_fields:
+            self.peak_fields.observe(self.tracker, t, soc)
         return f"x_mean = {x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
     def snapshot(self, t: float, label: str) -> None:
@@ -79,6 +83,7 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
     outcome = march(model, case, t_end, record, comm, show, timings)
     if case["output"]["fields"]:
         record.snapshot(outcome.time_s, "final")
+        record.snapshots = record.peak_fields.finish(record.snapshots)
     record.timeseries.close()
     final = model.concentration()
     timings["total"] = wallclock.perf_counter() - started

@@ -22,10 +22,12 @@ def render_cross_section(
     clim: tuple[float, float] | None = None,
     mirror: bool = True,
     clim_note: str = "",
+    peak: str | None = None,
 ) -> Path:
     """One face-on z = 0 section of one field; returns the PNG path.
 
-    clim: colour range in display units (MPa, mol/m³, ...); default: this section's range.
+    clim: colour range in display units (MPa, mol/m³, ...); default: this section's range. peak: the peak
+    quantity the picture is about (its title then says when the snapshot is at that peak's time).
     """
     folder = ResultFolder.open(result_dir)
     snap = folder.snapshot(snapshot)
@@ -42,7 +44,7 @@ def render_cross_section(
         notes[0] += f"; {clim_note}"
     if peak_line:
         notes.append(peak_line)
-    title = f"{folder.case_name}: {style.label}\n{snapshot_text(snap)}"
+    title = f"{folder.case_name}: {style.label}\n{snapshot_text(snap, peak)}"
     if out_png is None:
         suffix = "" if snap.tag == "final" else f"_{snap.tag}"
         out_png = folder.root / f"cross_section_{array}{suffix}.png"

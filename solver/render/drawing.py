@@ -222,8 +222,9 @@ def state_of_charge_text(soc: float) -> str:
     return f"mean Li {where}: {soc:.2f} of the Li-fraction window"
 
 
-def snapshot_text(snap: Snapshot) -> str:
-    """The caption of a snapshot: time, state of charge, which snapshot it is and the peaks it holds."""
+def snapshot_text(snap: Snapshot, peak: str | None = None) -> str:
+    """The caption of a snapshot: time, state of charge, which snapshot it is, and whether it is the time of the
+    run's peak of quantity `peak` (or, without one, of any peak it holds)."""
     parts = [format_time(snap.time_s)]
     if snap.state_of_charge is not None:
         parts.append(state_of_charge_text(snap.state_of_charge))
@@ -231,6 +232,8 @@ def snapshot_text(snap: Snapshot) -> str:
         parts.append("final state")
     elif not snap.peaks:
         parts.append(f"snapshot {snap.tag}")
-    if snap.peaks:
-        parts.append("time of the peak of " + ", ".join(peak_titles(snap.peaks)))
+    if peak is not None and peak in snap.peaks:
+        parts.append(f"time of the {peak_titles([peak])[0]} peak")
+    elif peak is None and snap.peaks:
+        parts.append("time of a stress peak")
     return ", ".join(parts)

@@ -67,17 +67,17 @@ def render_results(
             clim = colour_range(style, [sec.values_si * style.scale for _, _, _, sec in secs])
             for s, _, _, _ in secs:
                 written.append(render_cross_section(
-                    root, f, snapshot=s.tag, clim=clim, window_size=window_size,
+                    root, f, snapshot=s.tag, clim=clim, window_size=window_size, peak=peak_of(f),
                     clim_note="colour range shared by all snapshots"))
     else:
         shown = folder.snapshot(snapshot)  # names the missing file early
         for f in (default_fields(shown) if fields is None else fields):
-            written.append(render_cross_section(root, f, snapshot=snapshot, window_size=window_size))
-            peak = peak_of(f) if at_peak and shown.tag == "final" else None
-            at = folder.peak_snapshot(peak) if peak else None
+            peak = peak_of(f)
+            written.append(render_cross_section(root, f, snapshot=snapshot, window_size=window_size, peak=peak))
+            at = folder.peak_snapshot(peak) if peak and at_peak and shown.tag == "final" else None
             if at is not None and at.tag != shown.tag:
                 picture = written[-1]
-                written.append(render_cross_section(root, f, snapshot=at.tag, window_size=window_size,
+                written.append(render_cross_section(root, f, snapshot=at.tag, window_size=window_size, peak=peak,
                                                     out_png=picture.with_name(picture.stem + "_at_peak.png")))
     if curves:
         written += render_peak_curves(root, x=curve_x)
