@@ -262,6 +262,22 @@ def test_compare_two_folders(folders, tmp_path):
     assert mask[:, :half].sum() > 0.05 * mask.size and mask[:, half:].sum() > 0.05 * mask.size
 
 
+def test_compare_out_never_replaces_a_file_the_tool_did_not_write(folders, tmp_path):
+    foreign = tmp_path / "figure.png"
+    foreign.write_bytes(b"a user's own picture")
+    args = ["-m", "solver.render", "compare", str(folders["full"]), "--field", "von_mises", "--out"]
+    res = _run([*args, str(foreign)])
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(foreign) in lines[0] and "not written by this tool" in lines[0], res.stderr
+    assert foreign.read_bytes() == b"a user's own picture"
+    ours = tmp_path / "ours.png"
+    for _ in range(2):   # the second run replaces the picture the first one wrote
+        res = _run([*args, str(ours)])
+        assert res.returncode == 0, res.stderr
+    assert _image(ours).std() > 15
+
+
 def test_missing_files_give_one_clear_line(folders, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()

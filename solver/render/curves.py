@@ -77,27 +77,26 @@ def curve_series(cols: dict[str, np.ndarray], x: str) -> tuple[str, list[Series]
     return xlabel, series
 
 
-def draw_curves(title: str, xlabel: str, series: list[Series], out_png: Path) -> list[Path]:
-    """The figure of `series` (MPa): PNG, PDF and SVG."""
-    with figure_style.style():
-        fig, ax = figure_style.figure("column", height_in=3.6)
-        ys = np.concatenate([s.y for s in series])
-        if ys.min() < 0 < ys.max():
-            ax.axhline(0.0, color=figure_style.NEUTRAL_COLOUR, lw=0.6, zorder=0)
-        for i, s in enumerate(series):
-            x, y = figure_style.break_at_sign_changes(s.x, s.y) if s.signed_peak else (s.x, s.y)
-            style = figure_style.series_style(i, len(series), s.x.size)
-            if s.quantity is not None and s.quantity.colour:   # a quantity may fix its own colour
-                style["color"] = s.quantity.colour
-            ax.plot(x, y, label=s.label, **style)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"peak stress ({figure_style.unit_text('MPa')}), tension > 0")
-        ax.set_title(title)
-        xs = np.concatenate([s.x for s in series])
-        if xs.max() > xs.min():
-            ax.set_xlim(xs.min(), xs.max())
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
-        return figure_style.save(fig, out_png)
+def curves_figure(title: str, xlabel: str, series: list[Series]):
+    """The matplotlib Figure of `series` (MPa) in the house style; call inside figure_style.style()."""
+    fig, ax = figure_style.figure("column", height_in=3.6)
+    ys = np.concatenate([s.y for s in series])
+    if ys.min() < 0 < ys.max():
+        ax.axhline(0.0, color=figure_style.NEUTRAL_COLOUR, lw=0.6, zorder=0)
+    for i, s in enumerate(series):
+        x, y = figure_style.break_at_sign_changes(s.x, s.y) if s.signed_peak else (s.x, s.y)
+        style = figure_style.series_style(i, len(series), s.x.size)
+        if s.quantity is not None and s.quantity.colour:   # a quantity may fix its own colour
+            style["color"] = s.quantity.colour
+        ax.plot(x, y, label=s.label, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"peak stress ({figure_style.unit_text('MPa')}), tension > 0")
+    ax.set_title(title)
+    xs = np.concatenate([s.x for s in series])
+    if xs.max() > xs.min():
+        ax.set_xlim(xs.min(), xs.max())
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
+    return fig
 
 
 def render_peak_curves(result_dir: str | Path, out_png: str | Path | None = None, x: str = "time") -> list[Path]:
@@ -113,4 +112,5 @@ def render_peak_curves(result_dir: str | Path, out_png: str | Path | None = None
         raise RenderError(f"{root / 'timeseries.csv'} has no finite peak_*_Pa values to plot")
     out_png = Path(out_png) if out_png is not None else root / (
         "peak_stress_vs_time.png" if x == "time" else "peak_stress_vs_soc.png")
-    return draw_curves(f"{folder.case_name}: peak stresses", xlabel, series, out_png)
+    with figure_style.style():
+        return figure_style.save(curves_figure(f"{folder.case_name}: peak stresses", xlabel, series), out_png)
