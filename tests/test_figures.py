@@ -17,6 +17,7 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -111,8 +112,6 @@ def test_labels_come_from_the_quantity_registry_and_the_schema():
 
 
 def test_the_sweep_plot_has_no_raw_keys_and_shows_every_series(tmp_path):
-    from types import SimpleNamespace
-
     from solver.sweep.plot import plot_metric
 
     sweep = SimpleNamespace(name="toy", swept_keys=("operation.c_rate", "material.poisson_ratio"))
@@ -189,14 +188,6 @@ def test_a_picture_file_is_replaced_only_when_the_tool_wrote_it(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ peak snapshots
-class _Folder:
-    def __init__(self, root: Path):
-        self.root = root
-
-    def path(self, name: str) -> Path:
-        return self.root / name
-
-
 def test_peak_snapshots_keep_one_file_per_peak_time_and_mark_a_snapshot_of_the_same_time(tmp_path):
     from mpi4py import MPI
 
@@ -209,7 +200,8 @@ def test_peak_snapshots_keep_one_file_per_peak_time_and_mark_a_snapshot_of_the_s
         writes.append(path.name)
         path.write_text(f"state {len(writes)}")
 
-    tracker, peaks = PeakTracker(1.0), PeakSnapshots(_Folder(tmp_path), MPI.COMM_SELF, write)
+    folder = SimpleNamespace(path=lambda name: tmp_path / name)   # a result folder's staging path
+    tracker, peaks = PeakTracker(1.0), PeakSnapshots(folder, MPI.COMM_SELF, write)
     origin = np.zeros(3)
     # von Mises peaks at t = 1 and stays; radial (signed) grows to t = 2; hoop keeps growing to the end (t = 3)
     for t, vm, radial, hoop in ((0.0, 0.0, 0.0, 0.0), (1.0, 5.0, -1.0, 1.0), (2.0, 4.0, -3.0, 2.0), (3.0, 3.0, 2.0, 3.0)):
