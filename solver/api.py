@@ -158,7 +158,8 @@ class Result:
         """Draw one view of this result and return it (shown inline in Jupyter; `.path` is the PNG file).
 
         what: "peaks" (the peak stresses over time) or a field of the snapshots, e.g. "von_mises",
-        "concentration", "hoop" (a central cross-section at `snapshot`: "final" or a snapshot number).
+        "concentration", "hoop" (a central cross-section at `snapshot`: "final", a snapshot number, or "peak": the
+        time of the field's peak, of the von Mises peak for fields without their own).
         Drawn by the renderer in its own process (solver/pictures.py), so it is safe after `solver.run` in
         the same notebook, where importing pyvista would abort the process."""
         if what == "peaks":

@@ -237,13 +237,21 @@ def test_a_tiny_run_gets_a_field_file_and_pictures_at_the_time_of_its_peak(tmp_p
     snapshots = json.loads((out / "snapshots.json").read_text())
     at_peak = [e for e in snapshots if "von_mises" in e.get("peaks", [])]
     assert len(at_peak) == 1 and at_peak[0]["time_s"] == peak["time_s"] and (out / at_peak[0]["file"]).is_file()
-    done = subprocess.run([sys.executable, "-m", "solver.render", str(out), "--no-curves"], cwd=REPO,
-                          env=dict(os.environ, PYTHONPATH=str(REPO), VTK_DEFAULT_OPENGL_WINDOW="vtkOSOpenGLRenderWindow"),
-                          capture_output=True, text=True, timeout=300)
+    done = _python(f"""
+        import json
+        from solver.render import data, render_results
+        written = render_results({str(out)!r}, curves=False)
+        folder = data.ResultFolder.open({str(out)!r})
+        print(json.dumps({{"written": [p.name for p in written],
+                           "peak": [folder.snapshot("peak", f).tag for f in ("von_mises", "concentration", "hoop_Pa")]}}))
+    """)
     assert done.returncode == 0, done.stderr[-3000:]
-    printed = [Path(line).name for line in done.stdout.split()]
+    got = json.loads(done.stdout)
+    printed = got["written"]
     assert printed == ["cross_section_von_mises_Pa.png", "cross_section_von_mises_Pa_at_peak.png",
                        "cross_section_concentration_mol_m3.png", "cross_section_concentration_mol_m3_at_peak.png"]
+    tag = Path(at_peak[0]["file"]).stem.removeprefix("fields_")
+    assert got["peak"] == [tag, tag, tag]   # --snapshot peak: each field at its peak (or the von Mises one)
     final, early = ((out / name).read_bytes() for name in printed[:2])
     assert final != early and outputs.written_by_tool(out / printed[1])
 

@@ -22,7 +22,9 @@ def _parser_results() -> argparse.ArgumentParser:
     p.add_argument("--fields", nargs="*", default=None,
                    help=f"point arrays to draw (default: {', '.join(DEFAULT_FIELDS)} and the extension fields the "
                         "result holds, e.g. o2_mol_m3); unit suffix may be left off; none: only curves")
-    p.add_argument("--snapshot", default="final", help="'final' (default), a snapshot number, or 'all'")
+    p.add_argument("--snapshot", default="final",
+                   help="'final' (default), a snapshot tag (001, peak_von_mises), 'peak' (each field at the time of "
+                        "its peak) or 'all'")
     p.add_argument("--no-curves", action="store_true", help="skip peak_stress_vs_time.png (.pdf, .svg)")
     p.add_argument("--curve-x", choices=("time", "soc"), default="time")
     p.add_argument("--no-at-peak", action="store_true",
@@ -40,7 +42,8 @@ def _parser_compare() -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs="+", default=None, help="one label per folder (default: case names)")
     p.add_argument("--field", default="von_mises_Pa")
     p.add_argument("--out", required=True, help="PNG file to write (an existing file only if this tool wrote it)")
-    p.add_argument("--snapshot", default="final")
+    p.add_argument("--snapshot", default="final",
+                   help="'final' (default), a snapshot tag, or 'peak' (each folder at the time of the field's peak)")
     p.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     return p
 

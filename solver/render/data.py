@@ -64,6 +64,19 @@ def resolve_field(name: str, available: Sequence[str]) -> str:
     )
 
 
+def peak_of(field: str) -> str | None:
+    """The peak quantity whose time a picture of `field` (an array name or an alias: "von_mises", "concentration")
+    is drawn at: the field's own peak if it has one, else the first peak quantity drawn by default (von Mises: the
+    headline peak of a run); None if the registry tracks no peak."""
+    known = next((q for q in quantities.all_quantities()
+                  if field in (q.field_name, q.name, *q.aliases) or q.field_name in (
+                      field + suffix for suffix in ("_Pa", "_mol_m3", "_m"))), None)
+    if known is not None and known.peak:
+        return known.name
+    drawn = [q.name for q in quantities.peak_quantities() if q.drawn]
+    return drawn[0] if drawn else None
+
+
 def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
     known = quantities.by_field_name(array)
     if known is not None and known.unit != "m":  # lengths: nm or µm by their size, below
@@ -207,7 +220,13 @@ class ResultFolder:
                     pass
         return snaps
 
-    def snapshot(self, which: str | int = "final") -> Snapshot:
+    def snapshot(self, which: str | int = "final", field: str | None = None) -> Snapshot:
+        """A snapshot by tag ("final", "001", "peak_von_mises"), or "peak": the one at the time of `field`'s peak
+        (`peak_of`), the final one when the run kept none."""
+        if str(which) == "peak":
+            name = peak_of(field) if field else None
+            found = self.peak_snapshot(name) if name else None
+            return found if found is not None else self.snapshot("final")
         tag = str(which)
         if tag.endswith(".vtu"):
             tag = Path(tag).stem[len("fields_"):] if Path(tag).stem.startswith("fields_") else tag

@@ -8,7 +8,7 @@ from solver import quantities
 from solver.render.backend import check_no_dolfinx
 from solver.render.cross_section import SECTION_WINDOW, render_cross_section
 from solver.render.curves import render_peak_curves
-from solver.render.data import RenderError, ResultFolder, Snapshot, require_file
+from solver.render.data import RenderError, ResultFolder, Snapshot, peak_of, require_file
 from solver.render.sections import colour_range, point_arrays, section_for
 
 # the quantities drawn by default (solver/quantities.py: `drawn`), in registry order; extension fields a result
@@ -24,16 +24,6 @@ def default_fields(snap: Snapshot) -> list[str]:
     return [*DEFAULT_FIELDS, *extension]
 
 
-def peak_of(field: str) -> str | None:
-    """The peak quantity whose time a picture of `field` is drawn at: the field's own peak if it has one, else the
-    first peak quantity drawn by default (von Mises: the headline peak of a run)."""
-    known = quantities.by_field_name(field)
-    if known is not None and known.peak:
-        return known.name
-    drawn = [q.name for q in quantities.peak_quantities() if q.drawn]
-    return drawn[0] if drawn else None
-
-
 def render_results(
     result_dir: str | Path,
     fields: Sequence[str] | None = None,
@@ -46,7 +36,8 @@ def render_results(
     """All pictures of one result folder; returns the files written.
 
     fields: the point arrays to draw (default: `default_fields`). snapshot: "final" (fields_final.vtu), a snapshot
-    tag (fields_<tag>.vtu) or "all" (every fields_*.vtu; one shared colour range per field so the frames compare).
+    tag (fields_<tag>.vtu), "peak" (each field at the time of its peak) or "all" (every fields_*.vtu; one shared
+    colour range per field so the frames compare).
     at_peak: with snapshot "final", also each field at the time of its peak (`peak_of`) as
     cross_section_<field>_at_peak.png, unless that time is the final one (the final picture then says so).
     """
@@ -74,7 +65,7 @@ def render_results(
         for f in (default_fields(shown) if fields is None else fields):
             peak = peak_of(f)
             written.append(render_cross_section(root, f, snapshot=snapshot, window_size=window_size, peak=peak))
-            at = folder.peak_snapshot(peak) if peak and at_peak and shown.tag == "final" else None
+            at = folder.peak_snapshot(peak) if peak and at_peak and str(snapshot) == "final" else None
             if at is not None and at.tag != shown.tag:
                 picture = written[-1]
                 written.append(render_cross_section(root, f, snapshot=at.tag, window_size=window_size, peak=peak,
