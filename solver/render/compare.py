@@ -49,7 +49,7 @@ def render_comparison(
         xy, mark, line = peak_annotation(folder, array, style, sec)
         lo = np.nanmin(sec.values_si) * style.scale
         hi = np.nanmax(sec.values_si) * style.scale
-        notes.append(f"{label}: {snapshot_text(snap, peak_of(field))}; section {format_range(lo, hi, style.unit)}"
+        notes.append(f"{label}: {snapshot_text(snap, peak_of(field)).replace(chr(10), ', ')}; section {format_range(lo, hi, style.unit)}"
                      + (f"; {line}" if line else "")
                      + (f"; symmetry model mirrored about {sec.mirrored}" if sec.mirrored else ""))
         panels.append(Panel(sec, label, xy, mark))

@@ -223,8 +223,8 @@ def state_of_charge_text(soc: float) -> str:
 
 
 def snapshot_text(snap: Snapshot, peak: str | None = None) -> str:
-    """The caption of a snapshot: time, state of charge, which snapshot it is, and whether it is the time of the
-    run's peak of quantity `peak` (or, without one, of any peak it holds)."""
+    """The caption of a snapshot: time, state of charge, which snapshot it is, and on a line of its own whether it
+    is the time of the run's peak of quantity `peak` (or, without one, of any peak it holds)."""
     parts = [format_time(snap.time_s)]
     if snap.state_of_charge is not None:
         parts.append(state_of_charge_text(snap.state_of_charge))
@@ -232,8 +232,9 @@ def snapshot_text(snap: Snapshot, peak: str | None = None) -> str:
         parts.append("final state")
     elif not snap.peaks:
         parts.append(f"snapshot {snap.tag}")
+    text = ", ".join(parts)
     if peak is not None and peak in snap.peaks:
-        parts.append(f"time of the {peak_titles([peak])[0]} peak")
+        text += f"\nat the time of the {peak_titles([peak])[0]} peak"
     elif peak is None and snap.peaks:
-        parts.append("time of a stress peak")
-    return ", ".join(parts)
+        text += "\nat the time of a stress peak"
+    return text
