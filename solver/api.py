@@ -170,12 +170,14 @@ class Result:
 
     @property
     def fields(self) -> dict[str, Any]:
-        """Paths of the written fields: "xdmf" (all snapshots, ParaView), "final" and "snapshots" (VTU)."""
+        """Paths of the written fields: "xdmf" (all snapshots, ParaView), "final" and "snapshots" (VTU, in time order),
+        "peaks" ({stress quantity: the VTU at the time of its peak}, e.g. "von_mises")."""
         snapshots_file = self.out / "snapshots.json"
         snapshots = json.loads(snapshots_file.read_text()) if snapshots_file.exists() else []
         found = {"xdmf": self.out / "fields.xdmf", "final": self.out / "fields_final.vtu",
-                 "snapshots": [self.out / s["file"] for s in snapshots if s["file"] != "fields_final.vtu"]}
-        return {k: v for k, v in found.items() if isinstance(v, list) or v.exists()}
+                 "snapshots": [self.out / s["file"] for s in snapshots if s["file"] != "fields_final.vtu"],
+                 "peaks": {name: self.out / s["file"] for s in snapshots for name in s.get("peaks", [])}}
+        return {k: v for k, v in found.items() if isinstance(v, (list, dict)) or v.exists()}
 
 
 def run(case: Case, out: str | Path, comm=None, pictures: bool = False, mesh_cache: str | Path | None = "default") -> Result:
