@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from solver import figure_style, outputs, quantities
+from solver import figure_style, outputs, oxygen_section, quantities  # noqa: F401  (oxygen_section: O2's quantities)
 from solver.errors import OutputError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import extensions  # noqa: F401  (registers the O2 quantities: their titles and units)
+from solver import oxygen_section  # noqa: F401  (registers the O2 quantities: their titles and units)
 from solver import figure_style, quantities, shell_section, spherical1d
 from solver.case import end_time_s, load_case
 from solver.errors import CaseError
