@@ -217,6 +217,10 @@ def test_peak_snapshots_keep_one_file_per_peak_time_and_mark_a_snapshot_of_the_s
     assert (tmp_path / "fields_peak_von_mises.vtu").read_text() == "state 2"
     assert json.loads((tmp_path / "snapshots.json").read_text()) == result
     assert sorted(p.name for p in tmp_path.glob("fields_*")) == ["fields_peak_radial.vtu", "fields_peak_von_mises.vtu"]
+    # the studies compare runs at the snapshot times all runs share: not at one run's own peak files
+    from solver.studies import regular_snapshots
+
+    assert [e["file"] for e in regular_snapshots(tmp_path)] == ["fields_final.vtu"]
 
 
 def test_a_tiny_run_gets_a_field_file_and_pictures_at_the_time_of_its_peak(tmp_path):

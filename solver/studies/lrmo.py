@@ -10,8 +10,9 @@ writes into --out:
 - sensitivity.md / sensitivity.json and sensitivity.png: the ratio and the peak location under one-at-a-time
   changes of the Ru-1 parameters (1D).
 - li_profiles.png, stress_profiles.png (1D radial profiles during the charge), o2_retained_and_profiles.png
-  (each line figure also as .pdf and .svg, solver/figure_style.py), and side-by-side 3D sections (python -m solver.render compare): li_fraction at every
-  snapshot, von Mises at the end, O2 at 40 minutes.
+  (each line figure also as .pdf and .svg, solver/figure_style.py), and side-by-side 3D sections (python -m
+  solver.render compare): li_fraction at every snapshot, von Mises at the end and at each particle's peak, O2 at
+  40 minutes.
 - runs/<case>/: the four 3D result folders (python -m solver run; kept unless --force).
 
 This process never imports dolfinx: the 3D runs and the pictures run in their own processes.
@@ -31,7 +32,7 @@ from solver import oxygen_section  # noqa: F401  (registers the O2 quantities: t
 from solver import figure_style, quantities, shell_section, spherical1d
 from solver.case import end_time_s, load_case
 from solver.errors import CaseError
-from solver.studies import adopt_run_folder, claim_study_folder, computed_something
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something, regular_snapshots
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -190,10 +191,8 @@ def compare_pictures(out: Path, names: tuple[str, str], labels: tuple[str, str],
 
 
 def _snapshot_tags(out: Path, name: str) -> list[str]:
-    """Tags of the field snapshots of a run ("000", "001", ..., "final")."""
-    path = out / "runs" / name / "snapshots.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
-    return [Path(entry["file"]).stem.removeprefix("fields_") for entry in entries]
+    """Tags of the regular field snapshots of a run ("000", "001", ..., "final")."""
+    return [Path(entry["file"]).stem.removeprefix("fields_") for entry in regular_snapshots(out / "runs" / name)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(compare_pictures(out, LI_CASES, labels, "li_fraction", f"compare_li_{tag}.png",
                                             snapshot=tag))
         figures.append(compare_pictures(out, LI_CASES, labels, "von_mises_Pa", "compare_von_mises_final.png"))
+        figures.append(compare_pictures(out, LI_CASES, labels, "von_mises_Pa", "compare_von_mises_peak.png",
+                                        snapshot="peak"))   # each particle at the time of its own peak
         figures.append(compare_pictures(out, O2_CASES, labels, "o2_mol_m3", "compare_o2_40min.png"))
         o2 = {n: s for n, s in summaries.items() if n in O2_CASES and s and "o2" in s}
         if o2:
