@@ -60,7 +60,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                        f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
 
             pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
-            peak_fields = PeakSnapshots(folder, comm, fields.write_vtu) if fields else None
+            peak_fields = PeakSnapshots(folder, comm, fields.capture, fields.write_captured) if fields else None
 
             def observe(step, t, dt, report):
                 for extension in extensions:

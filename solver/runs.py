@@ -40,34 +40,24 @@ class PeakSnapshots:
     """A field file at the step of each stress peak, so that pictures show the state at the peak, not only the end.
 
     A peak is known only when the run is over, so after every accepted step whose state set a new peak of some
-    quantity, the fields are written (`write(path)`, collective) to fields_peak_<n>.vtu, and a file no peak points
-    to any more is removed. `finish` then names each kept file after the first quantity it holds
-    (fields_peak_von_mises.vtu) or, when a regular snapshot has the same time (typically the final state), drops it
-    and marks that snapshot instead; snapshots.json lists every peak snapshot with "peaks": [names]. Only the VTU
-    files: fields.xdmf stays a time series in time order. The cost is one field file per step that sets a peak
-    (while a charge loads the particle, most steps do)."""
+    quantity, the fields of that state are captured in memory (`capture()`, collective: each rank keeps its own
+    part) and the state a peak no longer points to is dropped. `finish` writes each kept state once (`write(path,
+    state)`, collective) as fields_peak_<first quantity it holds>.vtu, or, when a regular snapshot has the same time
+    (typically the final state), marks that snapshot instead; snapshots.json lists every peak snapshot with
+    "peaks": [names]. Only VTU files: fields.xdmf stays a time series in time order. The cost is one capture per step
+    that sets a peak (while a charge loads the particle, most steps do) and at most one state per peak quantity held
+    in memory; no file is written before the end, so a run that fails leaves none behind."""
 
-    def __init__(self, folder: ResultFolder, comm, write):
-        self.folder, self.comm, self.write = folder, comm, write
-        self.held: dict[str, dict] = {}   # peak quantity -> its snapshot entry {"file", "time_s", "state_of_charge"}
-        self.count = 0
+    def __init__(self, folder: ResultFolder, comm, capture, write):
+        self.folder, self.comm, self.capture, self.write = folder, comm, capture, write
+        self.held: dict[str, dict] = {}   # peak quantity -> {"time_s", "state_of_charge", "state"}
 
     def observe(self, tracker, time_s: float, soc: float) -> None:
-        """After the tracker saw this step: write the fields if this step set a peak."""
+        """After the tracker saw this step: capture the fields if this step set a peak."""
         improved = [name for name, peak in tracker.peaks.items() if peak.time_s == float(time_s)]
-        if not improved:
-            return
-        entry = {"file": f"fields_peak_{self.count:04d}.vtu", "time_s": float(time_s), "state_of_charge": soc}
-        self.count += 1
-        self.write(self.folder.path(entry["file"]))
-        before = list(self.held.values())
-        self.held.update(dict.fromkeys(improved, entry))
-        self._remove([old for old in before if all(old is not kept for kept in self.held.values())])
-
-    def _remove(self, entries) -> None:
-        if self.comm.rank == 0:
-            for entry in {id(e): e for e in entries}.values():
-                self.folder.path(entry["file"]).unlink(missing_ok=True)
+        if improved:
+            entry = {"time_s": float(time_s), "state_of_charge": soc, "state": self.capture()}
+            self.held.update(dict.fromkeys(improved, entry))
 
     def finish(self, snapshots: list[dict]) -> list[dict]:
         """The snapshot entries with the peak snapshots added (or marked), in time order; rewrites snapshots.json."""
@@ -79,12 +69,11 @@ class PeakSnapshots:
             same = next((e for e in result if e["time_s"] == entry["time_s"]), None)
             if same is not None:
                 same["peaks"] = names
-                self._remove([entry])
                 continue
-            final = f"fields_peak_{names[0]}.vtu"
-            if self.comm.rank == 0:
-                self.folder.path(entry["file"]).replace(self.folder.path(final))
-            result.append({**entry, "file": final, "peaks": names})
+            file = f"fields_peak_{names[0]}.vtu"
+            self.write(self.folder.path(file), entry["state"])
+            result.append({"file": file, "time_s": entry["time_s"], "state_of_charge": entry["state_of_charge"],
+                           "peaks": names})
         result.sort(key=lambda e: e["time_s"])
         if self.comm.rank == 0:
             write_json(self.folder.path("snapshots.json"), result)

@@ -194,27 +194,28 @@ def test_peak_snapshots_keep_one_file_per_peak_time_and_mark_a_snapshot_of_the_s
     from solver.postprocess import PeakTracker
     from solver.runs import PeakSnapshots
 
-    writes = []
+    captured = []
 
-    def write(path: Path) -> None:
-        writes.append(path.name)
-        path.write_text(f"state {len(writes)}")
+    def capture() -> str:
+        captured.append(f"state {len(captured) + 1}")
+        return captured[-1]
 
     folder = SimpleNamespace(path=lambda name: tmp_path / name)   # a result folder's staging path
-    tracker, peaks = PeakTracker(1.0), PeakSnapshots(folder, MPI.COMM_SELF, write)
+    tracker = PeakTracker(1.0)
+    peaks = PeakSnapshots(folder, MPI.COMM_SELF, capture, lambda path, state: path.write_text(state))
     origin = np.zeros(3)
     # von Mises peaks at t = 1 and stays; radial (signed) grows to t = 2; hoop keeps growing to the end (t = 3)
     for t, vm, radial, hoop in ((0.0, 0.0, 0.0, 0.0), (1.0, 5.0, -1.0, 1.0), (2.0, 4.0, -3.0, 2.0), (3.0, 3.0, 2.0, 3.0)):
         tracker.update({"von_mises": (vm, origin), "radial": (radial, origin), "hoop": (hoop, origin)}, t)
         peaks.observe(tracker, t, t / 3)
-    assert len(writes) == 4 and sorted(p.name for p in tmp_path.iterdir()) == [
-        "fields_peak_0001.vtu", "fields_peak_0002.vtu", "fields_peak_0003.vtu"]   # t = 0 superseded, removed
+    assert len(captured) == 4 and not list(tmp_path.iterdir())   # held in memory: nothing written before the end
     snapshots = [{"file": "fields_final.vtu", "time_s": 3.0, "state_of_charge": 1.0}]
     result = peaks.finish(snapshots)
     assert [(e["file"], e["time_s"], e.get("peaks")) for e in result] == [
         ("fields_peak_von_mises.vtu", 1.0, ["von_mises"]), ("fields_peak_radial.vtu", 2.0, ["radial"]),
         ("fields_final.vtu", 3.0, ["hoop"])]
     assert (tmp_path / "fields_peak_von_mises.vtu").read_text() == "state 2"
+    assert (tmp_path / "fields_peak_radial.vtu").read_text() == "state 3"
     assert json.loads((tmp_path / "snapshots.json").read_text()) == result
     assert sorted(p.name for p in tmp_path.glob("fields_*")) == ["fields_peak_radial.vtu", "fields_peak_von_mises.vtu"]
     # the studies compare runs at the snapshot times all runs share: not at one run's own peak files

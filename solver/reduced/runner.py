@@ -38,7 +38,8 @@ class _Recorder:
         self.timeseries = TimeseriesWriter(folder.path("timeseries.csv"), MPI.COMM_SELF)
         self.due = snapshot_times(t_end_s, case["output"]["snapshots"]) if case["output"]["fields"] else []
         self.snapshots: list[dict] = []
-        self.peak_fields = PeakSnapshots(folder, MPI.COMM_SELF, model.write_fields) if case["output"]["fields"] else None
+        self.peak_fields = PeakSnapshots(folder, MPI.COMM_SELF, self._fields_file, Path.write_bytes) \
+            if case["output"]["fields"] else None
 
     def _li_fraction(self, concentration: dict) -> float:
         return concentration["mean_mol_m3"] / self.model.c_max
@@ -57,6 +58,15 @@ class _Recorder:
         if self.peak_fields:
             self.peak_fields.observe(self.tracker, t, soc)
         return f"x_mean = {x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
+
+    def _fields_file(self) -> bytes:
+        """The current state's field file as bytes (a reduced model's is small): the state kept at a peak."""
+        scratch = self.folder.path(".peak-capture.vtu")
+        self.model.write_fields(scratch)
+        try:
+            return scratch.read_bytes()
+        finally:
+            scratch.unlink()
 
     def snapshot(self, t: float, label: str) -> None:
         name = f"fields_{label}.vtu"
