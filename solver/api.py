@@ -158,26 +158,29 @@ class Result:
         """Draw one view of this result and return it (shown inline in Jupyter; `.path` is the PNG file).
 
         what: "peaks" (the peak stresses over time) or a field of the snapshots, e.g. "von_mises",
-        "concentration", "hoop" (a central cross-section at `snapshot`: "final" or a snapshot number).
+        "concentration", "hoop" (a central cross-section at `snapshot`: "final", a snapshot number, or "peak": the
+        time of the field's peak, of the von Mises peak for fields without their own).
         Drawn by the renderer in its own process (solver/pictures.py), so it is safe after `solver.run` in
         the same notebook, where importing pyvista would abort the process."""
         if what == "peaks":
             written = draw(self.out, "--fields")
         else:
-            written = draw(self.out, "--fields", what, "--snapshot", str(snapshot), "--no-curves")
-        return Picture(written[-1])
+            written = draw(self.out, "--fields", what, "--snapshot", str(snapshot), "--no-curves", "--no-at-peak")
+        return Picture(written[0])   # the PNG (the curves' PDF and SVG follow it)
 
     @property
     def fields(self) -> dict[str, Any]:
         """Paths of the written fields (README "Output files"): "xdmf" (every field at every snapshot: ParaView,
         meshio's TimeSeriesReader), "pvd" (the VTU collection: ParaView), "mesh" (mesh.xdmf with cell and facet
-        tags: dolfinx), "final" and "snapshots" (VTU: meshio, pyvista); those a run did not write are left out."""
+        tags: dolfinx), "final" and "snapshots" (VTU in time order: meshio, pyvista), "peaks" ({stress quantity: the
+        VTU at the time of its peak}, e.g. "von_mises"); those a run did not write are left out."""
         snapshots_file = self.out / "snapshots.json"
         snapshots = json.loads(snapshots_file.read_text()) if snapshots_file.exists() else []
         found = {"xdmf": self.out / "fields.xdmf", "pvd": self.out / "fields.pvd", "mesh": self.out / "mesh.xdmf",
                  "final": self.out / "fields_final.vtu",
-                 "snapshots": [self.out / s["file"] for s in snapshots if s["file"] != "fields_final.vtu"]}
-        return {k: v for k, v in found.items() if isinstance(v, list) or v.exists()}
+                 "snapshots": [self.out / s["file"] for s in snapshots if s["file"] != "fields_final.vtu"],
+                 "peaks": {name: self.out / s["file"] for s in snapshots for name in s.get("peaks", [])}}
+        return {k: v for k, v in found.items() if isinstance(v, (list, dict)) or v.exists()}
 
 
 def run(case: Case, out: str | Path, comm=None, pictures: bool = False, mesh_cache: str | Path | None = "default") -> Result:

@@ -9,6 +9,7 @@ written by hand per key, so the reference cannot drift from what the loader acce
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from solver.case import REGION_OPTIONS, SECTIONS
@@ -196,6 +197,39 @@ def key_reference(form: str = "text", section: str | None = None) -> str:
     """The reference of every case key (or of one section and its sub-tables) as "text" or "markdown"."""
     chosen = selected(section)
     return markdown(chosen) if form == "markdown" else text(chosen)
+
+
+def key_label(dotted: str) -> tuple[str, str]:
+    """(title, unit) of a dotted case key for an axis label, from its Option's help text (its first clause) and the
+    unit of the key as written: ("current in C-rates", "") for operation.c_rate, ("particle radius", "um") for
+    geometry.radius_um, ("shell Poisson's ratio", "") for material.regions.shell.poisson_ratio. A key the schema
+    does not know gets its last part in words."""
+    for section in sections():
+        head = "" if section.name == "top" else section.name + "."
+        pattern = re.escape(head).replace(re.escape("<name>"), "(?P<region>[^.]+)")
+        found = re.fullmatch(pattern + r"(?P<key>[^.]+)", dotted)
+        if not found:
+            continue
+        opt = next((o for o in section.options if found["key"] in o.keys()), None)
+        if opt is None:
+            continue
+        # the help's first clause when it reads as a name ("particle radius"), else the key in words
+        title = re.split(r";|:| \(|, e\.g\.", opt.help)[0].strip()
+        if not re.fullmatch(r"[A-Za-z][\w' -]{2,39}", title) or title.startswith(("a ", "an ", "the ", "add ")):
+            title = _key_words(found["key"])
+        if found.groupdict().get("region"):
+            title = title.replace("this region's ", "").replace("the region's ", "")
+            title = f"{found['region']} {title}"
+        unit = next((u for suffix, u in UNIT_OF_SUFFIX if found["key"].endswith(suffix)), "")
+        return title, unit
+    last = dotted.rsplit(".", 1)[-1]
+    return _key_words(last), next((u for suffix, u in UNIT_OF_SUFFIX if last.endswith(suffix)), "")
+
+
+def _key_words(key: str) -> str:
+    """A key without its unit suffix, in words: 'young_modulus_GPa' -> 'young modulus'."""
+    suffix = next((suffix for suffix, _ in UNIT_OF_SUFFIX if key.endswith(suffix)), "")
+    return key[: len(key) - len(suffix)].replace("_", " ")
 
 
 def documented_keys() -> set[str]:

@@ -10,6 +10,11 @@ holds a marker file `.particle-solver-result` naming its kind. An `--out PATH` i
   - anything else: refused with OutputError (exit code 2) before anything is touched: a file, a folder
     of other files, a folder of another kind, a symbolic link, the working folder or one of its ancestors.
 
+A file the tool writes at a path the user names (`python -m solver.render compare ... --out FILE.png`) follows
+the same rule: an absent path is written; an existing one is replaced only if it is a regular file this tool wrote
+(its metadata names the tool: PNG tEXt "Software", PDF "/Creator", SVG dc:creator; see `SIGNATURE`) or it lies in
+a folder of this tool (a marker); anything else is refused with OutputError naming the path.
+
 Also here: JSON without `Infinity`/`NaN`, lock files created exclusively without following links, and
 SIGTERM handled like Ctrl-C so that staging folders are removed. Nothing here imports dolfinx or MPI.
 """
@@ -25,12 +30,19 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import uuid
+import zlib
 from pathlib import Path
 
 from solver.errors import OutputError
 
 MARKER = ".particle-solver-result"
+SIGNATURE = "particle-solver"   # in the metadata of every picture file the tool writes (figure_style.save, sign_png)
+# where each format keeps it (matplotlib's writers; sign_png for VTK's PNGs); searched in a file's head and tail
+_SIGNED = {".png": b"tEXtSoftware\x00" + SIGNATURE.encode(), ".pdf": b"/Creator (" + SIGNATURE.encode() + b")",
+           ".svg": b"<dc:title>" + SIGNATURE.encode() + b"</dc:title>"}
+_SIGNATURE_WINDOW = 1 << 16
 KINDS = ("run", "mesh", "sweep", "study")
 _WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
@@ -81,6 +93,59 @@ def check_output_folder(path: str | Path, kind: str, legacy=None) -> Path:
     if not any(final.iterdir()) or (legacy is not None and legacy(final)):
         return final
     raise _refuse(final, f"exists and was not written by this tool (no {MARKER} file in it)")
+
+
+def written_by_tool(path: str | Path) -> bool:
+    """Whether a regular file (not a link) carries this tool's signature in its metadata (see `SIGNATURE`)."""
+    path = Path(path)
+    expected = _SIGNED.get(path.suffix.lower())
+    try:
+        if expected is None or not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(_SIGNATURE_WINDOW)
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(size - _SIGNATURE_WINDOW, 0))
+            tail = handle.read(_SIGNATURE_WINDOW)
+    except OSError:
+        return False
+    return expected in head or expected in tail
+
+
+def check_output_file(path: str | Path) -> Path:
+    """The absolute path if the tool may write the file `--out path`, else OutputError; touches nothing.
+
+    Absent: fine (its folder is created when written). Present: only a regular file this tool wrote (signed, see
+    `SIGNATURE`) or one inside a folder of this tool (a marker) is replaced; a link, a folder or a user's file is
+    refused."""
+    final = Path(os.path.abspath(path))
+    if final.is_symlink():
+        raise OutputError(f"--out {final}: is a symbolic link; nothing was changed: choose a new file name")
+    if not final.exists():
+        return final
+    if not final.is_file():
+        raise OutputError(f"--out {final}: exists and is not a file; nothing was changed: choose a new file name")
+    if written_by_tool(final) or marker_kind(final.parent) is not None:
+        return final
+    raise OutputError(f"--out {final}: exists and was not written by this tool (no {SIGNATURE} signature in it, "
+                      f"no {MARKER} in its folder); nothing was changed: choose a new file name")
+
+
+def sign_png(path: str | Path) -> None:
+    """Add this tool's signature (a tEXt "Software" chunk after the header) to a PNG another library wrote."""
+    path = Path(path)
+    data = path.read_bytes()
+    header_end = 8 + 8 + 13 + 4          # PNG magic, then the IHDR chunk: length, type, 13 bytes, CRC
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or _SIGNED[".png"] in data[:_SIGNATURE_WINDOW]:
+        return
+    body = b"tEXt" + b"Software\x00" + SIGNATURE.encode()
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    try:
+        scratch.write_bytes(data[:header_end] + chunk + data[header_end:])
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,8 @@ from solver.geometry.assembly import symmetry_factor
 from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
-from solver.runs import log, log_warning, march, particle_summary, publish, snapshot_times, state_of_charge
+from solver.runs import (PeakSnapshots, log, log_warning, march, particle_summary, publish, snapshot_times,
+                         state_of_charge)
 from solver.sanity import CellQualityLookup, SanityMonitor
 from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
 
@@ -62,6 +63,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                        f"{comm.size} rank(s), t_end = {t_end:.4g} s", show)
 
             pending_snapshots = snapshot_times(t_end, case["output"]["snapshots"])
+            peak_fields = PeakSnapshots(folder, comm, fields.capture, fields.write_captured) if fields else None
 
             def observe(step, t, dt, report):
                 for extension in extensions:
@@ -78,12 +80,15 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
                 if fields and due:  # one snapshot even when a long step passes several snapshot times
                     del pending_snapshots[:len(due)]
                     fields.write(t, soc, f"{len(fields.snapshots):03d}")
+                if peak_fields:
+                    peak_fields.observe(tracker, t, soc)
                 return f"x_mean = {mean_x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
 
             outcome = march(problem, case, t_end, observe, comm, show, timings)
             final = probe.sample()
             if fields:
                 fields.write(outcome.time_s, state_of_charge(case, final["mean_mol_m3"] / problem.c_max), "final")
+                fields.snapshots = peak_fields.finish(fields.snapshots)
                 fields.close()
             timeseries.close()
             write_field_tables(problem, folder)

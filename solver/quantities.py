@@ -104,7 +104,8 @@ class Quantity:
     display_scale: float = 1.0    # SI value * display_scale = value in display_unit
     cmap: str = "viridis"
     signed: bool = False          # diverging colour map, range symmetric about zero
-    colour: str | None = None     # its curve in the peak-stress picture
+    colour: str | None = None     # its curve's colour in the peak-stress figure; None: the house palette's colour
+    #                               of its place among the curves (solver/figure_style.py, colour-blind safe)
     drawn: bool = False           # in the default field pictures
     aliases: tuple[str, ...] = ()  # other names the renderer accepts for the field
 
@@ -145,15 +146,14 @@ def stress_quantity(name: str, title: str, symbol: str, measure, peak: str = "ma
 
 BUILT_IN = (
     stress_quantity("von_mises", "von Mises stress", "sigma_vM", von_mises_stress, spherical=von_mises_stress_Pa,
-                    cmap="inferno", signed=False, colour="#1f77b4", drawn=True, aliases=("vm",)),
+                    cmap="inferno", signed=False, drawn=True, aliases=("vm",)),
     stress_quantity("max_principal", "max. principal stress", "sigma_1", max_principal_stress,
-                    spherical=np.maximum, colour="#d62728"),
-    stress_quantity("hoop", "hoop stress", "sigma_theta", hoop_stress, spherical=lambda sigma_r, sigma_t: sigma_t,
-                    colour="#2ca02c"),
+                    spherical=np.maximum),
+    stress_quantity("hoop", "hoop stress", "sigma_theta", hoop_stress, spherical=lambda sigma_r, sigma_t: sigma_t),
     stress_quantity("radial", "radial stress", "sigma_r", radial_stress, "max_magnitude_signed",
-                    spherical=lambda sigma_r, sigma_t: sigma_r, colour="#9467bd"),
+                    spherical=lambda sigma_r, sigma_t: sigma_r),
     stress_quantity("hydrostatic", "hydrostatic stress", "sigma_h", hydrostatic_stress, "max_magnitude_signed",
-                    spherical=hydrostatic_stress_Pa, colour="#ff7f0e"),
+                    spherical=hydrostatic_stress_Pa),
     Quantity("concentration_mol_m3", "mol/m^3", "Li concentration", "c", "concentration", "state",
              "concentration_mol_m3", columns=("surface_concentration_mol_m3", "centre_concentration_mol_m3"),
              column_rank=2, row=lambda probe, c_max: {"surface_concentration_mol_m3": probe["surface_mol_m3"],

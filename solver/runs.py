@@ -1,14 +1,15 @@
 """What every run shares, the 3D pipeline (solver/pipeline.py) and the reduced runner (solver/reduced/runner.py):
-the progress log, the state of charge, the snapshot times, the observed time loop, a rank-0 solve into a result
-folder, and publishing the result folder with its pictures."""
+the progress log, the state of charge, the snapshot times, the field files at the peaks, the observed time loop, a
+rank-0 solve into a result folder, and publishing the result folder with its pictures."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from solver import quantities
 from solver.logs import LOGGER
 from solver.pictures import PictureError, draw
 from solver.stepping import Progress, run_time_loop
-from solver.writers import ResultFolder
+from solver.writers import ResultFolder, write_json
 
 
 def log(comm, message: str, enabled: bool = True) -> None:
@@ -45,6 +46,51 @@ def particle_summary(radius_m: float, modelled_volume_m3: float, modelled_wetted
 
 def snapshot_times(t_end_s: float, count: int) -> list[float]:
     return [t_end_s * k / count for k in range(1, count)] if count > 1 else []
+
+
+class PeakSnapshots:
+    """A field file at the step of each stress peak, so that pictures show the state at the peak, not only the end.
+
+    A peak is known only when the run is over, so after every accepted step whose state set a new peak of some
+    quantity, the fields of that state are captured in memory (`capture()`, collective: each rank keeps its own
+    part) and the state a peak no longer points to is dropped. `finish` writes each kept state once (`write(path,
+    state)`, collective) as fields_peak_<first quantity it holds>.vtu, or, when a regular snapshot has the same time
+    (typically the final state), marks that snapshot instead; snapshots.json lists every peak snapshot with
+    "peaks": [names]. Only VTU files: fields.xdmf stays a time series in time order. The cost is one capture per step
+    that sets a peak (while a charge loads the particle, most steps do) and at most one state per peak quantity held
+    in memory; no file is written before the end, so a run that fails leaves none behind."""
+
+    def __init__(self, folder: ResultFolder, comm, capture, write):
+        self.folder, self.comm, self.capture, self.write = folder, comm, capture, write
+        self.held: dict[str, dict] = {}   # peak quantity -> {"time_s", "state_of_charge", "state"}
+
+    def observe(self, tracker, time_s: float, soc: float) -> None:
+        """After the tracker saw this step: capture the fields if this step set a peak."""
+        improved = [name for name, peak in tracker.peaks.items() if peak.time_s == float(time_s)]
+        if improved:
+            entry = {"time_s": float(time_s), "state_of_charge": soc, "state": self.capture()}
+            self.held.update(dict.fromkeys(improved, entry))
+
+    def finish(self, snapshots: list[dict]) -> list[dict]:
+        """The snapshot entries with the peak snapshots added (or marked), in time order; rewrites snapshots.json."""
+        result = [dict(entry) for entry in snapshots]
+        order = [q.name for q in quantities.peak_quantities()]
+        for entry in {id(e): e for e in self.held.values()}.values():
+            names = sorted((name for name, held in self.held.items() if held is entry),
+                           key=lambda name: order.index(name) if name in order else len(order))
+            same = next((e for e in result if e["time_s"] == entry["time_s"]), None)
+            if same is not None:
+                same["peaks"] = names
+                continue
+            file = f"fields_peak_{names[0]}.vtu"
+            self.write(self.folder.path(file), entry["state"])
+            result.append({"file": file, "time_s": entry["time_s"], "state_of_charge": entry["state_of_charge"],
+                           "peaks": names})
+        result.sort(key=lambda e: e["time_s"])
+        if self.comm.rank == 0:
+            write_json(self.folder.path("snapshots.json"), result)
+        self.held = {}
+        return result
 
 
 def march(problem, case: dict, t_end: float, observe, comm, show: bool, timings: dict):

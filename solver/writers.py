@@ -45,6 +45,7 @@ _XINCLUDE_URI = "http://www.w3.org/2001/XInclude"
 # the columns of timeseries.csv as the quantity registry has them at import (a TimeseriesWriter reads the registry
 # when it is made, so quantities registered later are written too)
 TIMESERIES_COLUMNS = quantities.timeseries_columns()
+VTU_MESH_KEYS = ("ids", "points", "cells", "region")   # FieldWriter's VTU arrays that are not point fields
 
 
 class ResultFolder:
@@ -246,6 +247,17 @@ class FieldWriter:
             write_json(self.folder.path("snapshots.json"), self.snapshots)
             write_pvd(self.folder.path(FIELDS_PVD), self.snapshots)
 
+    def capture(self) -> dict:
+        """This rank's part of the current state's VTU fields, copied (kept in memory until `write_captured`): the
+        field files at the peaks (solver/runs.py PeakSnapshots). Collective."""
+        self._update_nodal_fields()
+        return {key: value if key in VTU_MESH_KEYS else np.array(value, copy=True)   # the fields are views
+                for key, value in self._local_vtu_arrays().items()}
+
+    def write_captured(self, path: Path, local: dict) -> None:
+        """A captured state as one VTU file (no XDMF entry, no snapshots.json entry). Collective."""
+        self._write_gathered_vtu(path, local)
+
     def _in_mesh_degree(self, function):
         """`function`, or its interpolation into the mesh's geometry degree under the same name (curved meshes);
         cellwise constants (the regions) are written as cell data at any degree."""
@@ -257,9 +269,10 @@ class FieldWriter:
         return copy
 
     def _write_vtu(self, path: Path) -> None:
-        import meshio
+        self._write_gathered_vtu(path, self._local_vtu_arrays())
 
-        comm = self.problem.comm
+    def _local_vtu_arrays(self) -> dict:
+        """This rank's owned points, cells, regions and nodal fields (views of the Functions' arrays)."""
         space = self.V1
         index_map = space.dofmap.index_map
         n_owned = index_map.size_local
@@ -271,7 +284,7 @@ class FieldWriter:
         owned = tags.indices < n_cells
         region[tags.indices[owned]] = tags.values[owned]
         c_max = self.problem.c_max
-        local = {
+        return {
             "ids": owned_global,
             "points": compat.dof_coordinates(space)[:n_owned],
             **quantities.field_arrays(
@@ -282,6 +295,13 @@ class FieldWriter:
             **{f.name: f.x.array[:n_owned] for _, f in self.extra},
             "cells": cells_global, "region": region,
         }
+
+    def _write_gathered_vtu(self, path: Path, local: dict) -> None:
+        """Gather every rank's `_local_vtu_arrays` on rank 0 and write them as one VTU file."""
+        import meshio
+
+        comm = self.problem.comm
+        index_map = self.V1.dofmap.index_map
         gathered = comm.gather(local, root=0)
         if comm.rank != 0:
             return
@@ -294,7 +314,7 @@ class FieldWriter:
             out[ids] = parts
             return out
 
-        point_data = {key: assemble(key) for key in local if key not in ("ids", "points", "cells", "region")}
+        point_data = {key: assemble(key) for key in local if key not in VTU_MESH_KEYS}
         mesh = meshio.Mesh(assemble("points"), [("tetra", np.concatenate([g["cells"] for g in gathered]))],
                            point_data=point_data,
                            cell_data={"region": [np.concatenate([g["region"] for g in gathered])]})

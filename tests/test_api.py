@@ -71,6 +71,7 @@ def test_run_returns_the_result_of_the_folder(tmp_path):
     assert series["peak_hoop_Pa"].max() == pytest.approx(result.peaks["hoop"]["value_Pa"], rel=1e-9)
     assert result.fields["final"].name == "fields_final.vtu" and result.fields["xdmf"].exists()
     assert result.fields["pvd"].name == "fields.pvd" and result.fields["mesh"].name == "mesh.xdmf"
+    assert set(result.fields["peaks"]) == set(result.peaks) and all(p.is_file() for p in result.fields["peaks"].values())
     assert not list(tmp_path.glob("*.png")) and not list((tmp_path / "ok").glob("*.png"))  # pictures=False
     reopened = solver.Result.open(tmp_path / "ok")
     assert np.array_equal(reopened.timeseries["mean_li_fraction"], series["mean_li_fraction"])

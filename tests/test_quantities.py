@@ -178,10 +178,10 @@ def test_the_renderer_reads_labels_units_colours_and_peaks_from_the_registry(tmp
                 "Tresca stress", "MPa", 1e-6, "magma", False), style
             assert data.resolve_field("tresca", ["tresca_Pa", "von_mises_Pa"]) == "tresca_Pa"
             assert data.ResultFolder.open({str(tmp_path)!r}).peak("tresca_Pa")["value_Pa"] == 2e8
-            _, series = curves._curve_series(data.read_timeseries(data.Path({str(tmp_path)!r}) / "timeseries.csv"),
-                                             "time")
-            assert [(label, colour) for label, colour, _, _ in series] == [
-                ("von Mises stress", "#1f77b4"), ("Tresca stress", "#000000")], series
+            _, series = curves.curve_series(data.read_timeseries(data.Path({str(tmp_path)!r}) / "timeseries.csv"),
+                                            "time")
+            assert [(s.label, s.quantity.colour) for s in series] == [
+                ("von Mises stress", None), ("Tresca stress", "#000000")], series
         assert data.field_style("o2_mol_m3").title == "O2 concentration (mol/m³)"
         assert data.field_style("hoop_Pa").title == "hoop stress (MPa)\\ntension > 0"
         print("ok", sorted(m for m in sys.modules if m.split('.')[0] in ('dolfinx', 'mpi4py', 'petsc4py')))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import kinetics, ocp, quantities, spherical1d
+from solver import figure_style, kinetics, ocp, quantities, spherical1d
 from solver.errors import CaseError
 from solver.kinetics1d import KineticParticle, KineticsResult, Step, run_protocol
 from solver.protocol import molar_mass_of, ocp_of
@@ -188,33 +188,33 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def draw_voltage(path: Path, rows: list[dict], title: str) -> None:
-    """Voltage vs time and vs capacity (per step, so that charge and discharge read as separate curves)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+def draw_voltage(path: Path, rows: list[dict], title: str) -> list[Path]:
+    """Voltage vs time and vs capacity (per step, so that charge and discharge read as separate curves), in the house
+    style (solver/figure_style.py): voltage.png with its PDF and SVG."""
     t = np.array([row["time_s"] for row in rows]) / SECONDS_PER_HOUR
     v = np.array([row["voltage_V"] for row in rows])
-    left.plot(t, v, lw=1.2)
-    left.set_xlabel("time (h)")
-    left.set_ylabel("voltage vs Li/Li+ (V)")
     keys = sorted({(row["cycle"], row["step"]) for row in rows if row["step"] >= 0})
+    steps = []
     for cycle, step in keys:
         chosen = [row for row in rows if (row["cycle"], row["step"]) == (cycle, step) and row["phase"] != "rest"]
         if len(chosen) > 1:
+            steps.append((f"cycle {cycle} step {step}", chosen))
+    voltage_label = figure_style.label("voltage vs Li/Li+", "V")
+    with figure_style.style():
+        fig, (left, right) = figure_style.figure("page", height_in=2.8, ncols=2)
+        left.plot(t, v, **{**figure_style.series_style(0), "marker": None})
+        left.set_xlabel(figure_style.label("time", "h"))
+        left.set_ylabel(voltage_label)
+        for i, (label, chosen) in enumerate(steps):
             q0 = chosen[0]["capacity_mAh_g"]
             right.plot([abs(row["capacity_mAh_g"] - q0) for row in chosen], [row["voltage_V"] for row in chosen],
-                       lw=1.2, label=f"cycle {cycle} step {step}")
-    right.set_xlabel("capacity in the step (mAh/g)")
-    right.set_ylabel("voltage vs Li/Li+ (V)")
-    if len(keys) <= 8:
-        right.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+                       label=label, **figure_style.series_style(i, len(steps), len(chosen)))
+        right.set_xlabel(figure_style.label("capacity in the step", "mAh/g"))
+        right.set_ylabel(voltage_label)
+        if 0 < len(steps) <= 8:
+            right.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+        fig.suptitle(title)
+        return figure_style.save(fig, path)
 
 
 def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, seconds: float) -> dict:

@@ -16,7 +16,7 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible
-from solver.runs import log, march, particle_summary, run_serial, snapshot_times, state_of_charge
+from solver.runs import PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge
 from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
 
 
@@ -38,6 +38,8 @@ class _Recorder:
         self.timeseries = TimeseriesWriter(folder.path("timeseries.csv"), MPI.COMM_SELF)
         self.due = snapshot_times(t_end_s, case["output"]["snapshots"]) if case["output"]["fields"] else []
         self.snapshots: list[dict] = []
+        self.peak_fields = PeakSnapshots(folder, MPI.COMM_SELF, self._fields_file, Path.write_bytes) \
+            if case["output"]["fields"] else None
 
     def _li_fraction(self, concentration: dict) -> float:
         return concentration["mean_mol_m3"] / self.model.c_max
@@ -47,12 +49,24 @@ class _Recorder:
         self.tracker.update(peaks, t)
         concentration = self.model.concentration()
         x = self._li_fraction(concentration)
-        self.timeseries.append(timeseries_row(t, dt, state_of_charge(self.case, x), peaks, concentration,
+        soc = state_of_charge(self.case, x)
+        self.timeseries.append(timeseries_row(t, dt, soc, peaks, concentration,
                                               self.model.c_max, getattr(report, "coupling_iterations", 0)))
         while self.due and t >= self.due[0] * (1 - 1e-9):
             self.due.pop(0)
             self.snapshot(t, f"{len(self.snapshots):03d}")
+        if self.peak_fields:
+            self.peak_fields.observe(self.tracker, t, soc)
         return f"x_mean = {x:.4f}  peak von Mises = {peaks['von_mises'][0] / 1e6:8.2f} MPa"
+
+    def _fields_file(self) -> bytes:
+        """The current state's field file as bytes (a reduced model's is small): the state kept at a peak."""
+        scratch = self.folder.path(".peak-capture.vtu")
+        self.model.write_fields(scratch)
+        try:
+            return scratch.read_bytes()
+        finally:
+            scratch.unlink()
 
     def snapshot(self, t: float, label: str) -> None:
         name = f"fields_{label}.vtu"
@@ -80,6 +94,7 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
     outcome = march(model, case, t_end, record, comm, show, timings)
     if case["output"]["fields"]:
         record.snapshot(outcome.time_s, "final")
+        record.snapshots = record.peak_fields.finish(record.snapshots)
     record.timeseries.close()
     final = model.concentration()
     timings["total"] = wallclock.perf_counter() - started

@@ -10,15 +10,19 @@ wrote into a result folder and is run as its own process::
 Pictures written into DIR by ``render_results``:
 
 * ``cross_section_<field>.png``: the z = 0 section through the particle centre, face-on
-  (octant and half models are mirrored to the full section);
-* ``peak_stress_vs_time.png``: the peak stress curves from ``timeseries.csv``.
+  (octant and half models are mirrored to the full section), for the registry's drawn fields and every extension
+  field the result holds (e.g. o2_mol_m3);
+* ``cross_section_<field>_at_peak.png``: the same at the time of the field's peak (stresses: their own; other
+  fields: the von Mises peak) when that came before the end (the field files at the peaks: solver/runs.py);
+* ``peak_stress_vs_time.png`` (with .pdf and .svg): the peak stress curves from ``timeseries.csv``, drawn with
+  matplotlib in the house style (solver/figure_style.py).
 
 Inputs (written by solver/writers.py): ``fields_final.vtu`` / ``fields_<k>.vtu`` (metres,
 point arrays in SI), ``snapshots.json``, ``timeseries.csv``, ``summary.json``.
 
 Modules: backend.py (dolfinx guard, lazy pyvista), data.py (result folders, field names and units),
 formatting.py (ticks and texts), sections.py (cutting z = 0), drawing.py (section panels),
-cross_section.py, curves.py, results.py (everything for one folder), compare.py (side by side),
+cross_section.py, curves.py (matplotlib), results.py (everything for one folder), compare.py (side by side),
 cli.py and __main__.py (the command line).
 """
 from __future__ import annotations

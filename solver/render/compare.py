@@ -6,8 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
+from solver.outputs import check_output_file
 from solver.render.backend import check_no_dolfinx
-from solver.render.data import RenderError, ResultFolder
+from solver.render.data import RenderError, ResultFolder, peak_of
 from solver.render.drawing import Panel, draw_sections, peak_annotation, snapshot_text
 from solver.render.formatting import format_range
 from solver.render.sections import colour_range, section_for
@@ -27,6 +28,7 @@ def render_comparison(
 ) -> Path:
     """Side-by-side z = 0 sections of one field, one shared colour range and length scale."""
     check_no_dolfinx()
+    out_png = check_output_file(out_png)   # never over a file this tool did not write (solver/outputs.py)
     result_dirs = [Path(d) for d in result_dirs]
     if not result_dirs:
         raise RenderError("render_comparison needs at least one result folder")
@@ -35,7 +37,7 @@ def render_comparison(
         labels = [f.case_name for f in folders]
     if len(labels) != len(folders):
         raise RenderError(f"{len(labels)} labels given for {len(folders)} result folders")
-    snaps = [f.snapshot(snapshot) for f in folders]
+    snaps = [f.snapshot(snapshot, field) for f in folders]
     built = [section_for(f, s, field, mirror=mirror) for f, s in zip(folders, snaps)]
     arrays = {a for a, _, _ in built}
     if len(arrays) > 1:
@@ -47,7 +49,7 @@ def render_comparison(
         xy, mark, line = peak_annotation(folder, array, style, sec)
         lo = np.nanmin(sec.values_si) * style.scale
         hi = np.nanmax(sec.values_si) * style.scale
-        notes.append(f"{label}: {snapshot_text(snap)}; section {format_range(lo, hi, style.unit)}"
+        notes.append(f"{label}: {snapshot_text(snap, peak_of(field)).replace(chr(10), ', ')}; section {format_range(lo, hi, style.unit)}"
                      + (f"; {line}" if line else "")
                      + (f"; symmetry model mirrored about {sec.mirrored}" if sec.mirrored else ""))
         panels.append(Panel(sec, label, xy, mark))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.render.data import ResultFolder
+from solver.render.data import ResultFolder, peak_of
 from solver.render.drawing import Panel, draw_sections, peak_annotation, snapshot_text
 from solver.render.formatting import format_range
 from solver.render.sections import colour_range, section_for
@@ -22,13 +22,18 @@ def render_cross_section(
     clim: tuple[float, float] | None = None,
     mirror: bool = True,
     clim_note: str = "",
+    peak: str | None = None,
 ) -> Path:
     """One face-on z = 0 section of one field; returns the PNG path.
 
-    clim: colour range in display units (MPa, mol/m³, ...); default: this section's range.
+    snapshot: a snapshot tag, or "peak": the one at the time of the field's peak (solver/render/data.py peak_of).
+    clim: colour range in display units (MPa, mol/m³, ...); default: this section's range. peak: the peak
+    quantity the picture is about (its title then says when the snapshot is at that peak's time).
     """
     folder = ResultFolder.open(result_dir)
-    snap = folder.snapshot(snapshot)
+    snap = folder.snapshot(snapshot, field)
+    if peak is None and str(snapshot) == "peak":
+        peak = peak_of(field)
     array, style, sec = section_for(folder, snap, field, mirror=mirror)
     if clim is None:
         clim = colour_range(style, [sec.values_si * style.scale])
@@ -42,9 +47,9 @@ def render_cross_section(
         notes[0] += f"; {clim_note}"
     if peak_line:
         notes.append(peak_line)
-    title = f"{folder.case_name}: {style.label}\n{snapshot_text(snap)}"
+    title = f"{folder.case_name}: {style.label}\n{snapshot_text(snap, peak)}"
     if out_png is None:
-        suffix = "" if snap.tag == "final" else f"_{snap.tag}"
+        suffix = "_at_peak" if str(snapshot) == "peak" else "" if snap.tag == "final" else f"_{snap.tag}"
         out_png = folder.root / f"cross_section_{array}{suffix}.png"
     return draw_sections([Panel(sec, None, xy, mark)], style, clim, title, "\n".join(notes),
                           Path(out_png), window_size)

@@ -17,6 +17,7 @@ import numpy as np
 from solver import extensions  # noqa: F401  (registers the extensions' quantities: their labels and colour maps)
 from solver.fields import registry  # noqa: F401  (and those of the field sections, e.g. [oxygen])
 from solver import quantities
+from solver.figure_style import unit_text
 
 
 class RenderError(RuntimeError):
@@ -50,10 +51,6 @@ class FieldStyle:
         return f"{self.label}{sep}({self.unit})"
 
 
-def _display_unit(unit: str) -> str:
-    return unit.replace("^3", "³")
-
-
 def resolve_field(name: str, available: Sequence[str]) -> str:
     """The .vtu array name for a user-given field name (with or without its unit suffix)."""
     available = list(available)
@@ -68,10 +65,23 @@ def resolve_field(name: str, available: Sequence[str]) -> str:
     )
 
 
+def peak_of(field: str) -> str | None:
+    """The peak quantity whose time a picture of `field` (an array name or an alias: "von_mises", "concentration")
+    is drawn at: the field's own peak if it has one, else the first peak quantity drawn by default (von Mises: the
+    headline peak of a run); None if the registry tracks no peak."""
+    known = next((q for q in quantities.all_quantities()
+                  if field in (q.field_name, q.name, *q.aliases) or q.field_name in (
+                      field + suffix for suffix in ("_Pa", "_mol_m3", "_m"))), None)
+    if known is not None and known.peak:
+        return known.name
+    drawn = [q.name for q in quantities.peak_quantities() if q.drawn]
+    return drawn[0] if drawn else None
+
+
 def field_style(array: str, values_si: np.ndarray | None = None) -> FieldStyle:
     known = quantities.by_field_name(array)
     if known is not None and known.unit != "m":  # lengths: nm or µm by their size, below
-        return FieldStyle(array, known.title, _display_unit(known.display_unit), known.display_scale, known.cmap,
+        return FieldStyle(array, known.title, unit_text(known.display_unit), known.display_scale, known.cmap,
                           known.signed)
     base = array
     if array.endswith("_Pa"):
@@ -144,7 +154,8 @@ class Snapshot:
     path: Path
     time_s: float | None
     state_of_charge: float | None
-    tag: str  # "final" or the snapshot number as text
+    tag: str  # "final", the snapshot number as text, or "peak_<quantity>"
+    peaks: tuple[str, ...] = ()  # the quantities whose run peak is at this snapshot's time (snapshots.json)
 
 
 @dataclass
@@ -184,7 +195,9 @@ class ResultFolder:
         for p in self.root.glob("fields_*.vtu"):
             tag = p.stem[len("fields_"):]
             e = meta.get(p.name, {})
-            snaps.append(Snapshot(p, optional_float(e.get("time_s")), optional_float(e.get("state_of_charge")), tag))
+            peaks = e.get("peaks") if isinstance(e.get("peaks"), list) else []
+            snaps.append(Snapshot(p, optional_float(e.get("time_s")), optional_float(e.get("state_of_charge")), tag,
+                                  tuple(str(name) for name in peaks)))
 
         def order(s: Snapshot):
             if s.tag == "final":
@@ -208,7 +221,13 @@ class ResultFolder:
                     pass
         return snaps
 
-    def snapshot(self, which: str | int = "final") -> Snapshot:
+    def snapshot(self, which: str | int = "final", field: str | None = None) -> Snapshot:
+        """A snapshot by tag ("final", "001", "peak_von_mises"), or "peak": the one at the time of `field`'s peak
+        (`peak_of`), the final one when the run kept none."""
+        if str(which) == "peak":
+            name = peak_of(field) if field else None
+            found = self.peak_snapshot(name) if name else None
+            return found if found is not None else self.snapshot("final")
         tag = str(which)
         if tag.endswith(".vtu"):
             tag = Path(tag).stem[len("fields_"):] if Path(tag).stem.startswith("fields_") else tag
@@ -218,6 +237,19 @@ class ResultFolder:
         want = self.root / f"fields_{tag}.vtu"
         have = ", ".join(s.path.name for s in self.snapshots) or "none"
         raise RenderError(f"missing file {want} (snapshot {which!r}; field files here: {have})")
+
+    def peak_snapshot(self, name: str) -> Snapshot | None:
+        """The snapshot at the time of quantity `name`'s run peak: the one snapshots.json says holds it (the solver
+        writes one there, solver/runs.py PeakSnapshots), else the one nearest the peak's time; None without either."""
+        marked = [s for s in self.snapshots if name in s.peaks]
+        if marked:
+            return marked[0]
+        entry = (self.summary.get("peak") or {}).get(name)
+        t = optional_float(entry.get("time_s")) if isinstance(entry, dict) else None
+        timed = [s for s in self.snapshots if s.time_s is not None]
+        if t is None or not timed:
+            return None
+        return min(timed, key=lambda s: (abs(s.time_s - t), s.tag != "final"))
 
     def peak(self, array: str) -> dict | None:
         known = quantities.by_field_name(array)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from solver import quantities
+from solver.outputs import sign_png
 from solver.render.backend import import_pyvista
 from solver.render.data import FieldStyle, ResultFolder, Snapshot, optional_float
 from solver.render.formatting import format_number, format_time, nice_number, nice_ticks
@@ -19,6 +21,12 @@ class Panel:
     label: str | None
     peak_xy_um: tuple[float, float] | None = None
     peak_text: str | None = None
+
+
+def peak_titles(names) -> list[str]:
+    """The titles of the peak quantities `names` (registry names; unknown ones as written)."""
+    known = {q.name: q.title for q in quantities.all_quantities()}
+    return [known.get(name, name.replace("_", " ")) for name in names]
 
 
 def _circle_lines(pv, centre, radius, n=48):
@@ -176,6 +184,7 @@ def draw_sections(
     out_png.parent.mkdir(parents=True, exist_ok=True)
     pl.screenshot(str(out_png))
     pl.close()
+    sign_png(out_png)   # the tool's own file: a later render may replace it (solver/outputs.py)
     return out_png
 
 
@@ -203,13 +212,29 @@ def peak_annotation(folder: ResultFolder, array: str, style: FieldStyle, sec: Se
     return None, None, line
 
 
-def snapshot_text(snap: Snapshot) -> str:
-    """The caption of a snapshot: time, state of charge and which snapshot it is."""
+def state_of_charge_text(soc: float) -> str:
+    """The state of charge as a caption: "SOC = 0.52" within [0, 1]; outside it, what the number is (the fraction
+    of the Li-fraction window the mean Li fraction has passed, e.g. 1.04 when the run went on past the window's
+    end), never "SOC = 1.04"."""
+    if -5e-3 <= soc <= 1 + 5e-3:   # the last step may overshoot the window's end by round-off
+        return f"SOC = {min(max(soc, 0.0), 1.0):.2f}"
+    where = "past its end" if soc > 1 else "before its start"
+    return f"mean Li {where}: {soc:.2f} of the Li-fraction window"
+
+
+def snapshot_text(snap: Snapshot, peak: str | None = None) -> str:
+    """The caption of a snapshot: time, state of charge, which snapshot it is, and on a line of its own whether it
+    is the time of the run's peak of quantity `peak` (or, without one, of any peak it holds)."""
     parts = [format_time(snap.time_s)]
     if snap.state_of_charge is not None:
-        parts.append(f"SOC = {snap.state_of_charge:.2f}")
+        parts.append(state_of_charge_text(snap.state_of_charge))
     if snap.tag == "final":
         parts.append("final state")
-    else:
+    elif not snap.peaks:
         parts.append(f"snapshot {snap.tag}")
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if peak is not None and peak in snap.peaks:
+        text += f"\nat the time of the {peak_titles([peak])[0]} peak"
+    elif peak is None and snap.peaks:
+        text += "\nat the time of a stress peak"
+    return text

@@ -146,6 +146,11 @@ def section_for(folder: ResultFolder, snap: Snapshot, field: str, mirror: bool =
     return array, style, sec
 
 
+def point_arrays(snap: Snapshot) -> list[str]:
+    """The names of the point arrays in a snapshot's field file."""
+    return list(_read_mesh(snap.path).point_data.keys())
+
+
 def colour_range(style: FieldStyle, values_display: Sequence[np.ndarray]) -> tuple[float, float]:
     """The colour-bar range of values shown in display units: symmetric and rounded to a tick for
     signed fields, padded when the values are (nearly) constant."""

@@ -22,6 +22,16 @@ def adopt_run_folder(folder: Path) -> None:
     adopt(folder, "run")
 
 
+def regular_snapshots(run_folder: Path) -> list[dict]:
+    """The entries of a run's snapshots.json at the times every run of a case shares ("000", ..., "final"), not the
+    field files kept at the run's own peaks (fields_peak_*.vtu, solver/runs.py), whose times differ between runs."""
+    import json
+
+    path = Path(run_folder) / "snapshots.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    return [entry for entry in entries if not entry["file"].startswith("fields_peak_")]
+
+
 def computed_something(summary: dict | None) -> bool:
     """Whether a run's summary holds results: a solve failing before the first state (e.g. at t = 0)
     leaves a summary with its status and message only."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solver.errors import CaseError
-from solver.studies import adopt_run_folder, claim_study_folder, computed_something
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something, regular_snapshots
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -380,7 +380,7 @@ def common_snapshot(folders: list[Path]) -> str:
     for folder in folders:
         summary = json.loads((folder / "summary.json").read_text())
         socs.append(summary["grain_boundaries"]["peak_normal_traction"]["state_of_charge"])
-        listed = json.loads((folder / "snapshots.json").read_text())
+        listed = regular_snapshots(folder)
         snapshots = snapshots or [(Path(s["file"]).stem.removeprefix("fields_"), s["state_of_charge"]) for s in listed]
     target = statistics.median(socs)
     return min(snapshots, key=lambda item: abs(item[1] - target))[0]

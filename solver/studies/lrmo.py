@@ -9,9 +9,10 @@ writes into --out:
   the O2 budget at 40 minutes (retained, trapped, reduced, escaped; uniformity) for both O2 cases.
 - sensitivity.md / sensitivity.json and sensitivity.png: the ratio and the peak location under one-at-a-time
   changes of the Ru-1 parameters (1D).
-- li_profiles.png, stress_profiles.png (1D radial profiles during the charge), o2_retained.png,
-  o2_profiles.png, and side-by-side 3D sections (python -m solver.render compare): li_fraction at every
-  snapshot, von Mises at the end, O2 at 40 minutes.
+- li_profiles.png, stress_profiles.png (1D radial profiles during the charge), o2_retained_and_profiles.png
+  (each line figure also as .pdf and .svg, solver/figure_style.py), and side-by-side 3D sections (python -m
+  solver.render compare): li_fraction at every snapshot, von Mises at the end and at each particle's peak, O2 at
+  40 minutes.
 - runs/<case>/: the four 3D result folders (python -m solver run; kept unless --force).
 
 This process never imports dolfinx: the 3D runs and the pictures run in their own processes.
@@ -27,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from solver import shell_section, spherical1d
+from solver import oxygen_section  # noqa: F401  (registers the O2 quantities: their titles and units)
+from solver import figure_style, quantities, shell_section, spherical1d
 from solver.case import end_time_s, load_case
 from solver.errors import CaseError
-from solver.studies import adopt_run_folder, claim_study_folder, computed_something
+from solver.studies import adopt_run_folder, claim_study_folder, computed_something, regular_snapshots
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
@@ -189,90 +191,88 @@ def compare_pictures(out: Path, names: tuple[str, str], labels: tuple[str, str],
 
 
 def _snapshot_tags(out: Path, name: str) -> list[str]:
-    """Tags of the field snapshots of a run ("000", "001", ..., "final")."""
-    path = out / "runs" / name / "snapshots.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
-    return [Path(entry["file"]).stem.removeprefix("fields_") for entry in entries]
+    """Tags of the regular field snapshots of a run ("000", "001", ..., "final")."""
+    return [Path(entry["file"]).stem.removeprefix("fields_") for entry in regular_snapshots(out / "runs" / name)]
 
 
 # --------------------------------------------------------------------------------------------
-# figures (matplotlib, Agg) and tables
+# figures (matplotlib, the house style of solver/figure_style.py: PNG + PDF + SVG) and tables
 # --------------------------------------------------------------------------------------------
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 def plot_profiles(out: Path, refs: dict) -> list[str]:
-    plt = _pyplot()
+    """li_profiles.png and stress_profiles.png: the 1D radial profiles at seven times of the charge, one panel per
+    case, the shell/bulk interface dashed."""
+    li, von_mises = quantities.get("li_fraction"), quantities.get("von_mises")
     written = []
-    for quantity, label, scale, png in (("li_fraction", "Li fraction", 1.0, "li_profiles.png"),
-                                        ("von_mises_Pa", "von Mises stress (MPa)", 1e-6, "stress_profiles.png")):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-        for ax, (name, ref) in zip(axes, refs.items()):
-            profiles = ref["profiles"]
-            t = np.array(profiles["t_s"])
-            values = np.array(profiles[quantity]) * scale
-            picks = np.unique(np.round(np.linspace(0, len(t) - 1, 7)).astype(int))
-            for k in picks:
-                ax.plot(profiles["r_over_R"], values[k], label=f"{t[k] / 60:.0f} min")
-            ax.axvline(ref["shell_inner_radius_fraction"], color="grey", lw=0.8, ls="--")
-            ax.set_title(f"{name} (1D)")
-            ax.set_xlabel("r / R")
-            ax.grid(alpha=0.3)
-        axes[0].set_ylabel(label)
-        axes[1].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / png, dpi=130)
-        plt.close(fig)
+    for key, quantity, png in (("li_fraction", li, "li_profiles.png"), ("von_mises_Pa", von_mises,
+                                                                       "stress_profiles.png")):
+        with figure_style.style():
+            fig, axes = figure_style.figure("page", height_in=2.8, ncols=2, sharey=True)
+            for ax, (name, ref) in zip(axes, refs.items()):
+                profiles = ref["profiles"]
+                t = np.array(profiles["t_s"])
+                values = np.array(profiles[key]) * quantity.display_scale
+                picks = np.unique(np.round(np.linspace(0, len(t) - 1, 7)).astype(int))
+                for i, k in enumerate(picks):
+                    ax.plot(profiles["r_over_R"], values[k], label=f"{t[k] / 60:.0f} min",
+                            **figure_style.series_style(i, len(picks), len(profiles["r_over_R"])))
+                ax.axvline(ref["shell_inner_radius_fraction"], color=figure_style.NEUTRAL_COLOUR, lw=0.6, ls="--")
+                ax.set_title(f"{name} (1D)")
+                ax.set_xlabel("r / R")
+            axes[0].set_ylabel(figure_style.quantity_label(quantity))
+            axes[1].legend(title="time", loc="center left", bbox_to_anchor=(1.02, 0.5))
+            figure_style.save(fig, out / png)
         written.append(png)
     return written
 
 
 def plot_sensitivity(out: Path, rows: list[dict]) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.2))
-    labels = [row["change"] for row in rows]
-    ratios = [row["ratio"] for row in rows]
-    colours = ["tab:green" if row["within_0.05"] else "tab:red" for row in rows]
-    ax.barh(range(len(rows)), ratios, color=colours)
-    ax.axvline(PAPER_RATIO, color="k", lw=1)
-    ax.axvspan(PAPER_RATIO - 0.05, PAPER_RATIO + 0.05, color="grey", alpha=0.2)
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("peak von Mises, Ru-1 / pristine (1D); paper 0.737 +/- 0.05 shaded")
-    fig.tight_layout()
-    fig.savefig(out / "sensitivity.png", dpi=130)
-    plt.close(fig)
+    """sensitivity.png: the Ru-1 / pristine ratio of each one-at-a-time change, coded (with a legend) by whether it
+    lies within 0.05 of the paper's ratio, in the palette's blue and vermillion (not red against green)."""
+    within = [row["within_0.05"] for row in rows]
+    with figure_style.style():
+        fig, ax = figure_style.figure("page", height_in=0.17 * len(rows) + 1.0)
+        y = np.arange(len(rows))
+        for inside, colour, hatch, text in ((True, figure_style.PASS_COLOUR, "", "within 0.05 of the paper's ratio"),
+                                            (False, figure_style.FAIL_COLOUR, "////", "more than 0.05 away")):
+            chosen = [i for i, w in enumerate(within) if w == inside]
+            if chosen:
+                ax.barh(y[chosen], [rows[i]["ratio"] for i in chosen], color=colour, hatch=hatch,
+                        edgecolor="white", linewidth=0.0, label=text)
+        ax.axvline(PAPER_RATIO, color="black", lw=0.8, label=f"paper: {PAPER['ru1_peak_MPa']:.0f} / "
+                                                             f"{PAPER['pristine_peak_MPa']:.0f} = {PAPER_RATIO:.3f}")
+        ax.axvspan(PAPER_RATIO - 0.05, PAPER_RATIO + 0.05, color=figure_style.NEUTRAL_COLOUR, alpha=0.2, lw=0,
+                   label="paper ± 0.05")
+        ax.set_yticks(y, [row["change"] for row in rows])
+        ax.tick_params(axis="y", which="both", left=False, right=False)
+        ax.invert_yaxis()
+        ax.set_xlabel("peak von Mises stress, Ru-1 / pristine (1D)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.17 * len(rows) + 1.0)), ncol=2)
+        figure_style.save(fig, out / "sensitivity.png")
     return "sensitivity.png"
 
 
 def plot_o2(out: Path, summaries: dict) -> list[str]:
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, summary in summaries.items():
-        o2 = summary["o2"]
-        series = [(t / 60, f) for t, f in o2["retained_fraction_vs_time"] if f is not None]
-        if series:
-            ax1.plot(*zip(*series), label=name)
-        profile = o2["final_profile"]
-        points = [(r, c) for r, c in zip(profile["r_over_R"], profile["mobile_mol_m3"]) if c is not None]
-        ax2.plot(*zip(*points), marker="o", ms=3, label=name)
-    ax1.set_xlabel("time (min)")
-    ax1.set_ylabel("mobile O2 retained / released")
-    ax2.set_xlabel("r / R")
-    ax2.set_ylabel("mobile O2 at 40 min (mol/m^3)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "o2_retained_and_profiles.png", dpi=130)
-    plt.close(fig)
+    """o2_retained_and_profiles.png: the retained fraction of released mobile O2 over time, and the mobile O2
+    profile at the end, one series per case."""
+    mobile = quantities.get("o2_mobile")
+    with figure_style.style():
+        fig, (ax1, ax2) = figure_style.figure("page", height_in=2.8, ncols=2)
+        for i, (name, summary) in enumerate(summaries.items()):
+            o2 = summary["o2"]
+            series = [(t / 60, f) for t, f in o2["retained_fraction_vs_time"] if f is not None]
+            if series:
+                ax1.plot(*zip(*series), label=name, **figure_style.series_style(i, len(summaries), len(series)))
+            profile = o2["final_profile"]
+            points = [(r, c) for r, c in zip(profile["r_over_R"], profile["mobile_mol_m3"]) if c is not None]
+            ax2.plot(*zip(*points), label=name, **figure_style.series_style(i, len(summaries), len(points)))
+        ax1.set_xlabel("time (min)")
+        ax1.set_ylabel(figure_style.name_text("mobile O2 retained / released"))
+        ax2.set_xlabel("r / R")
+        ax2.set_ylabel(figure_style.label(f"mobile {mobile.title} at the end", mobile.display_unit))
+        for ax in (ax1, ax2):
+            ax.legend()
+        figure_style.save(fig, out / "o2_retained_and_profiles.png")
     return ["o2_retained_and_profiles.png"]
 
 
@@ -396,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(compare_pictures(out, LI_CASES, labels, "li_fraction", f"compare_li_{tag}.png",
                                             snapshot=tag))
         figures.append(compare_pictures(out, LI_CASES, labels, "von_mises_Pa", "compare_von_mises_final.png"))
+        figures.append(compare_pictures(out, LI_CASES, labels, "von_mises_Pa", "compare_von_mises_peak.png",
+                                        snapshot="peak"))   # each particle at the time of its own peak
         figures.append(compare_pictures(out, O2_CASES, labels, "o2_mol_m3", "compare_o2_40min.png"))
         o2 = {n: s for n, s in summaries.items() if n in O2_CASES and s and "o2" in s}
         if o2:

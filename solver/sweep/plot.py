@@ -1,8 +1,10 @@
-"""A chosen metric of the results table against the swept parameter(s), drawn with pyvista.Chart2D.
+"""A chosen metric of the results table against the swept parameter(s), drawn with matplotlib in the house style
+(solver/figure_style.py): results_<metric>.png with its PDF and SVG.
 
-x is a swept key (default: the first); with a second swept key of a few values, one line per value.
-Only cases with a result (status completed or cutoff) and a finite metric are drawn. Runs in the
-sweep driver (solver.render's import guard refuses a process that has loaded dolfinx).
+x is a swept key (default: the first); with a second swept key of a few values, one line per value, each with its
+own colour, line style and marker. Axis labels come from the quantity registry (peak stresses) and the schema's
+help (swept keys), never the raw dotted keys. Only cases with a result (status completed or cutoff) and a finite
+metric are drawn. Runs in the sweep driver.
 """
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ import math
 import re
 from pathlib import Path
 
+from solver import figure_style, quantities
+from solver.keyref import key_label
 from solver.sweep.spec import Sweep
 from solver.sweep.store import GOOD_STATUSES
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
-MAX_SERIES = len(PALETTE)
-WINDOW = (1000, 650)
+MAX_SERIES = 8   # more values of the series key than this: one cloud of points (lines would not tell apart)
 
 
 def is_number(value) -> bool:
@@ -23,11 +25,27 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _display(metric: str) -> tuple[float, str]:
-    """Scale and axis label of a metric column: stresses in MPa, the rest as stored."""
-    if metric.endswith("_Pa"):
-        return 1e-6, f"{metric.removesuffix('_Pa')} (MPa)"
-    return 1.0, metric
+def metric_axis(metric: str) -> tuple[float, str]:
+    """Scale and axis label of a results-table column: a peak from the quantity registry ("peak von Mises stress
+    (MPa)", "r/R of the peak ...", "time of the peak ... (min)"), else the column's words with its unit."""
+    parts = metric.split(".")
+    if len(parts) == 3 and parts[0] == "peak" and parts[1] in {q.name for q in quantities.all_quantities()}:
+        known = quantities.get(parts[1])
+        if parts[2] == "value_Pa":
+            return known.display_scale, figure_style.quantity_label(known, "peak ")
+        if parts[2] == "radius_fraction":
+            return 1.0, f"r/R of the peak {figure_style.name_text(known.title)}"
+        if parts[2] == "time_s":
+            return 1 / 60, figure_style.label(f"time of the peak {known.title}", "min")
+    title, unit = key_label(metric)
+    if unit == "Pa":
+        return 1e-6, figure_style.label(title, "MPa")
+    return 1.0, figure_style.label(title, unit)
+
+
+def key_axis(key: str) -> str:
+    """The axis or legend label of a swept case key, from the schema's help (solver/keyref.py)."""
+    return figure_style.label(*key_label(key))
 
 
 def default_axes(sweep: Sweep, x: str | None, series: str | None) -> tuple[str | None, str | None]:
@@ -47,11 +65,6 @@ def _positions(values: list) -> tuple[list[float], list[str] | None]:
     return [float(labels.index(str(v))) for v in values], labels
 
 
-def _padded(low: float, high: float, fraction: float = 0.06) -> list[float]:
-    span = high - low or abs(high) or 1.0
-    return [low - fraction * span, high + fraction * span]
-
-
 def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: str | None = None,
                 series: str | None = None) -> tuple[Path | None, str]:
     """Write out_dir/results_<metric>.png; returns (path or None, a note saying what was or was not drawn)."""
@@ -69,34 +82,30 @@ def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: s
     if series and len(series_values) > MAX_SERIES:
         series = None  # too many lines to tell apart: one cloud of points
     for row in points:
-        groups.setdefault(f"{series} = {row.get(series)}" if series else metric, []).append(row)
-    scale, ylabel = _display(metric)
+        groups.setdefault(str(row.get(series)) if series else metric, []).append(row)
+    scale, ylabel = metric_axis(metric)
     xs, labels = _positions([row[x] for row in points])
     position = {id(row): value for row, value in zip(points, xs)}
-
-    from solver.render.backend import import_pyvista
-
-    pv = import_pyvista()
-    chart = pv.Chart2D(x_label=x, y_label=ylabel)
-    chart.title = f"{sweep.name}: {len(points)} of {len(rows)} cases"
-    for colour, (label, members) in zip(PALETTE * 4, groups.items()):
-        members.sort(key=lambda row: position[id(row)])
-        gx = [position[id(row)] for row in members]
-        gy = [row[metric] * scale for row in members]
-        if len(members) > 1:
-            chart.line(gx, gy, color=colour, width=2.5, label=label)
-        chart.scatter(gx, gy, color=colour, size=9, style="o", label="" if len(members) > 1 else label)
-    ys = [row[metric] * scale for row in points]
-    chart.x_range = _padded(min(xs), max(xs))
-    chart.y_range = _padded(min(ys), max(ys))
-    if labels is not None:
-        chart.x_axis.tick_locations = list(range(len(labels)))
-        chart.x_axis.tick_labels = labels
-    chart.legend_visible = len(groups) > 1
-    out_png = Path(out_dir) / f"results_{re.sub(r'[^A-Za-z0-9_.-]', '_', metric)}.png"
-    plotter = pv.Plotter(off_screen=True, window_size=list(WINDOW))
-    plotter.set_background("white")
-    plotter.add_chart(chart)
-    plotter.screenshot(str(out_png))
-    plotter.close()
+    series_title, series_unit = key_label(series) if series else ("", "")
+    series_unit = f" {figure_style.unit_text(series_unit)}" if series_unit else ""
+    with figure_style.style():
+        fig, ax = figure_style.figure("column", height_in=2.9 + 0.14 * max(len(groups) - 1, 0))
+        for i, (group, members) in enumerate(groups.items()):
+            members.sort(key=lambda row: position[id(row)])
+            style = figure_style.series_style(i, len(groups))
+            if len(members) < 2:
+                style["linestyle"] = "none"
+            ax.plot([position[id(row)] for row in members], [row[metric] * scale for row in members],
+                    label=f"{figure_style.name_text(series_title)} = {group}{series_unit}" if series else None, **style)
+        if labels is not None:
+            ax.set_xticks(range(len(labels)), labels)
+            ax.tick_params(axis="x", which="minor", bottom=False, top=False)
+        ax.set_xlabel(key_axis(x))
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{sweep.name}: {len(points)} of {len(rows)} cases")
+        ax.margins(x=0.06, y=0.08)
+        if series:   # below the axes: a legend inside could hide a point
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1)
+        out_png = Path(out_dir) / f"results_{re.sub(r'[^A-Za-z0-9_.-]', '_', metric)}.png"
+        figure_style.save(fig, out_png)
     return out_png, f"{metric} against {x}" + (f", one line per {series}" if series else "")
