@@ -17,6 +17,9 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     accept() / reject()      end of an accepted / rejected step (shift histories / restore the last accepted state)
     state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
     quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
+    degrade_constitutive(law) optional: the stress law strain -> stress (UFL) with this field's degradation of
+                             the stiffness applied (e.g. phase-field damage), or None (the default: it degrades
+                             nothing); mechanics composes those of every field (solver/fields/mechanics.py)
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
@@ -113,6 +116,15 @@ class Field(ABC):
     def restore(self, state: dict) -> None:
         if "solution" in state:
             self.solution.x.array[:] = state["solution"]
+
+    def degrade_constitutive(self, constitutive):
+        """The law `constitutive(strain) -> stress` (UFL) degraded by this field, or None: it degrades nothing.
+
+        Mechanics stays one linear solve, so the returned law must be linear in the strain it is given: a factor
+        g(x) of the field's state (isotropic degradation), or a split whose tension/compression indicator is taken
+        from a lagged state, so that tension is degraded and compression not. The law is given the elastic strain
+        and the eigenstrain separately (bilinear and linear form), which is exact for a law linear in the strain."""
+        return None
 
     def quantities(self) -> dict:
         """{output name: Function} this field offers (its solution by default)."""
