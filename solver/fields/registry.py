@@ -20,6 +20,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from solver import damage_section
 from solver.schema import Option
 
 CORE_FIELDS = ("solver.fields.transport:TransportField", "solver.fields.mechanics:MechanicsField")
@@ -35,7 +36,9 @@ class FieldSection:
     options: tuple[Option, ...] = ()
 
 
-FIELDS: dict[str, FieldSection] = {}
+FIELDS: dict[str, FieldSection] = {
+    "damage": FieldSection(damage_section.validate, "solver.fields.damage:DamageField", tuple(damage_section.OPTIONS)),
+}
 
 
 def field_class(implementation: str):
