@@ -180,3 +180,22 @@ def _raw_minimal() -> dict:
 def test_a_grain_boundary_factor_needs_grain_boundaries():
     with pytest.raises(CaseError, match="damage.grain_boundary_toughness_factor = 0.5: the geometry has no"):
         bar_problem({"grain_boundary_toughness_factor": 0.5})
+
+
+def test_the_shipped_damage_case_runs_from_the_cli_and_writes_the_fracture_summary(cli, tmp_path):
+    """cases/ncm811_damage.toml on a coarse mesh (as tests/test_regression.py runs it): the run completes, the
+    damage is in the field file and summary.json holds the fracture entry with its documented keys."""
+    import json
+
+    from conftest import CASES
+
+    out = tmp_path / "run"
+    done = cli("run", CASES / "ncm811_damage.toml", "--out", out, "--no-pictures", "--set",
+               "mesh.cell_size_fraction=0.35", "--set", "mesh.surface_cell_size_fraction=0.2", "--set", "time.steps=4")
+    assert done.returncode == 0, done.stderr
+    fracture = json.loads((out / "summary.json").read_text())["fracture"]
+    assert fracture["state"] in ("intact", "mild", "broken")
+    assert 0 < fracture["max_damage"] <= 1 and 0 <= fracture["crack_volume_fraction"] <= 1
+    assert fracture["strength_Pa"] == pytest.approx(strength_Pa("AT1", 150e9, 0.5, 2e-6))
+    assert {"initiation", "crack_energy_J", "cell_size_over_length_scale"} <= set(fracture)
+    assert 'Name="damage"' in (out / "fields.xdmf").read_text()
