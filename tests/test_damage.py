@@ -199,3 +199,13 @@ def test_the_shipped_damage_case_runs_from_the_cli_and_writes_the_fracture_summa
     assert fracture["strength_Pa"] == pytest.approx(strength_Pa("AT1", 150e9, 0.5, 2e-6))
     assert {"initiation", "crack_energy_J", "cell_size_over_length_scale"} <= set(fracture)
     assert 'Name="damage"' in (out / "fields.xdmf").read_text()
+
+
+@pytest.mark.parametrize("formulation", ["spherical_1d", "axisymmetric"])
+def test_the_reduced_formulations_refuse_damage_instead_of_ignoring_it(formulation):
+    from solver.reduced.symmetry import check_reducible
+
+    raw = {**_raw_minimal(), "damage": {"length_scale_um": LENGTH_UM, "fracture_energy_J_m2": GC},
+           "solver": {"formulation": formulation}}
+    with pytest.raises(CaseError, match=r"\[damage\]: extensions and extra fields run with solver.formulation = '3d'"):
+        check_reducible(validate_case(raw))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS
+from solver.fields.registry import FIELDS
 from solver.geometry import core_shell
 from solver.geometry.pores import has_pores
 from solver.units import UM_TO_M
@@ -97,9 +98,9 @@ def check_reducible(case: dict) -> RadialLayout:
             if values.get(key) is not None:
                 raise CaseError(f"material.regions.{region}.{key} = {values[key]}: bounded regions (solver/shell.py) "
                                 f"run with solver.formulation = '3d' only (this case has {formulation!r})")
-    extensions = sorted(set(EXTENSIONS) & set(case))
+    extensions = sorted((set(EXTENSIONS) | set(FIELDS)) & set(case))    # extra physics: extensions, extra fields
     if extensions:
-        raise CaseError(f"[{extensions[0]}]: extensions run with solver.formulation = '3d' only "
+        raise CaseError(f"[{extensions[0]}]: extensions and extra fields run with solver.formulation = '3d' only "
                         f"(this case has solver.formulation = {formulation!r})")
     wetted = operation["wetted_surfaces"]
     wettable = [name for name in layout.surfaces if name != "shell_interface"]
