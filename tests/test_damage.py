@@ -209,3 +209,29 @@ def test_the_reduced_formulations_refuse_damage_instead_of_ignoring_it(formulati
            "solver": {"formulation": formulation}}
     with pytest.raises(CaseError, match=r"\[damage\]: extensions and extra fields run with solver.formulation = '3d'"):
         check_reducible(validate_case(raw))
+
+
+def test_reject_and_restore_bring_back_the_damage_and_its_history():
+    """A rejected step returns d and H to the last accepted state; restore() returns the state() taken earlier,
+    also after later accepted steps (what a step-retry strategy needs)."""
+    problem = bar_problem({"model": "AT2"})
+    damage = problem.fields["damage"]
+    e_p = strain_at_peak("AT2")
+    load_path(problem, [0.5 * e_p, 1.0 * e_p])
+    accepted = (damage.d.x.array.copy(), damage.history.x.array.copy())
+    saved = damage.state()
+    set_uniform_li_fraction(problem, X_REF - 3 * 1.5 * e_p / (OMEGA * C_MAX))
+    problem.fields["mechanics"].solve()
+    damage.solve()
+    assert damage.d.x.array.min() > accepted[0].max() + 0.05      # the trial step damaged further
+    problem.reject_step()
+    assert np.array_equal(damage.d.x.array, accepted[0]) and np.array_equal(damage.history.x.array, accepted[1])
+    load_path(problem, [1.5 * e_p])                                 # accepted this time
+    damage.restore(saved)
+    assert np.array_equal(damage.d.x.array, accepted[0]) and np.array_equal(damage.history.x.array, accepted[1])
+    # and the next step starts from the restored history: the same load gives the same damage as before
+    load_path(problem, [1.5 * e_p])
+    again = damage.d.x.array.copy()
+    fresh = bar_problem({"model": "AT2"})
+    load_path(fresh, [0.5 * e_p, 1.0 * e_p, 1.5 * e_p])
+    assert np.allclose(again, fresh.fields["damage"].d.x.array, rtol=0, atol=1e-9)
