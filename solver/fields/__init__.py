@@ -3,5 +3,6 @@
 base.py (the Field protocol and the context fields are built in), kinematics.py (3D or axisymmetric strain and
 measures), coupling.py (the one coupling mechanism: a fixed-point iteration with Aitken relaxation),
 transport.py (Li concentration), shell_content.py (the Li-deficient shell's content map, part of transport),
-mechanics.py (displacement), registry.py (case sections -> extra fields). docs/DEVELOPING.md "A field".
+mechanics.py (displacement), damage.py (phase-field damage, `[damage]`), registry.py (case sections -> extra
+fields). docs/DEVELOPING.md "A field".
 """
