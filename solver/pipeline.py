@@ -51,8 +51,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             tracker = PeakTracker(particle.radius_m)
             timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
             extensions = start_extensions(case, problem, folder)
-            point_fields = [f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]
-            point_fields += [f for field in problem.fields.values() for f in field.point_fields()]
+            point_fields = [f for field in problem.fields.values() for f in field.point_fields()]
+            point_fields += [f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]
             fields = FieldWriter(problem, folder, extra_point_fields=point_fields) if case["output"]["fields"] else None
             t_end = end_time_s(case, particle.radius_m)
             timings["setup"] = wallclock.perf_counter() - t0
@@ -136,8 +136,8 @@ def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, e
                           "displacement": compat.dof_count_global(problem.V_u)},
                  "cell_regions": particle.cell_regions, "facet_regions": particle.facet_regions,
                  "description": particle.description},
+        **{key: value for field in problem.fields.values() for key, value in field.summary().items()},
         **{getattr(ext, "summary_key", ext.section): ext.summary() for ext in extensions},
-        **{field.summary_key: field.summary() for field in problem.fields.values() if field.summary_key},
         "mpi_ranks": comm.size,
         "timing_s": timings,
         "provenance": provenance(case),

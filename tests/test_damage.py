@@ -213,7 +213,7 @@ def test_the_reduced_formulations_refuse_damage_instead_of_ignoring_it(formulati
 
     raw = {**_raw_minimal(), "damage": {"length_scale_um": LENGTH_UM, "fracture_energy_J_m2": GC},
            "solver": {"formulation": formulation}}
-    with pytest.raises(CaseError, match=r"\[damage\]: extensions and extra fields run with solver.formulation = '3d'"):
+    with pytest.raises(CaseError, match=r"\[damage\]: this field runs with solver.formulation = '3d' only"):
         check_reducible(validate_case(raw))
 
 

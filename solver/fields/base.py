@@ -17,11 +17,11 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     accept() / reject()      end of an accepted / rejected step (shift histories / restore the last accepted state)
     state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
     quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
+    point_fields() -> list   Functions added to the field snapshots (fields.xdmf, fields_*.vtu) under their names
+    summary() -> dict        {summary.json key: value} it adds to the run's summary (e.g. {"fracture": {...}})
     degrade_constitutive(law) optional: the stress law strain -> stress (UFL) with this field's degradation of
                              the stiffness applied (e.g. phase-field damage), or None (the default: it degrades
                              nothing); mechanics composes those of every field (solver/fields/mechanics.py)
-    point_fields() -> list   optional: scalar Functions added to the field files (fields.xdmf, fields_*.vtu)
-    summary_key, summary()   optional: summary.json[summary_key] = summary() at the end of a run (None: no entry)
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
@@ -88,7 +88,6 @@ class Field(ABC):
     name: str = ""
     reads: tuple[str, ...] = ()
     couples_back: bool = False
-    summary_key: str | None = None
     space = None
     solution = None
 
@@ -120,6 +119,18 @@ class Field(ABC):
         if "solution" in state:
             self.solution.x.array[:] = state["solution"]
 
+    def quantities(self) -> dict:
+        """{output name: Function} this field offers (its solution by default)."""
+        return {self.solution.name: self.solution} if self.solution is not None else {}
+
+    def point_fields(self) -> list:
+        """Functions to add to the field snapshots (none by default)."""
+        return []
+
+    def summary(self) -> dict:
+        """{summary.json key: value} this field adds at the end of a run (nothing by default)."""
+        return {}
+
     def degrade_constitutive(self, constitutive):
         """The law `constitutive(strain) -> stress` (UFL) degraded by this field, or None: it degrades nothing.
 
@@ -128,15 +139,3 @@ class Field(ABC):
         from a lagged state, so that tension is degraded and compression not. The law is given the elastic strain
         and the eigenstrain separately (bilinear and linear form), which is exact for a law linear in the strain."""
         return None
-
-    def point_fields(self) -> list:
-        """Scalar Functions for the field files (interpolated to P1 under their own names); none by default."""
-        return []
-
-    def summary(self) -> dict:
-        """Its entry in summary.json (under summary_key) at the end of a run."""
-        return {}
-
-    def quantities(self) -> dict:
-        """{output name: Function} this field offers (its solution by default)."""
-        return {self.solution.name: self.solution} if self.solution is not None else {}

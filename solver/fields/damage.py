@@ -59,7 +59,6 @@ class DamageField(Field):
     name = "damage"
     symbol = "d"
     reads = ("mechanics",)          # the elastic strain, through the driving energy
-    summary_key = "fracture"
 
     def __init__(self, context: FieldContext):
         super().__init__(context)
@@ -243,14 +242,14 @@ class DamageField(Field):
         return "broken" if inner and outer else "mild" if anywhere else "intact"
 
     def summary(self) -> dict:
-        """summary.json["fracture"]: the model, the state, crack volume fraction (volume with d > crack_damage over
-        the particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
+        """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
+        particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
         context, options = self.context, self.options
         cracked = ufl.conditional(ufl.gt(self.d, options["crack_damage"]), 1.0, 0.0)
         volume = context.fields["transport"].volume_m3
         local_max = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
         young_modulus = context.case["material"]["young_modulus_Pa"]
-        return {
+        return {"fracture": {
             "model": self.model,
             "state": self.state_name(),
             "crack_volume_fraction": context.integrate(cracked * context.dx) / volume,
@@ -262,7 +261,7 @@ class DamageField(Field):
             "length_scale_m": self.length_scale_m,
             "cell_size_over_length_scale": self.cell_size_over_length_scale,
             "staggered_iterations_max": max(self.staggered_iterations, default=0),
-        }
+        }}
 
     def point_fields(self) -> list:
         return [self.d]

@@ -6,7 +6,8 @@
                    is imported only when a problem is built (no dolfinx when a case is validated). Its attribute
                    `couples_back` says whether the coupling iterates it with Li transport (solved between
                    transport iterates, like mechanics in the stress-assisted split) or solves it once per step
-                   after the coupling has converged (a passive field).
+                   after the coupling has converged (a passive field). `formulations`: the solver.formulation
+                   values it runs with (the reduced ones refuse a case with a field they do not build).
 
 Adding a field (e.g. phase-field damage): its module under solver/fields/, its section module (`OPTIONS` and a
 dolfinx-free `validate(table) -> dict`, as solver/oxygen_section.py), and one FieldSection line here. solver/case.py
@@ -34,6 +35,7 @@ class FieldSection:
     validate: Callable[[dict], dict]
     implementation: str
     options: tuple[Option, ...] = ()
+    formulations: tuple[str, ...] = ("3d",)     # the solver.formulation values that run it (reduced/symmetry.py)
 
 
 FIELDS: dict[str, FieldSection] = {

@@ -98,10 +98,15 @@ def check_reducible(case: dict) -> RadialLayout:
             if values.get(key) is not None:
                 raise CaseError(f"material.regions.{region}.{key} = {values[key]}: bounded regions (solver/shell.py) "
                                 f"run with solver.formulation = '3d' only (this case has {formulation!r})")
-    extensions = sorted((set(EXTENSIONS) | set(FIELDS)) & set(case))    # extra physics: extensions, extra fields
+    extensions = sorted(set(EXTENSIONS) & set(case))
     if extensions:
-        raise CaseError(f"[{extensions[0]}]: extensions and extra fields run with solver.formulation = '3d' only "
+        raise CaseError(f"[{extensions[0]}]: extensions run with solver.formulation = '3d' only "
                         f"(this case has solver.formulation = {formulation!r})")
+    for section, spec in FIELDS.items():
+        if section in case and formulation not in spec.formulations:
+            raise CaseError(f"[{section}]: this field runs with solver.formulation = "
+                            f"{' or '.join(repr(f) for f in spec.formulations)} only "
+                            f"(this case has solver.formulation = {formulation!r})")
     wetted = operation["wetted_surfaces"]
     wettable = [name for name in layout.surfaces if name != "shell_interface"]
     unknown = [name for name in wetted if name not in wettable]
