@@ -258,3 +258,45 @@ def test_the_stress_assisted_flux_drives_li_towards_tension_to_the_exact_steady_
     rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     # P1 nodal values of a smooth steady state: second order (measured ~2.0)
     assert np.all((1.8 <= rates) & (rates <= 2.3)), rates
+
+
+class Softening(Field):
+    """A toy field that degrades the stiffness by a factor it owns (what phase-field damage does with g(d))."""
+
+    name = "softening"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.space = compat.scalar_space(context.mesh, 0, "DG")
+        self.solution = dolfinx.fem.Function(self.space, name="softening")
+        self.solution.x.array[:] = 1.0
+
+    def degrade_constitutive(self, constitutive):
+        return lambda strain: self.solution * constitutive(strain)
+
+    def build(self, context):
+        pass
+
+    def solve(self):
+        return 0
+
+
+def _stress_norm(problem) -> float:
+    sigma = problem.stress()
+    return np.sqrt(problem.context.integrate(ufl.inner(sigma, sigma) * problem.dx))
+
+
+def test_a_field_degrades_the_stiffness_without_mechanics_knowing_it(monkeypatch):
+    """Under an eigenstrain load a uniform stiffness factor leaves u unchanged and scales the stress by it; the
+    second step changes the factor, so the matrix must be reassembled (with the old matrix, u would scale by it)."""
+    monkeypatch.setitem(registry.FIELDS, "softening", registry.FieldSection(dict, f"{__name__}:Softening"))
+    plain = _problem()
+    problem = _problem({"softening": {}})
+    assert problem.fields["mechanics"].degradations() == [problem.fields["softening"]]
+    assert plain.fields["mechanics"].degradations() == []
+    for factor in (1.0, 0.25):
+        problem.fields["softening"].solution.x.array[:] = factor
+        _steps(problem, n=1)
+        _steps(plain, n=1)
+        assert np.allclose(problem.u.x.array, plain.u.x.array, rtol=1e-6, atol=1e-6 * np.abs(plain.u.x.array).max())
+        assert _stress_norm(problem) == pytest.approx(factor * _stress_norm(plain), rel=1e-6)

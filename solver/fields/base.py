@@ -20,6 +20,9 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     point_fields() -> list   Functions added to the field snapshots (fields.xdmf, fields_*.vtu) under their names
     summary() -> dict        {summary.json key: value} it adds to the run's summary (e.g. {"o2": {...}})
     tables() -> dict         {file name: (columns, rows)}: CSV files of its own in the result folder
+    degrade_constitutive(law) optional: the stress law strain -> stress (UFL) with this field's degradation of
+                             the stiffness applied (e.g. phase-field damage), or None (the default: it degrades
+                             nothing); mechanics composes those of every field (solver/fields/mechanics.py)
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly;
@@ -133,3 +136,12 @@ class Field(ABC):
     def tables(self) -> dict:
         """{file name: (columns, rows)} of CSV files this field adds to the result folder (none by default)."""
         return {}
+
+    def degrade_constitutive(self, constitutive):
+        """The law `constitutive(strain) -> stress` (UFL) degraded by this field, or None: it degrades nothing.
+
+        Mechanics stays one linear solve, so the returned law must be linear in the strain it is given: a factor
+        g(x) of the field's state (isotropic degradation), or a split whose tension/compression indicator is taken
+        from a lagged state, so that tension is degraded and compression not. The law is given the elastic strain
+        and the eigenstrain separately (bilinear and linear form), which is exact for a law linear in the strain."""
+        return None

@@ -43,9 +43,13 @@ class FixedPointCoupling:
     def _max(self, a: np.ndarray) -> float:
         return self.comm.allreduce(float(np.abs(a).max()) if a.size else 0.0, op=MPI.MAX)
 
-    def run(self, iterated, inner=(), start=None, nonlinear: bool = True, relax: bool = True) -> CouplingReport:
+    def run(self, iterated, inner=(), start=None, nonlinear: bool = True, relax: bool = True,
+            least_scale: float = 1e-300) -> CouplingReport:
         """Iterate `iterated` (a Field with `solution` and `iterate` Functions) from `start` (an array; the
         current iterate when None), solving the `inner` fields between iterates. `nonlinear=False`: one solve.
+        `least_scale`: the change is relative to max(max |G(x_k)|, least_scale); a field whose zero state is
+        meaningful (damage in [0, 1]: 1) gives the size below which changes count absolutely, so roundoff about
+        zero does not count as a relative change of order one.
         Raises SolveError when max_iterations pass without convergence."""
         solution, iterate = iterated.solution.x.array, iterated.iterate.x.array
         n_owned = iterated.space.dofmap.index_map.size_local
@@ -56,7 +60,7 @@ class FixedPointCoupling:
         for iteration in range(1, self.max_iterations + 1):
             solves[iterated.name] += iterated.solve()
             residual = (solution - iterate)[:n_owned].copy()
-            change = self._max(residual) / max(self._max(solution[:n_owned]), 1e-300)
+            change = self._max(residual) / max(self._max(solution[:n_owned]), least_scale)
             if not nonlinear or change < self.tolerance:
                 break
             if previous_residual is not None and relax:

@@ -4,6 +4,10 @@ planes. Strain and measures come from the kinematics (3D or axisymmetric, solver
 constitutive law and eigenstrain from the material model. CG + GAMG with the rigid body modes as near-nullspace
 (and as nullspace when no symmetry plane holds the body); the case or the formulation may choose another preset.
 
+Other fields may degrade the stiffness (Field.degrade_constitutive, e.g. phase-field damage): stress() and both
+forms use the material's law composed with every field's degradation, and the matrix is then reassembled before
+each solve. Mechanics knows nothing of what degrades it.
+
 It also offers the P1 projection of its hydrostatic stress (hydrostatic_stress()), which the stress-assisted
 flux reads; the projection is refreshed by solve(), i.e. by every solve the coupling makes.
 """
@@ -35,11 +39,27 @@ class MechanicsField(Field):
         self.projection = None
         self.rigid_modes = None
 
-    def stress(self):
-        """UFL: the Cauchy stress of u with the eigenstrain of the transport field's Li content."""
-        material = self.context.material
+    def degradations(self) -> list:
+        """The fields that degrade the stiffness (their degrade_constitutive returns a law)."""
+        law = self.context.material.constitutive
+        return [f for f in self.context.fields.values() if f is not self and f.degrade_constitutive(law) is not None]
+
+    def constitutive(self):
+        """The law strain -> stress: the material's, degraded by every field that degrades it (in field order)."""
+        law = self.context.material.constitutive
+        for field in self.degradations():
+            law = field.degrade_constitutive(law)
+        return law
+
+    def elastic_strain(self):
+        """UFL: the kinematics' strain of u minus the eigenstrain of the transport field's Li content."""
         content = self.context.fields["transport"].strain_li_content()
-        return mechanics.stress(self.u, material.eigenstrain(content), material.constitutive,
+        return self.kinematics.strain(self.u) - self.context.material.eigenstrain(content)
+
+    def stress(self):
+        """UFL: the Cauchy stress of u with the eigenstrain of the transport field's Li content (degraded)."""
+        content = self.context.fields["transport"].strain_li_content()
+        return mechanics.stress(self.u, self.context.material.eigenstrain(content), self.constitutive(),
                                 self.kinematics.strain)
 
     def hydrostatic_stress(self):
@@ -55,8 +75,10 @@ class MechanicsField(Field):
         material = context.material
         u, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
         content = context.fields["transport"].strain_li_content()
-        bilinear, linear = mechanics.elasticity_forms(u, v, material.eigenstrain(content), material.constitutive,
+        bilinear, linear = mechanics.elasticity_forms(u, v, material.eigenstrain(content), self.constitutive(),
                                                       context.dx, self.kinematics.strain)
+        # a degraded stiffness follows another field's state: the matrix changes between solves
+        self.stiffness_varies = bool(self.degradations())
         self.bcs = self._symmetry_bcs()
         self.a = dolfinx.fem.form(bilinear)
         self.L = dolfinx.fem.form(linear)
@@ -89,6 +111,9 @@ class MechanicsField(Field):
         return bcs
 
     def solve_displacement(self) -> int:
+        if self.stiffness_varies:
+            compat.assemble_matrix_into(self.A, self.a, self.bcs)
+            self.ksp.setOperators(self.A)
         compat.assemble_vector_into(self.b, self.L, self.a, self.bcs)
         if self.floating:
             self.rigid_modes.remove(self.b)

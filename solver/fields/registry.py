@@ -21,7 +21,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from solver import oxygen_section
+from solver import damage_section, oxygen_section
 from solver.schema import Option
 
 CORE_FIELDS = ("solver.fields.transport:TransportField", "solver.fields.mechanics:MechanicsField")
@@ -40,6 +40,7 @@ class FieldSection:
 
 FIELDS: dict[str, FieldSection] = {
     "oxygen": FieldSection(oxygen_section.validate, "solver.fields.oxygen:OxygenField", tuple(oxygen_section.OPTIONS)),
+    "damage": FieldSection(damage_section.validate, "solver.fields.damage:DamageField", tuple(damage_section.OPTIONS)),
 }
 
 

@@ -1,0 +1,99 @@
+"""[damage], the dolfinx-free half: the case keys of the phase-field damage field, their checks, the models'
+closed forms (strength, crack-band constants) and its output quantity. The field itself (forms, staggered solve,
+history, outputs): solver/fields/damage.py.
+
+Case section (a field, registered in solver/fields/registry.py):
+
+    [damage]
+    model = "AT2"                       # "AT1" (elastic until the strength) or "AT2" (damage from the first load)
+    length_scale_um = 1.0               # required: l, the width of the diffuse crack; cells need h <= l / 2
+    fracture_energy_J_m2 = 0.5          # required: Gc, the energy per crack area
+    residual_stiffness = 1e-6           # k in g(d) = (1 - d)^2 + k: what a fully broken point keeps
+    grain_boundary_toughness_factor = 1.0   # Gc in cells touching a grain_boundary facet, relative to Gc
+    energy_split = "volumetric_deviatoric"  # what drives cracks: the tensile energy (Amor) or all of it ("none")
+    staggered_tolerance = 1e-4          # alternate minimisation u <-> d until max |d_k+1 - d_k| is below it
+    staggered_max_iterations = 200
+    crack_damage = 0.95                 # d above it counts as cracked (crack_volume_fraction)
+    initiation_damage = 0.95            # d above it anywhere, for the first time: the crack initiates
+
+The strength of a homogeneous bar in uniaxial stress follows from the model (Pham, Amor, Marigo & Maurini,
+Int. J. Damage Mech. 20 (2011) 618; Tanne, Li, Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80):
+
+    AT1: sigma_c = sqrt(3 E Gc / (8 l))        AT2: sigma_c = sqrt(27 E Gc / (256 l))
+
+so l is a material parameter once Gc and the strength are known: l = 3 E Gc / (8 sigma_c^2) (AT1).
+
+Parameters for NCM811 (what the shipped case uses, and how sure each is):
+- Gc ~ 0.5 J/m^2 and a grain-boundary strength of ~745 MPa are the values issue 17 quotes for NMC811; the strength is
+  quoted second-hand from Sedlatschek et al. (docs/science.md#measured-outcomes). Neither primary source could
+  be checked here: both are *assumed* values, which is why fracture_energy_J_m2 and length_scale_um have no
+  default. With E = 150 GPa (the ncm811 set) and Gc = 0.5 J/m^2, a strength of 745 MPa means l = 0.051 um (AT1) or
+  0.014 um (AT2): meshes of h <= 25 nm, far below what a whole 10 um particle can be meshed with. A coarse mesh
+  needs a larger l, i.e. a lower strength (sigma_c ~ 1/sqrt(l)); the shipped case states the strength its l gives.
+- The grain-boundary toughness factor is a free (assumed) parameter: intergranular cracking dominates in
+  polycrystalline NCM (Parks et al., J. Mater. Chem. A 11 (2023) 21322), i.e. boundaries are weaker than grains,
+  but no measured ratio is known to us.
+"""
+from __future__ import annotations
+
+import math
+
+from solver import quantities
+from solver.errors import CaseError
+from solver.schema import (FLOAT, INT, STR, Option, all_of, fraction_open, fraction_unit, positive, rule,
+                           validate_table, whole_number)
+
+SECTION = "damage"
+MODELS = ("AT1", "AT2")
+SPLITS = ("volumetric_deviatoric", "none")
+
+# the point field of the damage field (solver/fields/damage.py, point_fields()): snapshots and pictures
+DAMAGE = quantities.Quantity("damage", "", "damage", "d", "fraction", "extension", "damage",
+                             cmap="inferno", aliases=("d",))
+quantities.register(DAMAGE)
+
+OPTIONS = [
+    Option("model", STR, "AT2", choices=MODELS,
+           help="AT1: linear crack density, elastic until the strength; AT2: quadratic, damage from the first load"),
+    Option("length_scale", FLOAT, check=rule(lambda v: v > 0, "> 0 (um)"), dimension="length", units=("_um",),
+           help="l, the width of the diffuse crack (sets the strength with Gc and E); cells need h <= l / 2"),
+    Option("fracture_energy_J_m2", FLOAT, check=positive, help="Gc, the energy dissipated per crack area (J/m^2)"),
+    Option("residual_stiffness", FLOAT, 1e-6, check=fraction_open,
+           help="k in g(d) = (1 - d)^2 + k: the stiffness a fully broken point keeps (keeps mechanics solvable)"),
+    Option("grain_boundary_toughness_factor", FLOAT, 1.0, check=fraction_unit,
+           help="Gc of the cells touching a grain_boundary facet, relative to fracture_energy_J_m2"),
+    Option("energy_split", STR, "volumetric_deviatoric", choices=SPLITS,
+           help="crack driving energy: the tensile part (Amor volumetric-deviatoric; compression does not crack) "
+                "or all of it"),
+    Option("staggered_tolerance", FLOAT, 1e-4, check=all_of(positive, rule(lambda v: v < 1, "< 1")),
+           help="alternate minimisation u <-> d per step until max |d_k+1 - d_k| is below it (d is in [0, 1])"),
+    Option("staggered_max_iterations", INT, 200, check=whole_number(1, 10**5),
+           help="at most this many damage solves per coupling solve (else the step fails)"),
+    Option("crack_damage", FLOAT, 0.95, check=fraction_open,
+           help="d above it counts as cracked (fracture.crack_volume_fraction, state)"),
+    Option("initiation_damage", FLOAT, 0.95, check=fraction_open,
+           help="the crack initiates where and when d first exceeds it (fracture.initiation)"),
+]
+
+# crack-band constants c_w of w(d) = d (AT1) and d^2 (AT2): the crack energy is Gc / c_w (w / l + l |grad d|^2)
+NORMALISATION = {"AT1": 8.0 / 3.0, "AT2": 2.0}
+
+
+def strength_Pa(model: str, young_modulus_Pa: float, fracture_energy_J_m2: float, length_scale_m: float) -> float:
+    """The peak uniaxial stress of a homogeneous bar (module docstring)."""
+    factor = {"AT1": 3.0 / 8.0, "AT2": 27.0 / 256.0}[model]
+    return math.sqrt(factor * young_modulus_Pa * fracture_energy_J_m2 / length_scale_m)
+
+
+def elastic_limit_J_m3(model: str, fracture_energy_J_m2: float, length_scale_m: float) -> float:
+    """The energy density below which the model does not damage: 3 Gc / (16 l) for AT1, 0 for AT2."""
+    return 3.0 * fracture_energy_J_m2 / (16.0 * length_scale_m) if model == "AT1" else 0.0
+
+
+def validate(table) -> dict:
+    """The [damage] table checked and normalised (solver/fields/registry.py calls it for a case with [damage])."""
+    values = validate_table(table, OPTIONS, SECTION)
+    if values["initiation_damage"] > values["crack_damage"]:
+        raise CaseError(f"damage.initiation_damage = {values['initiation_damage']}: must be <= damage.crack_damage "
+                        f"({values['crack_damage']}); a crack initiates before it counts as cracked")
+    return values

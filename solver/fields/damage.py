@@ -1,0 +1,270 @@
+"""The phase-field damage field: damage d on P1 (0 intact, 1 broken), AT1 or AT2 (solver/physics/damage.py), with
+the keys of `[damage]` (solver/damage_section.py).
+
+Coupling with mechanics (hybrid formulation, Ambati et al. 2015; see solver/physics/damage.py): the field degrades
+the stiffness isotropically by g(d) = (1 - d)^2 + k through Field.degrade_constitutive, so mechanics stays linear
+and knows nothing of damage; the tension-compression split enters only the crack driving force.
+
+Irreversibility: a history field H = max over accepted states of the driving energy (psi+ of the Amor split where
+it exceeds psi-), cellwise (DG0, evaluated at the cell midpoints), as Miehe, Hofacker & Welschinger, Comput.
+Methods Appl. Mech. Engrg. 199 (2010) 2765. AT1 has an elastic stage: H starts at (and never drops below) the
+elastic limit 3 Gc / (16 l), at which the linear AT1 equation has d = 0 as its solution, so d >= 0 without a
+bound-constrained solver (the threshold form of Miehe, Schaenzel & Ulmer, CMAME 294 (2015) 449). Both equations
+are linear in d for a given H, and their solution grows with H (maximum principle), so d does not decrease; each
+solve is still projected onto [d of the last accepted step, 1], a guard that acts only at the linear solver's
+tolerance (and on meshes where P1 violates the discrete maximum principle).
+
+Staggering: one damage "solve" is an alternate minimisation, run by the one coupling mechanism
+(solver/fields/coupling.py): the linear damage solve is the iterated field and mechanics is solved between its
+iterates, without relaxation (Aitken's extrapolation could leave [d_old, 1]), until max |d_k+1 - d_k| <
+damage.staggered_tolerance. The problem solves mechanics before this field (field order), so the first damage
+solve reads the displacement of the current Li content. When the Li flux is stress-assisted, damage changes the
+stress it reads: the field then couples back and is iterated with transport.
+
+Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()).
+"""
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+import dolfinx.fem
+
+from solver import compat, linalg
+from solver.damage_section import NORMALISATION, elastic_limit_J_m3, strength_Pa
+from solver.errors import CaseError, SolveError
+from solver.fields.base import Field, FieldContext
+from solver.fields.coupling import FixedPointCoupling
+from solver.physics import damage as physics
+from solver.runs import log_warning, state_of_charge
+
+CENTRE_RADIUS_FRACTION = 0.25      # state "broken": cracked points within this r / R ...
+SURFACE_RADIUS_FRACTION = 0.95     # ... and beyond this one
+
+
+class LinearDamageSolve:
+    """The damage field as the coupling's iterated field: one linear damage solve at the current displacement."""
+
+    def __init__(self, field: "DamageField"):
+        self.field = field
+        self.name, self.symbol = field.name, field.symbol
+        self.space, self.solution, self.iterate = field.space, field.d, field.iterate
+
+    def solve(self) -> int:
+        return self.field.solve_damage()
+
+
+class DamageField(Field):
+    name = "damage"
+    symbol = "d"
+    reads = ("mechanics",)          # the elastic strain, through the driving energy
+
+    def __init__(self, context: FieldContext):
+        super().__init__(context)
+        options = self.options = context.case["damage"]
+        mesh = context.mesh
+        self.model = options["model"]
+        self.length_scale_m = options["length_scale_m"]
+        self.space = compat.scalar_space(mesh, 1)
+        self.d = self.solution = dolfinx.fem.Function(self.space, name="damage")
+        self.iterate = dolfinx.fem.Function(self.space)
+        self.d_accepted = np.zeros_like(self.d.x.array)
+        self.cells = compat.scalar_space(mesh, 0, "DG")
+        self.history = dolfinx.fem.Function(self.cells, name="damage_history_J_m3")
+        self.energy = dolfinx.fem.Function(self.cells)
+        self.toughness = dolfinx.fem.Function(self.cells, name="fracture_energy_J_m2")
+        self.toughness.x.array[:] = options["fracture_energy_J_m2"]
+        self._weaken_grain_boundaries(options["grain_boundary_toughness_factor"])
+        # the elastic stage of AT1 (0 for AT2): the history starts there and never drops below it
+        self.history_accepted = np.zeros_like(self.history.x.array) + elastic_limit_J_m3(
+            self.model, self.toughness.x.array, self.length_scale_m)
+        self.history.x.array[:] = self.history_accepted
+        self.residual_stiffness = dolfinx.fem.Constant(mesh, PETSc.ScalarType(options["residual_stiffness"]))
+        # damage changes the stress; when Li transport reads it, the field must be iterated with transport
+        self.couples_back = context.case["coupling"]["stress_assisted_diffusion"]
+        self.elapsed_s, self._dt = 0.0, 0.0
+        self.initiation = None
+        self.staggered_iterations = []
+
+    def _weaken_grain_boundaries(self, factor: float) -> None:
+        """Gc times `factor` in the cells that touch a grain_boundary facet."""
+        if factor == 1.0:
+            return
+        particle = self.context.particle
+        if "grain_boundary" not in particle.facet_regions:
+            raise CaseError(f"damage.grain_boundary_toughness_factor = {factor}: the geometry has no grain_boundary "
+                            f"surface (a polycrystal has); leave it at 1")
+        mesh = particle.mesh
+        tdim = mesh.topology.dim
+        mesh.topology.create_connectivity(tdim - 1, tdim)
+        facet_cells = mesh.topology.connectivity(tdim - 1, tdim)
+        facets = compat.entities_with_tag(particle.facet_tags, particle.facet_regions["grain_boundary"])
+        cells = np.unique(np.concatenate([facet_cells.links(f) for f in facets])) if facets.size else []
+        self.toughness.x.array[compat.cell_dofs(self.cells)[cells, 0]] *= factor
+
+    # ------------------------------------------------------------------ what mechanics reads
+    def degrade_constitutive(self, constitutive):
+        return physics.degraded_law(constitutive, self.d, self.residual_stiffness)
+
+    # ------------------------------------------------------------------ forms and solvers
+    def build(self, context: FieldContext) -> None:
+        material, mechanics = context.material, context.fields["mechanics"]
+        self.mechanics = mechanics
+        energy = physics.driving_energy(mechanics.elastic_strain(), material.constitutive, material.young_modulus,
+                                        material.poisson_ratio, self.options["energy_split"])
+        self.energy_expression = compat.expression(energy, self.cells)
+        d, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
+        self.normalisation = NORMALISATION[self.model]
+        bilinear, linear = physics.damage_forms(d, v, self.history, self.toughness, self.length_scale_m,
+                                                self.normalisation, self.model, context.dx)
+        self.a, self.L = dolfinx.fem.form(bilinear), dolfinx.fem.form(linear)
+        self.A = compat.assemble_matrix(self.a)
+        self.b = compat.create_vector(self.L)
+        # the damage matrix is mass (2H + Gc/(c_w l)) plus Gc l / c_w times a Laplacian: SPD, CG + AMG; its
+        # tolerance is the displacement's, which it reads
+        prefix, preset = context.solvers.get(self.name, ("damage_", "cg_hypre"))
+        self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["mechanics"], self.A)
+        dx = context.dx
+        self.crack_energy_form = dolfinx.fem.form(physics.crack_energy_density(
+            self.d, self.toughness, self.length_scale_m, self.normalisation, self.model) * dx)
+        self.elastic_energy_form = dolfinx.fem.form(ufl.inner(mechanics.stress(), mechanics.elastic_strain()) / 2 * dx)
+        self.staggered = FixedPointCoupling(context.comm, self.options["staggered_tolerance"],
+                                            self.options["staggered_max_iterations"])
+        self.linear_solve = LinearDamageSolve(self)
+        self.cell_size_over_length_scale = self._resolution()
+        if self.cell_size_over_length_scale > 0.5:
+            log_warning(f"damage.length_scale_um = {self.length_scale_m * 1e6:g}: the largest cell is "
+                        f"{self.cell_size_over_length_scale:.2g} l; phase-field cracks need h <= l / 2 (refine the "
+                        f"mesh or raise the length scale)", context.comm)
+
+    def _resolution(self) -> float:
+        """The largest cell diameter over l (the crack profile needs h <= l / 2)."""
+        size = dolfinx.fem.Function(self.cells)
+        size.interpolate(compat.expression(ufl.CellDiameter(self.context.mesh), self.cells))
+        local = float(size.x.array.max()) if size.x.array.size else 0.0
+        return self.context.comm.allreduce(local, op=MPI.MAX) / self.length_scale_m
+
+    def solve_damage(self) -> int:
+        """One linear damage solve at the current displacement: H = max(H accepted, driving energy), then d."""
+        self.energy.interpolate(self.energy_expression)
+        np.maximum(self.history_accepted, self.energy.x.array, out=self.history.x.array)
+        compat.assemble_matrix_into(self.A, self.a)
+        self.ksp.setOperators(self.A)
+        compat.assemble_vector_into(self.b, self.L)
+        iterations = linalg.solve(self.ksp, self.b, compat.petsc_vector(self.d), "damage")
+        np.clip(self.d.x.array, self.d_accepted, 1.0, out=self.d.x.array)
+        return iterations
+
+    def solve(self) -> int:
+        """Alternate minimisation of u and d to damage.staggered_tolerance (the module docstring); returns the
+        damage solves' linear iterations (the mechanics solves' are mechanics' own)."""
+        try:
+            # d is in [0, 1]: its changes count absolutely (least_scale 1), roundoff about d = 0 is no change
+            report = self.staggered.run(self.linear_solve, [self.mechanics], start=self.d.x.array, relax=False,
+                                        least_scale=1.0)
+        except SolveError as exc:
+            if exc.reason is not None:      # a linear solve failed (PETSc's reason): not the iteration
+                raise
+            raise SolveError(f"damage: the staggered u-d iteration did not reach damage.staggered_tolerance = "
+                             f"{self.staggered.tolerance:g} in {self.staggered.max_iterations} damage solves; raise "
+                             f"damage.staggered_max_iterations or reduce the time step") from exc
+        self.staggered_iterations.append(report.iterations)
+        return report.solves[self.name]
+
+    # ------------------------------------------------------------------ step state
+    def begin_step(self, dt: float, previous_dt: float | None, scheme: str) -> None:
+        self._dt = dt
+
+    def accept(self) -> None:
+        self.d_accepted = self.d.x.array.copy()
+        self.history_accepted = self.history.x.array.copy()
+        self.elapsed_s += self._dt
+        if self.initiation is None:
+            self._check_initiation()
+
+    def reject(self) -> None:
+        self.d.x.array[:] = self.d_accepted
+        self.history.x.array[:] = self.history_accepted
+
+    def state(self) -> dict:
+        return {"solution": self.d.x.array.copy(), "d_accepted": self.d_accepted.copy(),
+                "history": self.history.x.array.copy(), "history_accepted": self.history_accepted.copy(),
+                "elapsed_s": self.elapsed_s, "initiation": dict(self.initiation) if self.initiation else None}
+
+    def restore(self, state: dict) -> None:
+        self.d.x.array[:] = state["solution"]
+        self.d_accepted = state["d_accepted"].copy()
+        self.history.x.array[:] = state["history"]
+        self.history_accepted = state["history_accepted"].copy()
+        self.elapsed_s, self.initiation = state["elapsed_s"], state["initiation"]
+
+    # ------------------------------------------------------------------ outputs
+    def _owned(self) -> tuple[np.ndarray, np.ndarray]:
+        """(d, r / R) at this rank's owned nodes."""
+        n = self.space.dofmap.index_map.size_local
+        radius = np.linalg.norm(compat.dof_coordinates(self.space)[:n], axis=1) / self.context.particle.radius_m
+        return self.d.x.array[:n], radius
+
+    def _check_initiation(self) -> None:
+        d, radius = self._owned()
+        local = (float(d.max()), float(radius[np.argmax(d)])) if d.size else (-1.0, 0.0)
+        peak, where = max(self.context.comm.allgather(local))
+        if peak <= self.options["initiation_damage"]:
+            return
+        transport = self.context.fields["transport"]
+        mean_li_fraction = self.context.integrate(transport.li_amount()) / transport.volume_m3 / transport.c_max
+        self.initiation = {"radius_fraction": where, "time_s": self.elapsed_s,
+                           "state_of_charge": state_of_charge(self.context.case, mean_li_fraction),
+                           "damage": peak}
+
+    def _total(self, form) -> float:
+        return self.context.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+    def crack_energy_J(self) -> float:
+        """The energy the cracks have dissipated: the integral of the crack energy density."""
+        return self._total(self.crack_energy_form)
+
+    def elastic_energy_J(self) -> float:
+        """The stored elastic energy, 1/2 sigma : eps_e with the degraded stress."""
+        return self._total(self.elastic_energy_form)
+
+    def state_name(self) -> str:
+        """"intact": no point above damage.crack_damage; "broken": cracked points both near the centre
+        (r < 0.25 R) and at the surface (r > 0.95 R), a crack through the particle's radius (the radial-extent proxy
+        of the SEM census' particle-spanning crack); "mild": cracked, not broken."""
+        d, radius = self._owned()
+        cracked = d > self.options["crack_damage"]
+        comm = self.context.comm
+        inner = comm.allreduce(bool(np.any(cracked & (radius < CENTRE_RADIUS_FRACTION))), op=MPI.LOR)
+        outer = comm.allreduce(bool(np.any(cracked & (radius > SURFACE_RADIUS_FRACTION))), op=MPI.LOR)
+        anywhere = comm.allreduce(bool(np.any(cracked)), op=MPI.LOR)
+        return "broken" if inner and outer else "mild" if anywhere else "intact"
+
+    def summary(self) -> dict:
+        """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
+        particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
+        context, options = self.context, self.options
+        cracked = ufl.conditional(ufl.gt(self.d, options["crack_damage"]), 1.0, 0.0)
+        volume = context.fields["transport"].volume_m3
+        local_max = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
+        young_modulus = context.case["material"]["young_modulus_Pa"]
+        return {"fracture": {
+            "model": self.model,
+            "state": self.state_name(),
+            "crack_volume_fraction": context.integrate(cracked * context.dx) / volume,
+            "max_damage": context.comm.allreduce(local_max, op=MPI.MAX),
+            "initiation": self.initiation,
+            "crack_energy_J": self.crack_energy_J(),
+            "strength_Pa": strength_Pa(self.model, young_modulus, options["fracture_energy_J_m2"],
+                                       self.length_scale_m),
+            "length_scale_m": self.length_scale_m,
+            "cell_size_over_length_scale": self.cell_size_over_length_scale,
+            "staggered_iterations_max": max(self.staggered_iterations, default=0),
+        }}
+
+    def point_fields(self) -> list:
+        return [self.d]
+
+    def quantities(self) -> dict:
+        return {self.d.name: self.d, self.history.name: self.history}
