@@ -17,6 +17,8 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     accept() / reject()      end of an accepted / rejected step (shift histories / restore the last accepted state)
     state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
     quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
+    transport_terms(c, v)    (bilinear, linear) UFL terms it adds to the Li transport forms (None: none), e.g. a
+                             surface reaction flux; operator_state() changes whenever its bilinear term does
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
@@ -113,6 +115,14 @@ class Field(ABC):
     def restore(self, state: dict) -> None:
         if "solution" in state:
             self.solution.x.array[:] = state["solution"]
+
+    def transport_terms(self, c, v):
+        """(bilinear, linear) terms added to the Li transport forms (trial c, test v), or None."""
+        return None
+
+    def operator_state(self):
+        """A value that changes whenever the bilinear part of transport_terms does (transport reassembles)."""
+        return None
 
     def quantities(self) -> dict:
         """{output name: Function} this field offers (its solution by default)."""

@@ -61,6 +61,8 @@ class TransportField(Field):
         self.volume_m3 = context.integrate(1.0 * context.dx)
         self.wetted_area_m2 = context.integrate(1.0 * self.ds_wetted)
         self.galvanostatic = operation["mode"] == "galvanostatic"
+        # with [kinetics] the surface flux is the reaction's (solver/fields/potential.py: transport_terms)
+        self.reacting = "kinetics" in case
         if self.galvanostatic:
             self.surface_flux.value = units.galvanostatic_flux_mol_m2_s(
                 c_rate=operation["c_rate"], capacity_li_fraction=operation["capacity_li_fraction"],
@@ -107,7 +109,7 @@ class TransportField(Field):
         # Picard: D is evaluated at the previous iterate, so every solve is linear.
         diffusivity = context.material.diffusivity(self.c_iterate)
         history = self.weight_old * self.c_old + self.weight_older * self.c_older
-        fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic else []
+        fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic and not self.reacting else []
         stress = {}
         if self.stress_assisted:
             self.sigma_h = context.fields["mechanics"].hydrostatic_stress()
@@ -123,9 +125,14 @@ class TransportField(Field):
             extra_a, extra_L = self.li_content.storage_terms(c, v, self.c_iterate, self.c_old, self.c_older,
                                                              weights, self.dt)
             bilinear, linear = bilinear + extra_a, linear + extra_L
+        # terms of other fields (a surface reaction): their operator_state() joins the matrix's staleness key
+        self.contributors = [f for f in context.fields.values() if f is not self and f.transport_terms(c, v)]
+        for contributor in self.contributors:
+            extra_a, extra_L = contributor.transport_terms(c, v)
+            bilinear, linear = bilinear + extra_a, linear + extra_L
         self.a = dolfinx.fem.form(bilinear)
         self.L = dolfinx.fem.form(linear)
-        self.bcs = [] if self.galvanostatic else self._surface_concentration_bcs()
+        self.bcs = [] if self.galvanostatic or self.reacting else self._surface_concentration_bcs()
         self.A = compat.assemble_matrix(self.a, self.bcs)
         self.b = compat.create_vector(self.L)
         # The split keeps the operator symmetric positive definite, so CG + AMG is the right solver.
@@ -148,7 +155,7 @@ class TransportField(Field):
         self.weight_new.value, self.weight_old.value, self.weight_older.value = weights
 
     def _matrix_is_stale(self) -> bool:
-        key = (float(self.dt.value), float(self.weight_new.value))
+        key = (float(self.dt.value), float(self.weight_new.value), *(f.operator_state() for f in self.contributors))
         stale = self.nonlinear or key != self._matrix_key
         self._matrix_key = key
         return stale
