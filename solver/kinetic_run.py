@@ -235,6 +235,7 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
             problem = ChemoMechanicalProblem(case, particle, comm)
             sampler = StressSampler(problem, case["output"]["peak_stress"])
             peaks_now = lambda: sampler.global_peaks(sampler.evaluate())   # noqa: E731
+            # the surface current density goes out under its registry name (quantity "surface_current_density")
             writer = FieldWriter(problem, folder, extra_point_fields=[problem.fields["potential"].current_density]) \
                 if case["output"]["fields"] else None
             write_fields = (lambda t, label: writer.write(t, 0.0, label)) if writer else None

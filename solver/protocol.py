@@ -26,10 +26,17 @@ axisymmetric (solver/fields/potential.py, solver/kinetic_run.py).
 """
 from __future__ import annotations
 
-from solver import kinetics, ocp
+from solver import kinetics, ocp, quantities
 from solver.errors import CaseError
 from solver.schema import (FLOAT, INT, LIST, STR, TABLE, Option, fraction_open, non_negative, positive, rule, shown,
                            validate_table, whole_number)
+
+#: the local Butler-Volmer current density on the wetted surfaces (> 0 anodic = charge; zero inside the particle), a
+#: point field of the 3D field files (solver/fields/potential.py offers it, solver/kinetic_run.py writes it)
+SURFACE_CURRENT = quantities.Quantity(
+    "surface_current_density", "A/m^2", "surface current density", "i", "current_density", "extension",
+    "surface_current_density_A_m2", display_unit="A/m^2", cmap="coolwarm", signed=True, aliases=("current",))
+quantities.register(SURFACE_CURRENT)
 
 _alpha = rule(lambda v: 0 < v < 1, "in (0, 1)")
 

@@ -35,7 +35,7 @@ import dolfinx.fem
 from solver import compat
 from solver.errors import SolveError
 from solver.fields.base import Field, FieldContext
-from solver.protocol import ocp_of, reaction_of
+from solver.protocol import SURFACE_CURRENT, ocp_of, reaction_of
 from solver.units import FARADAY_C_mol
 
 #: Newton on V: largest update per iteration (V) and the update below which it has converged (V)
@@ -60,7 +60,7 @@ class PotentialField(Field):
         self.ocp = ocp_of(case["material"])
         self.reaction = reaction_of(case)
         space = self.space = transport.space
-        self.current_density = dolfinx.fem.Function(space, name="surface_current_density_A_m2")
+        self.current_density = dolfinx.fem.Function(space, name=SURFACE_CURRENT.field_name)
         self.flux = dolfinx.fem.Function(space)          # J_k = -i_k / F at the surface nodes
         self.flux_slope = dolfinx.fem.Function(space)    # G = min(dJ/dc, 0), frozen over a step
         self.c_linear = dolfinx.fem.Function(space)      # c_k, about which J is linearised
