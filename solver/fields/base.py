@@ -18,7 +18,9 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     state() / restore(state) a copy of the step state and its restoration (e.g. a later step-retry strategy)
     quantities() -> dict     {name: Function} it offers to outputs (pictures, extensions, field files)
     transport_terms(c, v)    (bilinear, linear) UFL terms it adds to the Li transport forms (None: none), e.g. a
-                             surface reaction flux; operator_state() changes whenever its bilinear term does
+                             surface reaction flux; operator_state() changes whenever its bilinear term does;
+                             transport_rank_one() an optional rank-one operator term u z^T (a non-local response,
+                             e.g. of a galvanostatic potential), solved by Sherman-Morrison
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly.
@@ -118,6 +120,11 @@ class Field(ABC):
 
     def transport_terms(self, c, v):
         """(bilinear, linear) terms added to the Li transport forms (trial c, test v), or None."""
+        return None
+
+    def transport_rank_one(self):
+        """(u: compiled linear form, z: array over the local dofs, owned entries only) of a rank-one term u z^T of
+        the transport operator, or None."""
         return None
 
     def operator_state(self):

@@ -20,7 +20,7 @@ implementation of the kinetics for the 1D, axisymmetric and 3D formulations.
 Coupling (solver/fields/coupling.py, `couples_back = True`): between transport iterates c_k this field finds V(c_k)
 and the nodal flux J_k; transport solves with the flux linearised in c about c_k,
 
-    J(c) ~ J_k + G (c - c_k),   G = min(dJ/dc, 0) at the start of the step
+    J(c) ~ J_k + G (c - c_k),   G = min(dJ/dc, 0) at the start of the step (about the extrapolated state)
 
 (the stabilising part only, frozen over the step: the operator stays SPD and is assembled once per step); the extra
 term vanishes at convergence, so the converged step satisfies the Butler-Volmer flux of its own c.
@@ -81,6 +81,11 @@ class PotentialField(Field):
         self.applied_current_A = 0.0       # galvanostatic target
         self.held_voltage_V = None         # potentiostatic: V prescribed
         self.newton_iterations = 0
+        # the galvanostatic response of V as a rank-one transport term (transport_rank_one): u = b / S on the
+        # surface (b = di/deta, S = sum_j w_j b_j), z_j = w_j G_j (owned nodes)
+        self.response = dolfinx.fem.Function(space)
+        self.n_owned = n_owned
+        self.z = np.zeros(n_owned)
         self._operator_version = 0         # changes when G changes (transport reassembles its operator)
 
     @property
@@ -136,7 +141,15 @@ class PotentialField(Field):
         self.flux.x.array[self.nodes] = -i / FARADAY_C_mol
         self.c_linear.x.array[self.nodes] = c
         if linearise:
-            self.flux_slope.x.array[self.nodes] = np.minimum(-di_dc / FARADAY_C_mol, 0.0)
+            slope = np.minimum(-di_dc / FARADAY_C_mol, 0.0)
+            self.flux_slope.x.array[self.nodes] = slope
+            # V keeps the total current: dJ = G dc + (b/F) dV with dV = -sum(w a dc) / S, i.e. the term
+            # -(b/S) sum_l w_l G_l dc_l (its lumped form), which the Robin term G dc alone leaves out
+            b = self._surface(c, self.V)[1]
+            self.response.x.array[self.nodes] = b / self._sum(b)
+            owned = self.nodes < self.n_owned
+            self.z[:] = 0.0
+            self.z[self.nodes[owned]] = (self.weights * slope)[owned]
             self._operator_version += 1
 
     # ------------------------------------------------------------------ Field interface
@@ -146,14 +159,30 @@ class PotentialField(Field):
         return (-self.flux_slope * c * v * ds,
                 (self.flux - self.flux_slope * self.c_linear) * v * ds)
 
+    def transport_rank_one(self):
+        """Galvanostatic: the response of V to the surface content, u z^T (u = integral of (b/S) v ds) about c_k
+        (right-hand side u z.c_k); None when V is held."""
+        if self.held_voltage_V is not None:
+            return None
+        shift = self.comm.allreduce(float(np.dot(self.z, self.c_linear.x.array[:self.n_owned])), op=MPI.SUM)
+        return self.response_form, self.z, shift
+
     def operator_state(self):
         return self._operator_version
 
     def build(self, context: FieldContext) -> None:
-        """Nothing to compile: the forms are the transport's (transport_terms)."""
+        """The form of the rank-one term's u; the other forms are the transport's (transport_terms)."""
+        self.response_form = dolfinx.fem.form(self.response * ufl.TestFunction(self.space) * self.transport.ds_wetted)
 
     def begin_step(self, dt: float, previous_dt: float | None, scheme: str) -> None:
-        self.update(self.transport.c_old.x.array, linearise=True)
+        """Linearise about c extrapolated through the last two states (c_old on a first step): the first transport
+        iterate then sees the flux of a state close to the new one, and its correction G (c - c_k) stays small
+        (about c_old, it shifted the total current by G times the whole step's change of the surface content)."""
+        transport = self.transport
+        predicted = transport.c_old.x.array
+        if previous_dt:
+            predicted = predicted + (dt / previous_dt) * (predicted - transport.c_older.x.array)
+        self.update(predicted, linearise=True)
 
     def solve(self) -> int:
         self.update(self.transport.solution.x.array)

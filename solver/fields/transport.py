@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import ufl
+from mpi4py import MPI
 from petsc4py import PETSc
 import dolfinx.fem
 
@@ -135,6 +136,7 @@ class TransportField(Field):
         self.bcs = [] if self.galvanostatic or self.reacting else self._surface_concentration_bcs()
         self.A = compat.assemble_matrix(self.a, self.bcs)
         self.b = compat.create_vector(self.L)
+        self._rank_one_y = None      # A^-1 u of a contributor's rank-one term, while the operator stands
         # The split keeps the operator symmetric positive definite, so CG + AMG is the right solver.
         prefix, preset = context.solvers.get(self.name, ("transport_", "cg_hypre"))
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["transport"], self.A)
@@ -164,9 +166,33 @@ class TransportField(Field):
         if self._matrix_is_stale():
             compat.assemble_matrix_into(self.A, self.a, self.bcs)
             self.ksp.setOperators(self.A)
+            self._rank_one_y = None
         compat.assemble_vector_into(self.b, self.L, self.a, self.bcs)
         iterations = linalg.solve(self.ksp, self.b, compat.petsc_vector(self.c), "Li transport")
+        for contributor in self.contributors:
+            term = contributor.transport_rank_one()
+            if term is not None:
+                iterations += self._sherman_morrison(*term)
         self.li_content.update(self.c)
+        return iterations
+
+    def _sherman_morrison(self, u_form, z: np.ndarray, shift: float) -> int:
+        """A rank-one term of one contributor (e.g. the galvanostatic potential's response), u z^T on the operator
+        and u * shift on the right-hand side: (A + u z^T) c = b + u shift is
+        c = x - y (z.x) / (1 + z.y), x = A^-1 b + y shift (x: solved), y = A^-1 u (once per operator)."""
+        iterations = 0
+        if self._rank_one_y is None:
+            u = compat.create_vector(u_form)
+            compat.assemble_vector_into(u, u_form)
+            y = dolfinx.fem.Function(self.space)
+            iterations = linalg.solve(self.ksp, u, compat.petsc_vector(y), "Li transport (rank-one term)")
+            self._rank_one_y = y.x.array.copy()
+        comm, x, y = self.context.comm, self.c.x.array, self._rank_one_y
+        x += shift * y
+        n = z.size
+        zx = comm.allreduce(float(np.dot(z, x[:n])), op=MPI.SUM)
+        zy = comm.allreduce(float(np.dot(z, y[:n])), op=MPI.SUM)
+        x -= y * (zx / (1.0 + zy))
         return iterations
 
     def accept(self) -> None:
