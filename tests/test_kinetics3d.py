@@ -261,3 +261,39 @@ def test_hollow_sphere_wetted_inside_and_out_axisymmetric_matches_1d(tmp_path):
         assert got["end_voltage_V"] == pytest.approx(want["end_voltage_V"], abs=1e-4)
     # the wetted void makes the particle deliver more than the dense one at the same rate
     assert steps[0]["capacity_mAh_g"] > 1.05 * _one_d(_raw("spherical_1d"))[0]["capacity_mAh_g"]
+
+
+@pytest.mark.slow      # ~50 s: two fresh processes (imports, JIT) of a CC-CV/rest/CC cycle
+@pytest.mark.mpi
+def test_two_ranks_match_serial(tmp_path):
+    """The shipped 3D kinetic case, coarse, one cycle on 1 and 2 ranks (CLI). Measured on a like run (the test
+    module's dense sphere): capacities within 1.3e-11 relative, end voltages within 3e-11 V, peak von Mises within
+    2.2e-9 relative."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import CASES, REPO
+    from solver.launcher import MPI_ENVIRONMENT, mpi_command, mpi_launcher
+
+    if mpi_launcher() is None:
+        pytest.skip("no MPI launcher installed")
+    summaries = []
+    for ranks in (1, 2):
+        out = tmp_path / f"ranks{ranks}"
+        command = [sys.executable, "-m", "solver", "run", str(CASES / "ncm811_kinetics_3d.toml"), "--out", str(out),
+                   "--no-pictures", "--set", "mesh.cell_size_fraction=0.35", "--set",
+                   "mesh.surface_cell_size_fraction=0.2", "--set", "solver.linear_rtol=1e-10", "--set",
+                   "coupling.tolerance=1e-8", "--set", "output.fields=false", "--set", "protocol.steps_per_charge=6",
+                   "--set", "protocol.voltage_tolerance_V=1e-3"]
+        done = subprocess.run(mpi_command(ranks, command), cwd=REPO, capture_output=True, text=True, timeout=600,
+                              env=dict(os.environ, **MPI_ENVIRONMENT))
+        assert done.returncode == 0, done.stderr[-3000:]
+        summaries.append(json.loads((out / "summary.json").read_text()))
+    serial, parallel = summaries
+    assert parallel["mpi_ranks"] == 2
+    for one, two in zip(serial["steps"], parallel["steps"]):
+        assert two["stop"] == one["stop"]
+        assert two["capacity_mAh_g"] == pytest.approx(one["capacity_mAh_g"], rel=1e-7, abs=1e-9)
+        assert two["end_voltage_V"] == pytest.approx(one["end_voltage_V"], abs=1e-7)
+    assert parallel["peak"]["von_mises"]["value_Pa"] == pytest.approx(serial["peak"]["von_mises"]["value_Pa"], rel=1e-6)
