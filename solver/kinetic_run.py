@@ -22,8 +22,8 @@ from solver import compat
 from solver.errors import SolveError
 from solver.kinetics1d import KineticsResult, ProtocolRun, run_cycles
 from solver.physics.transport import multistep_weights
-from solver.reduced.kinetic_case import (Scales, build_steps, draw_voltage, overpotential_statistics, scales_of,
-                                         step_table, timeseries_rows, write_csv)
+from solver.reduced.kinetic_case import (Scales, build_steps, draw_voltage, protocol_summary, scales_of,
+                                         timeseries_rows, write_csv)
 from solver.spherical1d import NewtonFailure
 from solver.units import FARADAY_C_mol
 
@@ -164,39 +164,17 @@ def run_protocol_on(problem, case: dict, scales: Scales, peaks_now, after_step=N
 def fe_summary(case: dict, problem, result: KineticsResult, scales: Scales, observer: _Observer, stepper: FieldStepper,
                seconds: float) -> dict:
     potential = problem.fields["potential"]
-    reaction = potential.reaction
+    geometry = {"radius_m": problem.particle.radius_m, "volume_m3": problem.volume_m3,
+                "wetted_area_m2": problem.wetted_area_m2}
+    mesh = {"cells": compat.cell_count_global(problem.mesh),
+            "dofs": {"concentration": compat.dof_count_global(problem.V_c),
+                     "displacement": compat.dof_count_global(problem.V_u)}}
+    summary = protocol_summary(case, result, scales, potential.reaction, potential.ocp, observer.best, geometry, mesh,
+                               seconds)
     li_change_C = (stepper.amount_start_mol - stepper.li_amount_mol()) * FARADAY_C_mol
-    return {
-        "case_name": case["name"], "case": case, "formulation": case["solver"]["formulation"],
-        "model": "particle-level kinetics (uniform electrolyte concentration and potential around the particle; "
-                 "not a cell model)",
-        "status": result.status, "message": result.message,
-        "steps": step_table(result, scales), "overpotential": overpotential_statistics(result),
-        "peak": observer.best,
-        "final": {"voltage_V": float(result.column("voltage_V")[-1]),
-                  "mean_li_fraction": float(result.column("mean_li_fraction")[-1]),
-                  "time_s": float(result.column("time_s")[-1])},
-        "charge_balance": {"charge_passed_C": stepper.charge_C, "li_content_change_C": li_change_C},
-        "particle": {"radius_m": problem.particle.radius_m, "volume_m3": problem.volume_m3,
-                     "wetted_area_m2": problem.wetted_area_m2, "mass_g": scales.mass_g,
-                     "molar_mass_g_mol": scales.molar_mass_g_mol,
-                     "theoretical_capacity_mAh_g": scales.theoretical_capacity_mAh_g,
-                     "one_c_current_A": scales.one_c_current_A,
-                     "one_c_current_mA_g": scales.one_c_current_A * 1e3 / scales.mass_g},
-        "kinetics": {"rate_constant_m2_5_mol0_5_s": reaction.rate_constant, "alpha_anodic": reaction.alpha_a,
-                     "alpha_cathodic": reaction.alpha_c, "electrolyte_concentration_mol_m3": reaction.c_e_mol_m3,
-                     "exchange_current_density_at_reference_A_m2": scales.exchange_current_density_A_m2,
-                     "charge_transfer_resistance_at_reference_ohm": scales.charge_transfer_resistance_ohm},
-        "ocp": {"name": potential.ocp.name, "source": potential.ocp.source},
-        "mesh": {"cells": compat.cell_count_global(problem.mesh),
-                 "dofs": {"concentration": compat.dof_count_global(problem.V_c),
-                          "displacement": compat.dof_count_global(problem.V_u)}},
-        "final_li_fraction_mean": float(result.column("mean_li_fraction")[-1]),
-        "time": {"t_reached_s": float(result.column("time_s")[-1]), "steps": len(result.column("time_s")) - 1,
-                 "rejected_steps": int(sum(r.rejected_steps for r in result.steps))},
-        "mpi_ranks": problem.comm.size,
-        "timing_s": {"total": seconds},
-    }
+    summary["charge_balance"] = {"charge_passed_C": stepper.charge_C, "li_content_change_C": li_change_C}
+    summary["mpi_ranks"] = problem.comm.size
+    return summary
 
 
 def write_outputs(folder, case: dict, result: KineticsResult, scales: Scales, observer: _Observer, summary: dict,

@@ -219,20 +219,19 @@ def draw_voltage(path: Path, rows: list[dict], title: str) -> None:
     plt.close(fig)
 
 
-def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, seconds: float) -> dict:
-    particle = result.particle
-    reaction = particle.reaction
+def protocol_summary(case: dict, result: KineticsResult, scales: Scales, reaction, curve, peaks: dict,
+                     particle: dict, mesh: dict, seconds: float) -> dict:
+    """summary.json of a kinetic run of any formulation: `particle` (geometry) and `mesh` are the formulation's."""
     return {
-        "case_name": case["name"], "case": case, "formulation": "spherical_1d", "model": "particle-level kinetics "
-        "(uniform electrolyte concentration and potential around the particle; not a cell model)",
+        "case_name": case["name"], "case": case, "formulation": case["solver"]["formulation"],
+        "model": "particle-level kinetics (uniform electrolyte concentration and potential around the particle; "
+                 "not a cell model)",
         "status": result.status, "message": result.message,
         "steps": step_table(result, scales), "overpotential": overpotential_statistics(result), "peak": peaks,
         "final": {"voltage_V": float(result.column("voltage_V")[-1]),
                   "mean_li_fraction": float(result.column("mean_li_fraction")[-1]),
                   "time_s": float(result.column("time_s")[-1])},
-        "particle": {"radius_m": particle.transport.radius_m, "inner_radius_m": particle.transport.inner_radius_m,
-                     "volume_m3": particle.volume_m3, "wetted_area_m2": particle.wetted_area_m2,
-                     "mass_g": scales.mass_g, "molar_mass_g_mol": scales.molar_mass_g_mol,
+        "particle": {**particle, "mass_g": scales.mass_g, "molar_mass_g_mol": scales.molar_mass_g_mol,
                      "theoretical_capacity_mAh_g": scales.theoretical_capacity_mAh_g,
                      "one_c_current_A": scales.one_c_current_A,
                      "one_c_current_mA_g": scales.one_c_current_A * 1e3 / scales.mass_g},
@@ -240,13 +239,21 @@ def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, 
                      "alpha_cathodic": reaction.alpha_c, "electrolyte_concentration_mol_m3": reaction.c_e_mol_m3,
                      "exchange_current_density_at_reference_A_m2": scales.exchange_current_density_A_m2,
                      "charge_transfer_resistance_at_reference_ohm": scales.charge_transfer_resistance_ohm},
-        "ocp": {"name": particle.ocp.name, "source": particle.ocp.source},
-        "mesh": {"radial_cells": int(result.mesh.h_m.size)},
+        "ocp": {"name": curve.name, "source": curve.source},
+        "mesh": mesh,
         "final_li_fraction_mean": float(result.column("mean_li_fraction")[-1]),
         "time": {"t_reached_s": float(result.column("time_s")[-1]), "steps": len(result.column("time_s")) - 1,
                  "rejected_steps": int(sum(r.rejected_steps for r in result.steps))},
         "timing_s": {"total": seconds},
     }
+
+
+def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, seconds: float) -> dict:
+    particle = result.particle
+    geometry = {"radius_m": particle.transport.radius_m, "inner_radius_m": particle.transport.inner_radius_m,
+                "volume_m3": particle.volume_m3, "wetted_area_m2": particle.wetted_area_m2}
+    return protocol_summary(case, result, scales, particle.reaction, particle.ocp, peaks, geometry,
+                            {"radial_cells": int(result.mesh.h_m.size)}, seconds)
 
 
 def run_kinetic_case(case: dict, out_dir, comm=None, *, render: bool | None = None) -> dict:
