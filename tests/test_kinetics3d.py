@@ -90,8 +90,6 @@ def test_charge_is_conserved_every_step_and_the_surface_integral_is_the_applied_
     """Slow diffusion (a steep surface gradient, the flux non-uniform over the surface): the assembled surface
     integral of i equals the applied current, and the charge passed equals F times the Li content change at every
     recorded state."""
-    import dolfinx.fem
-
     raw = _raw()
     raw["protocol"]["steps"] = raw["protocol"]["steps"][:2]
     case, problem, result, scales, stepper = _run(raw)
@@ -115,8 +113,6 @@ def test_charge_is_conserved_every_step_and_the_surface_integral_is_the_applied_
 def test_surface_integral_during_a_charge_equals_the_applied_current():
     """After one galvanostatic step the assembled integral of i_h over the wetted surface is the applied current
     (the Newton on V balances exactly the integral the transport forms see)."""
-    import dolfinx.fem  # noqa: F401  (the problem's FE stack)
-
     from solver.kinetic_run import FieldStepper
 
     case, problem = _problem(_raw())
@@ -297,3 +293,10 @@ def test_two_ranks_match_serial(tmp_path):
         assert two["capacity_mAh_g"] == pytest.approx(one["capacity_mAh_g"], rel=1e-7, abs=1e-9)
         assert two["end_voltage_V"] == pytest.approx(one["end_voltage_V"], abs=1e-7)
     assert parallel["peak"]["von_mises"]["value_Pa"] == pytest.approx(serial["peak"]["von_mises"]["value_Pa"], rel=1e-6)
+
+
+def test_kinetics_with_a_li_deficient_shell_is_refused_naming_the_keys():
+    raw = _raw()
+    raw["material"]["regions"] = {"bulk": {"li_fraction_min": 0.1}}
+    with pytest.raises(CaseError, match=r"\[kinetics\] with initial\.shell_li_fraction_surface or material\.regions"):
+        _problem(raw)

@@ -33,7 +33,7 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
-from solver.errors import SolveError
+from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.protocol import SURFACE_CURRENT, ocp_of, reaction_of
 from solver.units import FARADAY_C_mol
@@ -54,6 +54,10 @@ class PotentialField(Field):
         super().__init__(context)
         case = context.case
         transport = context.fields["transport"]
+        if transport.li_content.active:
+            # the reaction would read the transported potential, not the shell's Li content (shell_content.py)
+            raise CaseError("[kinetics] with initial.shell_li_fraction_surface or material.regions.<r>.li_fraction_"
+                            "min/max: the Li-deficient shell is not coupled to the kinetics yet; leave one of them out")
         self.transport = transport
         self.c_max = case["material"]["c_max_mol_m3"]
         self.temperature_K = case["operation"]["temperature_K"]
