@@ -227,7 +227,8 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
             write_fields = None
             if case["output"]["fields"]:
                 def write_fields(t, label):
-                    model.write_fields(folder.path(f"fields_{label}.vtu"))
+                    model.write_fields(folder.path(f"fields_{label}.vtu"),
+                                       [problem.fields["potential"].current_density])
         log(comm, f"case {case['name']}: {formulation} kinetics, {compat.cell_count_global(problem.mesh)} cells", show)
         scales = scales_of(case, problem.volume_m3, problem.wetted_area_m2)
 

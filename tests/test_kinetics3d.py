@@ -257,6 +257,14 @@ def test_hollow_sphere_wetted_inside_and_out_axisymmetric_matches_1d(tmp_path):
         assert got["end_voltage_V"] == pytest.approx(want["end_voltage_V"], abs=1e-4)
     # the wetted void makes the particle deliver more than the dense one at the same rate
     assert steps[0]["capacity_mAh_g"] > 1.05 * _one_d(_raw("spherical_1d"))[0]["capacity_mAh_g"]
+    # the meridian field file after the charge step: current on both wetted surfaces, none inside
+    import meshio
+
+    fields = meshio.read(tmp_path / "axi" / "fields_000.vtu")
+    radius = np.linalg.norm(fields.points[:, :2], axis=1) / (RADIUS_UM * 1e-6)
+    current = fields.point_data["surface_current_density_A_m2"]
+    assert np.all(current[np.abs(radius - 1.0) < 1e-6] > 0) and np.all(current[np.abs(radius - 0.5) < 1e-6] > 0)
+    assert np.all(current[(radius > 0.51) & (radius < 0.99)] == 0.0)
 
 
 @pytest.mark.slow      # ~50 s: two fresh processes (imports, JIT) of a CC-CV/rest/CC cycle
