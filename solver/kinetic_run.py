@@ -196,7 +196,7 @@ def write_outputs(folder, case: dict, result: KineticsResult, scales: Scales, ob
 def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: bool | None = None) -> dict:
     """Run a validated [kinetics] case in the 3D or axisymmetric formulation; returns the summary."""
     from solver.runs import log, publish
-    from solver.writers import ResultFolder
+    from solver.writers import ResultFolder, write_json
 
     started = wallclock.perf_counter()
     formulation = case["solver"]["formulation"]
@@ -226,9 +226,13 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
             problem, peaks_now, writer = model.problem, model.peaks, None
             write_fields = None
             if case["output"]["fields"]:
+                snapshots = []
+
                 def write_fields(t, label):
-                    model.write_fields(folder.path(f"fields_{label}.vtu"),
-                                       [problem.fields["potential"].current_density])
+                    name = f"fields_{label}.vtu"
+                    model.write_fields(folder.path(name), [problem.fields["potential"].current_density])
+                    snapshots.append({"file": name, "time_s": t, "state_of_charge": 0.0})
+                    write_json(folder.path("snapshots.json"), snapshots)
         log(comm, f"case {case['name']}: {formulation} kinetics, {compat.cell_count_global(problem.mesh)} cells", show)
         scales = scales_of(case, problem.volume_m3, problem.wetted_area_m2)
 
@@ -240,6 +244,8 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
                 write_fields(run.t, f"{len(run.records) - 1:03d}")
 
         result, observer, stepper = run_protocol_on(problem, case, scales, peaks_now, after_step)
+        if write_fields:    # the renderer draws the "final" snapshot
+            write_fields(result.column("time_s")[-1], "final")
         if writer:
             writer.close()
         summary = fe_summary(case, problem, result, scales, observer, stepper, wallclock.perf_counter() - started)
@@ -247,6 +253,6 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
     except BaseException:
         folder.discard()
         raise
-    publish(folder, case, comm, render=False)
+    publish(folder, case, comm, render)     # the field pictures (solver/render), as a run without kinetics
     return summary
 
