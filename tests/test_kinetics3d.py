@@ -308,3 +308,25 @@ def test_kinetics_with_a_li_deficient_shell_is_refused_naming_the_keys():
     raw["material"]["regions"] = {"bulk": {"li_fraction_min": 0.1}}
     with pytest.raises(CaseError, match=r"\[kinetics\] with initial\.shell_li_fraction_surface or material\.regions"):
         _problem(raw)
+
+
+def test_current_distributes_over_two_wetted_surfaces_by_their_local_state():
+    """3D hollow octant wetted inside and out, 2C charge to 4.1 V: one potential, the current split by the local
+    overpotential. The two surface integrals add up to the applied current; the inner surface (a quarter of the
+    outer's area, 0.2 of the wetted area) carries 0.30 of it at the cut-off (measured 0.303): the outer surface's
+    Li is spent first, its OCV is higher, so at the common V its overpotential is smaller."""
+    raw = _raw()
+    raw["geometry"] = {"kind": "hollow_sphere", "radius_um": RADIUS_UM, "void_radius_fraction": 0.5,
+                       "symmetry": "octant"}
+    raw["operation"]["wetted_surfaces"] = ["outer_surface", "inner_surface"]
+    raw["protocol"]["steps"] = raw["protocol"]["steps"][:1]
+    case, problem, result, scales, _ = _run(raw)
+    potential, regions = problem.fields["potential"], problem.particle.facet_regions
+    current = {name: problem.context.integrate(potential.current_density * problem.ds(regions[name]))
+               for name in ("outer_surface", "inner_surface")}
+    area = {name: problem.context.integrate(1.0 * problem.ds(regions[name])) for name in current}
+    assert result.steps[0].stop == "voltage_V"
+    assert sum(current.values()) == pytest.approx(2.0 * scales.one_c_current_A, rel=1e-9)
+    inner_area_share = area["inner_surface"] / sum(area.values())
+    assert inner_area_share == pytest.approx(0.2, rel=0.05)
+    assert 0.27 < current["inner_surface"] / sum(current.values()) < 0.34
