@@ -1,6 +1,6 @@
 """Every benchmark in one go, each in its own process, then the RATIO lines collected at the end.
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh reduced gaps adaptive]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh reduced gaps adaptive kinetics]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
 Full sizes take ~60-90 minutes on a 2-core machine (the 1M-unknown scaling point and LU at 500k
@@ -31,6 +31,7 @@ BENCHMARKS = {
              ["--gaps", "--geometries", "dense", "--geometry-orders", "1", "--levels", "0.25/0.12",
               "--set", 'output.peak_stress="recovered"']),
     "adaptive": ("adaptive_steps.py", ["--3d"], ["--fixed", "20", "80", "--tolerances", "1e-2", "1e-3"]),
+    "kinetics": ("kinetics_step.py", [], ["--cell-size", "0.25", "--steps", "4"]),
 }
 
 

@@ -80,7 +80,7 @@ def sections() -> list[Section]:
     for name, spec in FIELDS.items():
         found.append(Section(name, tuple(spec.options), "optional field: present = the field is solved"))
     found.append(Section("kinetics", tuple(KINETICS_OPTIONS),
-                         "optional: Butler-Volmer kinetics and voltage (solver.formulation = 'spherical_1d' for now)"))
+                         "optional: Butler-Volmer kinetics and voltage (every formulation)"))
     found.append(Section("protocol", tuple(PROTOCOL_OPTIONS), "optional, with [kinetics]: the cycling protocol"))
     found.append(Section("protocol.steps", tuple(STEP_OPTIONS), "[[protocol.steps]]: one table per step"))
     found.append(Section("protocol.steps.stop", tuple(STOP_OPTIONS), "a step's stop conditions, at least one"))

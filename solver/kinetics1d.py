@@ -144,9 +144,10 @@ class _KineticStepper(Stepper):
     """
 
     def __init__(self, particle: KineticParticle, transport: RadialTransport, u0: np.ndarray, scheme: str,
-                 newton_rtol: float = 1e-11, max_newton: int = 40):
+                 volume_per_sr: float, newton_rtol: float = 1e-11, max_newton: int = 40):
         super().__init__(transport, u0, scheme, newton_rtol, max_newton)
         self.particle = particle
+        self.volume_per_sr = volume_per_sr
         nodes = {"outer_surface": u0.size - 1, "inner_surface": 0}
         radii = particle.surface_radii_m()
         self.surfaces = [(nodes[name], radii[name]**2) for name in particle.wetted]
@@ -193,6 +194,18 @@ class _KineticStepper(Stepper):
             di_du = di_deta * (-float(p.ocp.slope(x, p.temperature_K)) / self.c_max) + di_dc
             out.append((node, r2, float(i), float(di_deta), float(di_du)))
         return out
+
+    def x_mean(self) -> float:
+        return float(self.mass_now[:-1].sum() / self.volume_per_sr / self.c_max)
+
+    def surface_li_fraction(self) -> float:
+        """The Li fraction at the first wetted surface (reported as surface_li_fraction)."""
+        return float(self.u[self.surfaces[0][0]] / self.c_max)
+
+    def surface_li_range(self) -> tuple[float, float]:
+        """(lowest, highest) Li fraction on the wetted surfaces (the surface-limit stop)."""
+        x = [self.u[node] / self.c_max for node, _ in self.surfaces]
+        return float(min(x)), float(max(x))
 
     def overpotential_V(self, node: int | None = None) -> float:
         node = self.surfaces[0][0] if node is None else node
@@ -264,10 +277,13 @@ class _KineticStepper(Stepper):
 # stop conditions
 # ------------------------------------------------------------------------------------------------------------
 
-class _Stops:
-    """Scaled stop functions h_k = g_k / tol_k of one phase; a condition is met when h_k >= -1."""
+class Stops:
+    """Scaled stop functions h_k = g_k / tol_k of one phase; a condition is met when h_k >= -1.
 
-    def __init__(self, step: Step, stepper: _KineticStepper, x_mean_start: float, charge_start_C: float):
+    `stepper`: anything with V, current_A, charge_C and surface_li_fraction() (the 1D stepper here, the field
+    problem's in solver/kinetic_run.py)."""
+
+    def __init__(self, step: Step, x_mean_start: float, charge_start_C: float):
         self.step, self.charge_start_C = step, charge_start_C
         self.sign = 1.0 if step.current_A >= 0 else -1.0
         target = step.stops.get("li_fraction")
@@ -280,7 +296,7 @@ class _Stops:
         self.surface_limit = step.kind == "cc" and step.current_A != 0.0
         self.tol["surface_li_limit"] = SURFACE_LIMIT_TOLERANCE
 
-    def values(self, stepper: _KineticStepper, x_mean: float, t_phase: float) -> dict:
+    def values(self, stepper, x_mean: float, t_phase: float) -> dict:
         limits = self.step.stops
         g = {}
         if "voltage_V" in limits:
@@ -294,8 +310,8 @@ class _Stops:
         if "li_fraction" in limits:
             g["li_fraction"] = self.x_sign * (x_mean - limits["li_fraction"])
         if self.surface_limit:
-            x_s = stepper.u[stepper.surfaces[0][0]] / stepper.c_max
-            g["surface_li_limit"] = (SURFACE_LIMIT_MARGIN - x_s) if self.sign > 0 else (x_s - 1.0 + SURFACE_LIMIT_MARGIN)
+            low, high = stepper.surface_li_range()
+            g["surface_li_limit"] = (SURFACE_LIMIT_MARGIN - low) if self.sign > 0 else (high - 1.0 + SURFACE_LIMIT_MARGIN)
         return {key: value / self.tol[key] for key, value in g.items()}
 
 
@@ -377,42 +393,45 @@ def _transport_of(particle: KineticParticle, mesh: spherical1d.RadialMesh) -> Ra
 # the protocol loop
 # ------------------------------------------------------------------------------------------------------------
 
-class _Run:
-    def __init__(self, particle: KineticParticle, scheme: str, keep_profiles: bool):
-        problem = particle.transport
-        spherical1d._validate(replace(problem, surface=SurfaceFlux(0.0)))
-        if scheme not in spherical1d.SCHEMES:
-            raise CaseError(f"scheme = {scheme!r}: must be one of {', '.join(spherical1d.SCHEMES)}")
-        self.particle = particle
-        self.mesh = spherical1d.radial_mesh(problem.inner_radius_m, problem.radius_m, problem.interfaces_m,
-                                            problem.n_cells)
-        self.transport = _transport_of(particle, self.mesh)
-        u0 = spherical1d._radial(problem.c_init_mol_m3, self.mesh.nodes_m)
-        if np.any(u0 <= 0) or np.any(u0 >= particle.c_max_mol_m3):
-            raise CaseError("c_init_mol_m3: the initial Li content must lie strictly inside (0, c_max)")
-        self.stepper = _KineticStepper(particle, self.transport, u0, scheme)
-        self.volume_per_sr = float(self.transport.geo.volumes.sum())
+class ProtocolRun:
+    """The protocol loop on any stepper with this interface (the 1D one above; solver/kinetic_run.py's on the field
+    problem of the 3D and axisymmetric formulations):
+
+        V, current_A, charge_C        the electrode potential, the total current and the charge passed so far
+        restart()                     the next step is a first (backward-Euler) step
+        guess_voltage(current_A)      V for a cc start at the present surface state
+        save() / restore(state)       the whole step state
+        step_controlled(dt, t_new, current_A=, voltage_V=)   one step; NewtonFailure (state kept) if none
+        x_mean()                      the mean Li fraction
+        surface_li_fraction(), surface_li_range()   reported surface fraction, (lowest, highest) on wetted surfaces
+        overpotential_V()             the reported overpotential (1D: at the surface; FE: area mean)
+
+    `observe(run)` is called after every recorded state (t = 0 first): profiles, stresses.
+    """
+
+    def __init__(self, stepper, ocv_of, observe=None):
+        self.stepper = stepper
+        self.ocv_of = ocv_of          # V_ocv of the reported surface fraction: U(x_s, T)
+        self.observe = observe
         self.t = 0.0
         self.series = {name: [] for name in TIMESERIES_COLUMNS}
-        self.keep_profiles = keep_profiles
-        self.profiles = []
         self.records: list[StepRecord] = []
         self._record(-1, 0, "start")
 
     def x_mean(self) -> float:
-        return float(self.stepper.mass_now[:-1].sum() / self.volume_per_sr / self.particle.c_max_mol_m3)
+        return self.stepper.x_mean()
 
     def _record(self, step: int, cycle: int, phase: str) -> None:
-        s, p = self.stepper, self.particle
-        x_s = s.u[s.surfaces[0][0]] / p.c_max_mol_m3
-        ocv = float(p.ocp(x_s, p.temperature_K))
+        s = self.stepper
+        x_s = s.surface_li_fraction()
+        ocv = float(self.ocv_of(x_s))
         row = {"time_s": self.t, "step": step, "cycle": cycle, "phase": phase, "voltage_V": s.V,
-               "current_A": s.current_A, "charge_C": s.charge_C, "overpotential_V": s.V - ocv,
-               "surface_li_fraction": float(x_s), "mean_li_fraction": self.x_mean(), "ocv_surface_V": ocv}
+               "current_A": s.current_A, "charge_C": s.charge_C, "overpotential_V": s.overpotential_V(),
+               "surface_li_fraction": x_s, "mean_li_fraction": self.x_mean(), "ocv_surface_V": ocv}
         for key, value in row.items():
             self.series[key].append(value)
-        if self.keep_profiles:
-            self.profiles.append(s.u.copy())
+        if self.observe is not None:
+            self.observe(self)
 
     def _take(self, phase: Step, dt: float) -> None:
         self.stepper.step_controlled(dt, self.t + dt, current_A=phase.current_A if phase.kind != "cv" else None,
@@ -423,7 +442,7 @@ class _Run:
         s.restart()
         if phase.kind != "cv":
             s.V = s.guess_voltage(phase.current_A)
-        stops = _Stops(phase, s, self.x_mean(), s.charge_C)
+        stops = Stops(phase, self.x_mean(), s.charge_C)
         t_phase = 0.0
         dt = phase.dt_initial_s or phase.dt_max_s
         time_limit = phase.stops.get("time_s", math.inf)
@@ -445,7 +464,7 @@ class _Run:
                 if dt < 1e-12 * max(phase.dt_max_s, 1.0) or record.rejected_steps > _MAX_HALVINGS * (record.steps + 1):
                     raise SolveError(f"{record.label}: no converged step at t = {self.t:.6g} s (the particle is "
                                      f"{'empty' if self.x_mean() < 0.5 else 'full'} at the surface, x_s = "
-                                     f"{s.u[s.surfaces[0][0]] / s.c_max:.4g}, before any stop condition "
+                                     f"{s.surface_li_fraction():.4g}, before any stop condition "
                                      f"({', '.join(phase.stops)}) was met: an unreachable stop?)") from None
                 continue
             values = stops.values(s, self.x_mean(), t_phase + dt)
@@ -466,7 +485,7 @@ class _Run:
             h_old = max(values.values())
             dt = dt * phase.growth if phase.kind != "cc" else phase.dt_max_s
 
-    def _locate(self, phase: Step, stops: _Stops, start, t_phase: float, dt_hi: float, h_lo: float, h_hi: float):
+    def _locate(self, phase: Step, stops: Stops, start, t_phase: float, dt_hi: float, h_lo: float, h_hi: float):
         """Illinois regula falsi on the step length: the first stop within its tolerance (|h| <= 1)."""
         s = self.stepper
         dt_lo, side = 0.0, 0
@@ -526,15 +545,36 @@ def run_protocol(particle: KineticParticle, steps: list[Step], cycles: int = 1, 
     """
     if not steps:
         raise CaseError("protocol.steps: empty; give at least one step")
-    run = _Run(particle, scheme, keep_profiles)
-    status, message = "completed", ""
+    problem = particle.transport
+    spherical1d._validate(replace(problem, surface=SurfaceFlux(0.0)))
+    if scheme not in spherical1d.SCHEMES:
+        raise CaseError(f"scheme = {scheme!r}: must be one of {', '.join(spherical1d.SCHEMES)}")
+    mesh = spherical1d.radial_mesh(problem.inner_radius_m, problem.radius_m, problem.interfaces_m, problem.n_cells)
+    transport = _transport_of(particle, mesh)
+    u0 = spherical1d._radial(problem.c_init_mol_m3, mesh.nodes_m)
+    if np.any(u0 <= 0) or np.any(u0 >= particle.c_max_mol_m3):
+        raise CaseError("c_init_mol_m3: the initial Li content must lie strictly inside (0, c_max)")
+    stepper = _KineticStepper(particle, transport, u0, scheme, float(transport.geo.volumes.sum()))
+    profiles = []
+    run = ProtocolRun(stepper, lambda x: particle.ocp(x, particle.temperature_K),
+                      (lambda run: profiles.append(stepper.u.copy())) if keep_profiles else None)
+    status, message = run_cycles(run, steps, cycles, stop_on_failure)
+    return KineticsResult(particle, run.series, run.records, np.array(profiles) if keep_profiles else None, mesh,
+                          status, message)
+
+
+def run_cycles(run: ProtocolRun, steps: list[Step], cycles: int, stop_on_failure: bool,
+               after_step=None) -> tuple[str, str]:
+    """Run the steps `cycles` times, calling after_step(run) after each; (status, message): a SolveError ends the
+    run as "failed" if stop_on_failure."""
     try:
         for cycle in range(cycles):
             for index, step in enumerate(steps):
                 run.run_step(index, cycle, step)
+                if after_step is not None:
+                    after_step(run)
     except SolveError as exc:
         if not stop_on_failure:
             raise
-        status, message = "failed", str(exc)
-    profiles = np.array(run.profiles) if keep_profiles else None
-    return KineticsResult(particle, run.series, run.records, profiles, run.mesh, status, message)
+        return "failed", str(exc)
+    return "completed", ""

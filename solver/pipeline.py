@@ -29,6 +29,9 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     if case["solver"]["formulation"] != "3d":
         from solver.reduced import run_reduced_case
         return run_reduced_case(case, out_dir, comm, render=render)
+    if "kinetics" in case:   # Butler-Volmer kinetics and a protocol: solver/kinetic_run.py
+        from solver.kinetic_run import run_fe_kinetic_case
+        return run_fe_kinetic_case(case, out_dir, comm, mesh_cache=mesh_cache, render=render)
     from solver.geometry import build_particle_mesh
     from solver.problem import ChemoMechanicalProblem
 
@@ -185,7 +188,11 @@ def format_peaks(summary: dict) -> str:
     reached = (f" (t = {time['t_reached_s']:.4g} s, mean Li fraction {summary['final_li_fraction_mean']:.4f})"
                if time else f": {summary.get('message', '')}")
     lines = [f"{summary['case_name']}: {summary['status']}{reached}"]
+    for step in summary.get("steps", []):   # a [kinetics] case: capacity and end voltage of each protocol step
+        lines.append(f"  cycle {step['cycle']} {step['label']:<12s} {step['capacity_mAh_g']:8.2f} mAh/g  "
+                     f"stop {step['stop']:<16s} end {step['end_voltage_V']:.4f} V")
     for kind, peak in summary["peak"].items():
+        at_voltage = f"  V = {peak['voltage_V']:.4f} V" if "voltage_V" in peak else ""
         lines.append(f"  peak {kind:<14s} {peak['value_Pa'] / 1e6:10.2f} MPa  at r/R = {peak['radius_fraction']:.3f}"
-                     f"  t = {peak['time_s']:.4g} s")
+                     f"  t = {peak['time_s']:.4g} s{at_voltage}")
     return "\n".join(lines)

@@ -21,16 +21,23 @@
     molar_mass_g_mol (default: the named curve's formula unit), li_per_formula_unit (default: the curve's, else 1).
 
 Without [protocol], a [kinetics] case runs the old Li-fraction window of [operation] as one cc step (c_rate,
-direction, stop at li_fraction_end). Kinetics run in solver.formulation = 'spherical_1d' only, for now.
+direction, stop at li_fraction_end). Kinetics run in every formulation: spherical_1d (solver/kinetics1d.py), 3d and
+axisymmetric (solver/fields/potential.py, solver/kinetic_run.py).
 """
 from __future__ import annotations
 
-from solver import ocp
+from solver import kinetics, ocp, quantities
 from solver.errors import CaseError
 from solver.schema import (FLOAT, INT, LIST, STR, TABLE, Option, fraction_open, non_negative, positive, rule, shown,
                            validate_table, whole_number)
 
-KINETIC_FORMULATIONS = ("spherical_1d",)
+#: the local Butler-Volmer current density on the wetted surfaces (> 0 anodic = charge; zero inside the particle), a
+#: point field of the 3D field files (solver/fields/potential.py offers it, solver/kinetic_run.py writes it)
+SURFACE_CURRENT = quantities.Quantity(
+    "surface_current_density", "A/m^2", "surface current density", "i", "current_density", "extension",
+    "surface_current_density_A_m2", display_unit="A/m^2", cmap="coolwarm", signed=True, aliases=("current",))
+quantities.register(SURFACE_CURRENT)
+
 _alpha = rule(lambda v: 0 < v < 1, "in (0, 1)")
 
 # [material] keys of the kinetics (registered in solver.case.MATERIAL_OPTIONS)
@@ -114,6 +121,20 @@ def ocp_of(material: dict, key_prefix: str = "material") -> ocp.OcpCurve:
     return curve
 
 
+def reaction_of(case: dict) -> kinetics.ButlerVolmer:
+    """The Butler-Volmer reaction of a validated case with [kinetics] (k from i0 at the reference Li fraction when
+    the case gives the exchange current density)."""
+    section, c_max = case["kinetics"], case["material"]["c_max_mol_m3"]
+    alpha_a, alpha_c = section["alpha_anodic"], section["alpha_cathodic"]
+    c_e = section["electrolyte_concentration_mol_m3"]
+    k = section["rate_constant_m2_5_mol0_5_s"]
+    if k is None:
+        k = kinetics.rate_constant_from_exchange_current(section["exchange_current_density_A_m2"],
+                                                         section["reference_li_fraction"] * c_max, c_e, c_max,
+                                                         alpha_a, alpha_c)
+    return kinetics.ButlerVolmer(k, c_e, c_max, alpha_a, alpha_c, section["activation_energy_J_mol"])
+
+
 def molar_mass_of(material: dict, curve: ocp.OcpCurve) -> float:
     if material.get("molar_mass_g_mol") is not None:
         return material["molar_mass_g_mol"]
@@ -193,10 +214,6 @@ def validate_kinetic_sections(raw: dict, case: dict) -> dict:
             raise CaseError("[protocol]: needs a [kinetics] section (the electrode potential comes from the surface "
                             "reaction)")
         return {}
-    formulation = case["solver"]["formulation"]
-    if formulation not in KINETIC_FORMULATIONS:
-        raise CaseError(f"[kinetics] with solver.formulation = {formulation!r}: kinetics run in "
-                        "solver.formulation = 'spherical_1d' for now")
     kinetics = validate_table(raw["kinetics"], KINETICS_OPTIONS, "kinetics")
     given = [key for key in ("rate_constant_m2_5_mol0_5_s", "exchange_current_density_A_m2") if kinetics[key] is not None]
     if len(given) != 1:

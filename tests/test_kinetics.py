@@ -263,8 +263,6 @@ def _with(raw, path, value):
     ("protocol.steps.0.c_rate", None, r"protocol\.steps\[0\]: a cccv step needs exactly one of c_rate, current_mA_g"),
     ("protocol.steps.2.direction", "up", r"protocol\.steps\[2\]\.direction = 'up': must be one of"),
     ("protocol.cycles", 0, r"protocol\.cycles = 0: must be a whole number in \[1, 10000\]"),
-    ("solver.formulation", "3d", r"kinetics run in solver\.formulation = 'spherical_1d' for now"),
-    ("solver.formulation", "axisymmetric", r"kinetics run in solver\.formulation = 'spherical_1d' for now"),
 ])
 def test_bad_input_names_the_key(path, value, message):
     from solver.case import validate_case

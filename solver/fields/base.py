@@ -23,6 +23,10 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     degrade_constitutive(law) optional: the stress law strain -> stress (UFL) with this field's degradation of
                              the stiffness applied (e.g. phase-field damage), or None (the default: it degrades
                              nothing); mechanics composes those of every field (solver/fields/mechanics.py)
+    transport_terms(c, v)    (bilinear, linear) UFL terms it adds to the Li transport forms (None: none), e.g. a
+                             surface reaction flux; operator_state() changes whenever its bilinear term does;
+                             transport_rank_one() an optional rank-one operator term u z^T (a non-local response,
+                             e.g. of a galvanostatic potential), solved by Sherman-Morrison
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly;
@@ -120,6 +124,19 @@ class Field(ABC):
     def restore(self, state: dict) -> None:
         if "solution" in state:
             self.solution.x.array[:] = state["solution"]
+
+    def transport_terms(self, c, v):
+        """(bilinear, linear) terms added to the Li transport forms (trial c, test v), or None."""
+        return None
+
+    def transport_rank_one(self):
+        """(u: compiled linear form, z: array over the local dofs, owned entries only) of a rank-one term u z^T of
+        the transport operator, or None."""
+        return None
+
+    def operator_state(self):
+        """A value that changes whenever the bilinear part of transport_terms does (transport reassembles)."""
+        return None
 
     def quantities(self) -> dict:
         """{output name: Function} this field offers (its solution by default)."""

@@ -43,6 +43,10 @@ FIELDS: dict[str, FieldSection] = {
     "damage": FieldSection(damage_section.validate, "solver.fields.damage:DamageField", tuple(damage_section.OPTIONS)),
 }
 
+#: fields switched on by a section that solver/case.py validates itself (it needs the other sections):
+#: [kinetics] (solver/protocol.py) -> the particle's electrode potential
+CASE_FIELDS: dict[str, str] = {"kinetics": "solver.fields.potential:PotentialField"}
+
 
 def field_class(implementation: str):
     module_name, _, class_name = implementation.partition(":")
@@ -57,4 +61,5 @@ def validate_field_sections(raw: dict) -> dict:
 def field_classes(case: dict) -> list:
     """The Field classes of a validated case: the core ones, then the registered sections it holds."""
     return [field_class(name) for name in CORE_FIELDS] + [
-        field_class(spec.implementation) for section, spec in FIELDS.items() if section in case]
+        field_class(spec.implementation) for section, spec in FIELDS.items() if section in case] + [
+        field_class(implementation) for section, implementation in CASE_FIELDS.items() if section in case]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import ufl
+from mpi4py import MPI
 from petsc4py import PETSc
 import dolfinx.fem
 
@@ -61,6 +62,8 @@ class TransportField(Field):
         self.volume_m3 = context.integrate(1.0 * context.dx)
         self.wetted_area_m2 = context.integrate(1.0 * self.ds_wetted)
         self.galvanostatic = operation["mode"] == "galvanostatic"
+        # with [kinetics] the surface flux is the reaction's (solver/fields/potential.py: transport_terms)
+        self.reacting = "kinetics" in case
         if self.galvanostatic:
             self.surface_flux.value = units.galvanostatic_flux_mol_m2_s(
                 c_rate=operation["c_rate"], capacity_li_fraction=operation["capacity_li_fraction"],
@@ -107,7 +110,7 @@ class TransportField(Field):
         # Picard: D is evaluated at the previous iterate, so every solve is linear.
         diffusivity = context.material.diffusivity(self.c_iterate)
         history = self.weight_old * self.c_old + self.weight_older * self.c_older
-        fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic else []
+        fluxes = [(self.surface_flux, self.ds_wetted)] if self.galvanostatic and not self.reacting else []
         stress = {}
         if self.stress_assisted:
             self.sigma_h = context.fields["mechanics"].hydrostatic_stress()
@@ -123,11 +126,17 @@ class TransportField(Field):
             extra_a, extra_L = self.li_content.storage_terms(c, v, self.c_iterate, self.c_old, self.c_older,
                                                              weights, self.dt)
             bilinear, linear = bilinear + extra_a, linear + extra_L
+        # terms of other fields (a surface reaction): their operator_state() joins the matrix's staleness key
+        self.contributors = [f for f in context.fields.values() if f is not self and f.transport_terms(c, v)]
+        for contributor in self.contributors:
+            extra_a, extra_L = contributor.transport_terms(c, v)
+            bilinear, linear = bilinear + extra_a, linear + extra_L
         self.a = dolfinx.fem.form(bilinear)
         self.L = dolfinx.fem.form(linear)
-        self.bcs = [] if self.galvanostatic else self._surface_concentration_bcs()
+        self.bcs = [] if self.galvanostatic or self.reacting else self._surface_concentration_bcs()
         self.A = compat.assemble_matrix(self.a, self.bcs)
         self.b = compat.create_vector(self.L)
+        self._rank_one_y = None      # A^-1 u of a contributor's rank-one term, while the operator stands
         # The split keeps the operator symmetric positive definite, so CG + AMG is the right solver.
         prefix, preset = context.solvers.get(self.name, ("transport_", "cg_hypre"))
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["transport"], self.A)
@@ -148,7 +157,7 @@ class TransportField(Field):
         self.weight_new.value, self.weight_old.value, self.weight_older.value = weights
 
     def _matrix_is_stale(self) -> bool:
-        key = (float(self.dt.value), float(self.weight_new.value))
+        key = (float(self.dt.value), float(self.weight_new.value), *(f.operator_state() for f in self.contributors))
         stale = self.nonlinear or key != self._matrix_key
         self._matrix_key = key
         return stale
@@ -157,9 +166,33 @@ class TransportField(Field):
         if self._matrix_is_stale():
             compat.assemble_matrix_into(self.A, self.a, self.bcs)
             self.ksp.setOperators(self.A)
+            self._rank_one_y = None
         compat.assemble_vector_into(self.b, self.L, self.a, self.bcs)
         iterations = linalg.solve(self.ksp, self.b, compat.petsc_vector(self.c), "Li transport")
+        for contributor in self.contributors:
+            term = contributor.transport_rank_one()
+            if term is not None:
+                iterations += self._sherman_morrison(*term)
         self.li_content.update(self.c)
+        return iterations
+
+    def _sherman_morrison(self, u_form, z: np.ndarray, shift: float) -> int:
+        """A rank-one term of one contributor (e.g. the galvanostatic potential's response), u z^T on the operator
+        and u * shift on the right-hand side: (A + u z^T) c = b + u shift is
+        c = x - y (z.x) / (1 + z.y), x = A^-1 b + y shift (x: solved), y = A^-1 u (once per operator)."""
+        iterations = 0
+        if self._rank_one_y is None:
+            u = compat.create_vector(u_form)
+            compat.assemble_vector_into(u, u_form)
+            y = dolfinx.fem.Function(self.space)
+            iterations = linalg.solve(self.ksp, u, compat.petsc_vector(y), "Li transport (rank-one term)")
+            self._rank_one_y = y.x.array.copy()
+        comm, x, y = self.context.comm, self.c.x.array, self._rank_one_y
+        x += shift * y
+        n = z.size
+        zx = comm.allreduce(float(np.dot(z, x[:n])), op=MPI.SUM)
+        zy = comm.allreduce(float(np.dot(z, y[:n])), op=MPI.SUM)
+        x -= y * (zx / (1.0 + zy))
         return iterations
 
     def accept(self) -> None:

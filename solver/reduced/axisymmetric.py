@@ -113,9 +113,10 @@ class AxisymmetricModel:
                 "cell_regions": self.particle.cell_regions, "facet_regions": self.particle.facet_regions,
                 "description": dict(self.particle.description, kind=self.case["geometry"]["kind"])}
 
-    def write_fields(self, path) -> None:
+    def write_fields(self, path, extra_point_fields=()) -> None:
         """Node values (cell-node stresses averaged over the cells around each node) on the straight triangles of
-        the vertices, as a meridian VTU."""
+        the vertices, as a meridian VTU; `extra_point_fields`: Functions written under their names (e.g. the
+        surface current density of solver/fields/potential.py)."""
         measures, _ = self._measures()
         nodes = self.cell_nodes.ravel()
         n = len(self.points)
@@ -126,10 +127,14 @@ class AxisymmetricModel:
             function = dolfinx.fem.Function(self.V_sample)
             function.interpolate(expression)
             values[key] = function.x.array[:n].copy()
+        data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
+                                               "displacement_m": np.column_stack([values[0], values[1]])})
+        for source in extra_point_fields:
+            function = dolfinx.fem.Function(self.V_sample)
+            function.interpolate(source)
+            data[source.name] = function.x.array[:n].copy()
         regions = np.zeros(len(self.cells), dtype=np.int32)
         tags = self.particle.cell_tags
         regions[tags.indices] = tags.values
-        data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
-                                               "displacement_m": np.column_stack([values[0], values[1]])})
         meridian_vtu.write_meridian_vtu(path, self.points[:, :2], self.cell_nodes[:, :3], data, regions,
                                         self.radius_m)

@@ -18,7 +18,7 @@ import numpy as np
 from solver import figure_style, kinetics, ocp, quantities, spherical1d
 from solver.errors import CaseError
 from solver.kinetics1d import KineticParticle, KineticsResult, Step, run_protocol
-from solver.protocol import molar_mass_of, ocp_of
+from solver.protocol import molar_mass_of, ocp_of, reaction_of
 from solver.reduced.spherical import property_by_region, radial_diffusivity, radial_cells
 from solver.reduced.symmetry import check_reducible
 from solver.units import SECONDS_PER_HOUR
@@ -46,18 +46,9 @@ class Scales:
 
 def build_particle(case: dict, n_cells: int | None = None) -> tuple[KineticParticle, Scales]:
     layout = check_reducible(case)
-    material, operation, section = case["material"], case["operation"], case["kinetics"]
+    material, operation = case["material"], case["operation"]
     c_max = material["c_max_mol_m3"]
-    temperature = operation["temperature_K"]
-    curve = ocp_of(material)
-    alpha_a, alpha_c = section["alpha_anodic"], section["alpha_cathodic"]
-    c_e = section["electrolyte_concentration_mol_m3"]
-    c_ref = section["reference_li_fraction"] * c_max
-    k = section["rate_constant_m2_5_mol0_5_s"]
-    if k is None:
-        k = kinetics.rate_constant_from_exchange_current(section["exchange_current_density_A_m2"], c_ref, c_e, c_max,
-                                                         alpha_a, alpha_c)
-    reaction = kinetics.ButlerVolmer(k, c_e, c_max, alpha_a, alpha_c, section["activation_energy_J_mol"])
+    reaction = reaction_of(case)
     transport = spherical1d.SphericalProblem(
         radius_m=layout.radius_m, diffusivity_m2_s=radial_diffusivity(case, layout),
         c_init_mol_m3=operation["li_fraction_start"] * c_max, surface=spherical1d.SurfaceFlux(0.0),
@@ -66,15 +57,26 @@ def build_particle(case: dict, n_cells: int | None = None) -> tuple[KineticParti
             property_by_region(case, layout, "partial_molar_volume_m3_mol"), material["stress_free_li_fraction"] * c_max),
         inner_radius_m=layout.inner_radius_m, interfaces_m=layout.interfaces_m,
         n_cells=n_cells or radial_cells(case))
-    particle = KineticParticle(transport, reaction, curve, temperature, tuple(operation["wetted_surfaces"]))
+    particle = KineticParticle(transport, reaction, ocp_of(material), operation["temperature_K"],
+                               tuple(operation["wetted_surfaces"]))
+    return particle, scales_of(case, particle.volume_m3, particle.wetted_area_m2)
+
+
+def scales_of(case: dict, volume_m3: float, wetted_area_m2: float) -> Scales:
+    """The particle's mass, 1C current and reference kinetics of a [kinetics] case of this volume and wetted area
+    (the 1D particle's, or the measured mesh's in the FE formulations)."""
+    material, operation, section = case["material"], case["operation"], case["kinetics"]
+    c_max, temperature = material["c_max_mol_m3"], operation["temperature_K"]
+    curve = ocp_of(material)
+    reaction = reaction_of(case)
     molar_mass = molar_mass_of(material, curve)
-    mass_g = c_max * particle.volume_m3 * molar_mass / curve.li_per_formula_unit
+    mass_g = c_max * volume_m3 * molar_mass / curve.li_per_formula_unit
     theoretical = ocp.theoretical_capacity_mAh_g(molar_mass, curve.li_per_formula_unit)
     one_c_mA_g = case["protocol"]["one_c_current_mA_g"] or operation["capacity_li_fraction"] * theoretical
-    i0 = float(reaction.exchange_current_density(c_ref, temperature))
-    scales = Scales(mass_g, one_c_mA_g * 1e-3 * mass_g, molar_mass, theoretical, i0,
-                    kinetics.charge_transfer_resistance_ohm(i0, particle.wetted_area_m2, temperature, alpha_a, alpha_c))
-    return particle, scales
+    i0 = float(reaction.exchange_current_density(section["reference_li_fraction"] * c_max, temperature))
+    return Scales(mass_g, one_c_mA_g * 1e-3 * mass_g, molar_mass, theoretical, i0,
+                  kinetics.charge_transfer_resistance_ohm(i0, wetted_area_m2, temperature, reaction.alpha_a,
+                                                          reaction.alpha_c))
 
 
 def build_steps(case: dict, scales: Scales) -> list[Step]:
@@ -217,20 +219,19 @@ def draw_voltage(path: Path, rows: list[dict], title: str) -> list[Path]:
         return figure_style.save(fig, path)
 
 
-def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, seconds: float) -> dict:
-    particle = result.particle
-    reaction = particle.reaction
+def protocol_summary(case: dict, result: KineticsResult, scales: Scales, reaction, curve, peaks: dict,
+                     particle: dict, mesh: dict, seconds: float) -> dict:
+    """summary.json of a kinetic run of any formulation: `particle` (geometry) and `mesh` are the formulation's."""
     return {
-        "case_name": case["name"], "case": case, "formulation": "spherical_1d", "model": "particle-level kinetics "
-        "(uniform electrolyte concentration and potential around the particle; not a cell model)",
+        "case_name": case["name"], "case": case, "formulation": case["solver"]["formulation"],
+        "model": "particle-level kinetics (uniform electrolyte concentration and potential around the particle; "
+                 "not a cell model)",
         "status": result.status, "message": result.message,
         "steps": step_table(result, scales), "overpotential": overpotential_statistics(result), "peak": peaks,
         "final": {"voltage_V": float(result.column("voltage_V")[-1]),
                   "mean_li_fraction": float(result.column("mean_li_fraction")[-1]),
                   "time_s": float(result.column("time_s")[-1])},
-        "particle": {"radius_m": particle.transport.radius_m, "inner_radius_m": particle.transport.inner_radius_m,
-                     "volume_m3": particle.volume_m3, "wetted_area_m2": particle.wetted_area_m2,
-                     "mass_g": scales.mass_g, "molar_mass_g_mol": scales.molar_mass_g_mol,
+        "particle": {**particle, "mass_g": scales.mass_g, "molar_mass_g_mol": scales.molar_mass_g_mol,
                      "theoretical_capacity_mAh_g": scales.theoretical_capacity_mAh_g,
                      "one_c_current_A": scales.one_c_current_A,
                      "one_c_current_mA_g": scales.one_c_current_A * 1e3 / scales.mass_g},
@@ -238,13 +239,21 @@ def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, 
                      "alpha_cathodic": reaction.alpha_c, "electrolyte_concentration_mol_m3": reaction.c_e_mol_m3,
                      "exchange_current_density_at_reference_A_m2": scales.exchange_current_density_A_m2,
                      "charge_transfer_resistance_at_reference_ohm": scales.charge_transfer_resistance_ohm},
-        "ocp": {"name": particle.ocp.name, "source": particle.ocp.source},
-        "mesh": {"radial_cells": int(result.mesh.h_m.size)},
+        "ocp": {"name": curve.name, "source": curve.source},
+        "mesh": mesh,
         "final_li_fraction_mean": float(result.column("mean_li_fraction")[-1]),
         "time": {"t_reached_s": float(result.column("time_s")[-1]), "steps": len(result.column("time_s")) - 1,
                  "rejected_steps": int(sum(r.rejected_steps for r in result.steps))},
         "timing_s": {"total": seconds},
     }
+
+
+def summary_of(case: dict, result: KineticsResult, scales: Scales, peaks: dict, seconds: float) -> dict:
+    particle = result.particle
+    geometry = {"radius_m": particle.transport.radius_m, "inner_radius_m": particle.transport.inner_radius_m,
+                "volume_m3": particle.volume_m3, "wetted_area_m2": particle.wetted_area_m2}
+    return protocol_summary(case, result, scales, particle.reaction, particle.ocp, peaks, geometry,
+                            {"radial_cells": int(result.mesh.h_m.size)}, seconds)
 
 
 def run_kinetic_case(case: dict, out_dir, comm=None, *, render: bool | None = None) -> dict:

@@ -123,7 +123,10 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
 
 def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
     """Run a validated case with solver.formulation 'spherical_1d' or 'axisymmetric'; returns the summary."""
-    if "kinetics" in case:   # electrode kinetics and protocols (1D only for now): solver/reduced/kinetic_case.py
+    if "kinetics" in case:   # electrode kinetics and protocols: 1D solver/reduced/kinetic_case.py, FE kinetic_run.py
+        if case["solver"]["formulation"] == "axisymmetric":
+            from solver.kinetic_run import run_fe_kinetic_case
+            return run_fe_kinetic_case(case, out_dir, comm, render=render)
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
     layout = check_reducible(case)
