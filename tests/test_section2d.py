@@ -25,7 +25,7 @@ from solver.errors import CaseError
 from solver.pipeline import run_case
 
 QUIET = ["output.pictures=false", "output.progress=false"]
-DISC = ['solver.formulation="section_2d"', 'geometry.kind="sphere"', *QUIET]
+DISC = ['solver.formulation="section_2d"', 'geometry.kind="sphere"', "mesh.geometry_order=2", *QUIET]
 MATERIAL = {"E": 150e9, "nu": 0.3, "omega": 3e-6}
 
 
@@ -108,3 +108,118 @@ def test_disc_stresses_converge_to_the_long_cylinder_series(axial):
         assert axial_strain == pytest.approx(material["partial_molar_volume_m3_mol"] * mean_excess / 3, rel=1e-6)
     else:
         assert axial_strain == 0.0
+
+
+def test_disc_charge_follows_the_cylinder_series(tmp_path):
+    """A whole galvanostatic run (the CLI's run_case) of a disc: the mean Li fraction moves at the C-rate with the
+    cylinder's V/A = R/2, and the final peaks (surface hoop, centre radial) match the series."""
+    case = disc_case("mesh.cell_size_fraction=0.05", "mesh.surface_cell_size_fraction=0.05", "time.steps=20")
+    summary = run_case(case, tmp_path / "disc", MPI.COMM_SELF, render=False)
+    assert summary["status"] == "completed" and summary["formulation"] == "section_2d"
+    radius, flux = summary["particle"]["radius_m"], summary["particle"]["surface_flux_mol_m2_s"]
+    assert summary["particle"]["volume_m3"] / summary["particle"]["wetted_area_m2"] == pytest.approx(radius / 2, rel=1e-4)
+    t_end = summary["time"]["t_reached_s"]
+    c_max = case["material"]["c_max_mol_m3"]
+    start = case["operation"]["li_fraction_start"]
+    assert summary["final_li_fraction_mean"] == pytest.approx(start + 2 * flux * t_end / radius / c_max, rel=1e-6)
+    exact = series(case, np.array([0.0, radius]), t_end, flux, "free")
+    peak = summary["peak"]
+    assert peak["hoop"]["radius_fraction"] == pytest.approx(1.0)
+    # measured: hoop +0.03 %, radial +0.2 % (20 BDF2 steps from the uniform start, h = 0.05 R)
+    assert peak["hoop"]["value_Pa"] == pytest.approx(exact.sigma_t_Pa[1], rel=2e-3)
+    assert peak["radial"]["value_Pa"] == pytest.approx(exact.sigma_r_Pa[0], rel=5e-3)
+    for name in ("summary.json", "timeseries.csv", "fields_final.vtu"):
+        assert (tmp_path / "disc" / name).is_file()
+
+
+SECTION_CASE = CASES / "section_ncm83_1000_grains.toml"
+SMALL_SECTION = ["geometry.grain_count=40", "mesh.cell_size_fraction=0.06", "mesh.surface_cell_size_fraction=0.04",
+                 "time.steps=2", "output.snapshots=0", *QUIET]
+
+
+def test_polycrystal_section_is_named_seeded_and_holds_the_section_porosity():
+    """40 grains, the GP-NCM83 profile with the FIB-SEM classes unscaled and the two central pores: every cell in
+    a grain_<i>, the three facet regions, the meshed area = disc - pores, the drawn porosity of every ring within
+    1 point of the profile outside the central pores, the same layout for the same seed."""
+    from solver import compat
+    from solver.geometry import pores as pore_tools
+    from solver.geometry.porosity import circle_annulus_area
+    from solver.reduced.section_mesh import RINGS, build_section_mesh, section_layout
+
+    case = load_case(SECTION_CASE, SMALL_SECTION)
+    geometry = case["geometry"]
+    particle = build_section_mesh(geometry, case["mesh"])
+    assert set(particle.facet_regions) == {"outer_surface", "pore_surface", "grain_boundary"}
+    assert all(name.startswith("grain_") for name in particle.cell_regions)
+    assert 30 <= len(particle.cell_regions) <= 40       # the central pores swallow a few of the 40 grains
+    tags = particle.cell_tags
+    assert len(np.unique(tags.indices)) == compat.owned_cell_count(particle.mesh)
+    assert particle.grain_orientations.shape == (40, 3, 3)
+    layout = section_layout(geometry)
+    radius = layout["radius_um"]
+    centres, radii = layout["pore_centres_um"], layout["pore_radii_um"]
+    assert radii[:2] == pytest.approx([(3 * v / (4 * math.pi)) ** (1 / 3) for v in (3.779, 1.123)])
+    assert radii[2:].max() < 0.37                        # the top class's 0.2 um^3 sphere: 0.363 um
+    drawn, meshed = particle.description["section_porosity"], particle.description["section_porosity_meshed"]
+    assert drawn == pytest.approx(np.sum(np.pi * radii**2) / (math.pi * radius**2))
+    assert 0 < drawn - meshed < 0.03 * drawn     # 16 chords per pore circle keep 97.4 % of its area
+    profile = pore_tools.profile(geometry["porosity"])
+    edges = np.linspace(0, radius, RINGS + 1)
+    for inner, outer in zip(edges[:-1], edges[1:]):
+        drawn = np.sum(circle_annulus_area(radii, np.linalg.norm(centres, axis=1), inner, outer))
+        porosity = drawn / (math.pi * (outer**2 - inner**2))
+        target = profile.annulus_mean(inner / radius, outer / radius)
+        if inner >= np.linalg.norm(centres[1]) + radii[1]:     # outside the two central pores
+            assert porosity == pytest.approx(target, abs=0.01)
+    again = section_layout(geometry)
+    assert np.array_equal(again["pore_radii_um"], radii) and np.array_equal(again["seeds_um"], layout["seeds_um"])
+    other = section_layout(dict(geometry, seed=geometry["seed"] + 1))
+    assert not np.array_equal(other["seeds_um"], layout["seeds_um"])
+
+
+def test_anisotropic_section_runs_free_of_axial_force(tmp_path):
+    """The shipped case on 40 grains, 2 steps: completes, writes the outputs, and the layered-oxide grains (3D c
+    axes, so eps* has an axial part that differs grain by grain) carry no net axial force; the in-plane rigid
+    motions are the operator's nullspace."""
+    from solver.reduced.section import SectionModel
+
+    case = load_case(SECTION_CASE, SMALL_SECTION)
+    model = SectionModel(case)
+    problem = model.problem
+    matrix = problem.mech_A
+    modes = problem.rigid_modes.getVecs()
+    assert len(modes) == 3
+    for mode in modes:        # PETSc's own NullSpace.test uses an absolute tolerance, meaningless at E ~ 1e11 Pa
+        image = matrix.createVecLeft()
+        matrix.mult(mode, image)
+        assert image.norm() < 1e-10 * matrix.norm() * mode.norm()
+    problem.c.x.array[:] = 0.5 * problem.c_max       # x = 0.5: the largest c - a misfit, away from the start
+    problem.solve_mechanics()
+    import dolfinx.fem
+    import ufl
+    sigma = problem.stress()
+    integral = lambda f: dolfinx.fem.assemble_scalar(dolfinx.fem.form(f * ufl.dx(domain=problem.mesh)))
+    axial_force, scale = integral(sigma[2, 2]), integral(abs(sigma[2, 2]))
+    assert abs(axial_force) < 1e-6 * scale
+    assert abs(problem.axial_strain()) > 1e-3           # the lattice contracts by several per mille at x = 0.5
+    summary = run_case(case, tmp_path / "section", MPI.COMM_SELF, render=False)
+    assert summary["status"] == "completed"
+    assert summary["mesh"]["description"]["pore_count"] > 30
+    assert summary["final_li_fraction_mean"] == pytest.approx(0.2, abs=1e-9)
+    assert 1e8 < summary["peak"]["von_mises"]["value_Pa"] < 2e10     # GPa misfit, no singular blow-up
+    stored = json.loads((tmp_path / "section" / "summary.json").read_text())
+    assert stored["formulation"] == "section_2d"
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (['geometry.kind="hollow_sphere"', "geometry.void_radius_fraction=0.4"], "geometry.kind"),
+    (["geometry.porosity=0.05"], "geometry.porosity"),
+    (['solver.mechanics_preconditioner="lu"'], "solver.mechanics_preconditioner"),
+    (['operation.wetted_surfaces=["inner_surface"]'], "operation.wetted_surfaces"),
+    (["material.regions.shell.diffusivity_m2_s=1e-15"], "material.regions.shell"),
+])
+def test_cases_a_section_cannot_take_are_refused_naming_the_key(overrides, key):
+    from solver.reduced.symmetry import check_section
+
+    with pytest.raises(CaseError, match=key.replace(".", r"\.")):
+        check_section(disc_case(*overrides))
