@@ -146,7 +146,7 @@ def test_polycrystal_section_is_named_seeded_and_holds_the_section_porosity():
     from solver.geometry.porosity import circle_annulus_area
     from solver.reduced.section_mesh import RINGS, build_section_mesh, section_layout
 
-    case = load_case(SECTION_CASE, SMALL_SECTION)
+    case = load_case(SECTION_CASE, [*SMALL_SECTION, "geometry.central_pores_um3=[3.779, 1.123]"])
     geometry = case["geometry"]
     particle = build_section_mesh(geometry, case["mesh"])
     assert set(particle.facet_regions) == {"outer_surface", "pore_surface", "grain_boundary"}
@@ -177,6 +177,28 @@ def test_polycrystal_section_is_named_seeded_and_holds_the_section_porosity():
     assert not np.array_equal(other["seeds_um"], layout["seeds_um"])
 
 
+@pytest.mark.parametrize("porosity", ["gp_ncm83", "p_ncm83", "gp_ni96"])
+def test_shipped_section_has_1200_grains_and_the_measured_porosity_in_every_ring(porosity):
+    """The layout of cases/section_ncm83_1000_grains.toml (no meshing): 1200 grain seeds, unscaled pores (largest
+    circle <= the 0.2 um^3 top class, 0.363 um), the section porosity of every ring within 1 point of the profile
+    (measured: within 0.5 point)."""
+    from solver.geometry import pores as pore_tools
+    from solver.geometry.porosity import circle_annulus_area
+    from solver.reduced.section_mesh import RINGS, section_layout
+
+    geometry = load_case(SECTION_CASE, [f'geometry.porosity="{porosity}"'])["geometry"]
+    layout = section_layout(geometry)
+    assert len(layout["seeds_um"]) == len(layout["polygons"]) == 1200
+    radius, centres, radii = layout["radius_um"], layout["pore_centres_um"], layout["pore_radii_um"]
+    assert len(radii) > 50 and radii.max() < 0.364
+    profile = pore_tools.profile(geometry["porosity"])
+    edges = np.linspace(0, radius, RINGS + 1)
+    for inner, outer in zip(edges[:-1], edges[1:]):
+        drawn = np.sum(circle_annulus_area(radii, np.linalg.norm(centres, axis=1), inner, outer))
+        porosity_in_ring = drawn / (math.pi * (outer**2 - inner**2))
+        assert porosity_in_ring == pytest.approx(profile.annulus_mean(inner / radius, outer / radius), abs=0.01)
+
+
 def test_anisotropic_section_runs_free_of_axial_force(tmp_path):
     """The shipped case on 40 grains, 2 steps: completes, writes the outputs, and the layered-oxide grains (3D c
     axes, so eps* has an axial part that differs grain by grain) carry no net axial force; the in-plane rigid
@@ -204,7 +226,7 @@ def test_anisotropic_section_runs_free_of_axial_force(tmp_path):
     assert abs(problem.axial_strain()) > 1e-3           # the lattice contracts by several per mille at x = 0.5
     summary = run_case(case, tmp_path / "section", MPI.COMM_SELF, render=False)
     assert summary["status"] == "completed"
-    assert summary["mesh"]["description"]["pore_count"] > 30
+    assert summary["mesh"]["description"]["pore_count"] > 100    # unscaled: ~210 on the whole section
     assert summary["final_li_fraction_mean"] == pytest.approx(0.2, abs=1e-9)
     assert 1e8 < summary["peak"]["von_mises"]["value_Pa"] < 2e10     # GPa misfit, no singular blow-up
     stored = json.loads((tmp_path / "section" / "summary.json").read_text())

@@ -49,6 +49,7 @@ from solver.units import UM_TO_M
 
 RINGS = 10
 MAX_PORE_TRIES = 200        # failed placements per accepted pore before a ring is declared full
+RING_OVERSHOOT = 0.005      # largest accepted excess of a ring's pore area over its target, as a fraction of the ring
 GHOSTS = 32                 # points on a ring at 3 R that bound every Voronoi cell of the disc
 
 
@@ -118,22 +119,28 @@ def section_pores(rng: np.random.Generator, geometry: dict, radius: float) -> tu
         return bool(np.all(distance >= np.asarray(radii) + a + gap))
 
     edges = np.linspace(0.0, radius, RINGS + 1)
+    ring_area = math.pi * (edges[1:] ** 2 - edges[:-1] ** 2)
+    targets = np.array([profile.annulus_mean(a / radius, b / radius) for a, b in zip(edges[:-1], edges[1:])]) * ring_area
     area_in_ring = np.zeros(RINGS)
 
-    def add(centre, a) -> None:
+    def share(centre, a) -> np.ndarray:
+        """The circle's area in every ring."""
+        return module.circle_annulus_area(a, np.linalg.norm(centre), edges[:-1], edges[1:])
+
+    def add(centre, a, shares) -> None:
         nonlocal area_in_ring
         centres.append(centre)
         radii.append(a)
-        area_in_ring = area_in_ring + module.circle_annulus_area(a, np.linalg.norm(centre), edges[:-1], edges[1:])
+        area_in_ring = area_in_ring + shares
 
     for volume_m3 in geometry["central_pores_m3"] or []:
         a = (3.0 * volume_m3 / UM_TO_M**3 / (4.0 * math.pi)) ** (1 / 3)
-        add(np.zeros(2) if not radii else _beside(centres, radii, a, gap), a)
+        centre = np.zeros(2) if not radii else _beside(centres, radii, a, gap)
+        add(centre, a, share(centre, a))
     for ring in range(RINGS):
         inner, outer = edges[ring], edges[ring + 1]
-        target = profile.annulus_mean(inner / radius, outer / radius) * math.pi * (outer**2 - inner**2)
         failures = 0
-        while area_in_ring[ring] < target and failures < MAX_PORE_TRIES:
+        while area_in_ring[ring] < targets[ring] and failures < MAX_PORE_TRIES:
             k = rng.choice(len(classes), p=weights)
             volume = math.exp(rng.uniform(math.log(classes[k, 0]), math.log(classes[k, 1])))
             sphere = (3.0 * volume / (4.0 * math.pi)) ** (1 / 3)
@@ -141,14 +148,21 @@ def section_pores(rng: np.random.Generator, geometry: dict, radius: float) -> tu
             r = math.sqrt(rng.uniform(inner**2, outer**2))
             angle = rng.uniform(0.0, 2.0 * math.pi)
             centre = np.array([r * math.cos(angle), r * math.sin(angle)])
-            # grazing cuts (a < sphere / 10) would only make slivers; a pore that would overshoot the ring's target
-            # by more than it falls short without it is declined (else the last pore of a small ring doubles it)
-            if a < 0.1 * sphere or area_in_ring[ring] + math.pi * a * a - target > target - area_in_ring[ring] \
-                    or not fits(centre, a):
+            if a < 0.1 * sphere or not fits(centre, a):     # grazing cuts (a < sphere / 10) would only make slivers
+                failures += 1
+                continue
+            # a pore may overshoot the target of its ring, or of an inner ring it spills into (those are filled
+            # already), by at most RING_OVERSHOOT of that ring, and its own ring by less than it falls short
+            # without it (else the last pore of a small ring may double its porosity)
+            shares = share(centre, a)
+            excess = (area_in_ring + shares - targets)[: ring + 1]
+            limit = RING_OVERSHOOT * ring_area[: ring + 1]
+            limit[ring] = min(limit[ring], targets[ring] - area_in_ring[ring])
+            if np.any((shares[: ring + 1] > 0) & (excess > limit)):
                 failures += 1
                 continue
             failures = 0
-            add(centre, a)
+            add(centre, a, shares)
     return np.asarray(centres).reshape(-1, 2), np.asarray(radii)
 
 
