@@ -245,3 +245,19 @@ def test_cases_a_section_cannot_take_are_refused_naming_the_key(overrides, key):
 
     with pytest.raises(CaseError, match=key.replace(".", r"\.")):
         check_section(disc_case(*overrides))
+
+
+def test_mesh_command_reports_the_section(tmp_path, capsys):
+    """`python -m solver mesh` on a section_2d case meshes the section (not a 3D particle of as many grains) and
+    writes its grains, pores and porosity per ring (drawn, and the profile's) to geometry.json."""
+    from solver.cli import main
+
+    out = tmp_path / "mesh"
+    assert main(["mesh", str(SECTION_CASE), "--out", str(out), "--set", "geometry.grain_count=30",
+                 "--set", "mesh.cell_size_fraction=0.08"]) == 0
+    report = json.loads((out / "geometry.json").read_text())
+    assert report["formulation"] == "section_2d" and report["grains"] == 30
+    assert report["pore_count"] > 100 and report["cells"] == report["triangles"]
+    rings = report["porosity_by_ring"]
+    assert len(rings) == 10 and all(abs(ring["porosity"] - ring["profile"]) <= 0.01 for ring in rings)
+    assert '"pore_count"' in capsys.readouterr().out

@@ -98,10 +98,11 @@ def _wicksell_weights(classes: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def section_pores(rng: np.random.Generator, geometry: dict, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """(centres (n, 2), radii (n,)) in micrometres of the section's pore circles (see the module docstring)."""
+def section_pores(rng: np.random.Generator, geometry: dict, radius: float) -> tuple[np.ndarray, np.ndarray, list]:
+    """(centres (n, 2), radii (n,)) in micrometres of the section's pore circles (see the module docstring), and
+    per ring its edges (r/R), drawn porosity and the profile's."""
     if not pore_tools.has_pores(geometry):
-        return np.empty((0, 2)), np.empty(0)
+        return np.empty((0, 2)), np.empty(0), []
     profile = pore_tools.profile(geometry["porosity"])
     module = pore_tools.sampler()
     classes = np.asarray(geometry["volume_classes_um3"] or module.MEASURED_VOLUME_CLASSES, dtype=float)
@@ -163,7 +164,9 @@ def section_pores(rng: np.random.Generator, geometry: dict, radius: float) -> tu
                 continue
             failures = 0
             add(centre, a, shares)
-    return np.asarray(centres).reshape(-1, 2), np.asarray(radii)
+    rings = [{"r_fraction": [a / radius, b / radius], "porosity": drawn / area, "profile": target / area}
+             for a, b, drawn, target, area in zip(edges[:-1], edges[1:], area_in_ring, targets, ring_area)]
+    return np.asarray(centres).reshape(-1, 2), np.asarray(radii), rings
 
 
 def _beside(centres: list, radii: list, a: float, gap: float) -> np.ndarray:
@@ -183,11 +186,12 @@ def section_layout(geometry: dict) -> dict:
     if polycrystal:
         rotations, textured = grain_rotations(rng, np.column_stack([seeds, np.zeros(count)]), geometry["orientation"],
                                               geometry["radial_texture_fraction"], geometry["radial_axis"])
-    centres, pore_radii = section_pores(rng, geometry, radius) if polycrystal else (np.empty((0, 2)), np.empty(0))
+    centres, pore_radii, rings = section_pores(rng, geometry, radius) if polycrystal else (np.empty((0, 2)),
+                                                                                          np.empty(0), [])
     return {"radius_um": radius, "seeds_um": seeds, "rotations": rotations,
             "textured": 0 if textured is None else int(textured.sum()),
             "polygons": voronoi_polygons(seeds, radius) if polycrystal else None,
-            "pore_centres_um": centres, "pore_radii_um": pore_radii}
+            "pore_centres_um": centres, "pore_radii_um": pore_radii, "porosity_by_ring": rings}
 
 
 def _occ_regions(layout: dict) -> tuple[dict, dict]:
@@ -266,6 +270,7 @@ def build_section_mesh(geometry: dict, mesh_options: dict, comm=MPI.COMM_SELF) -
                    "textured_grains": layout["textured"], "pore_count": int(len(layout["pore_radii_um"])),
                    "section_porosity": pore_area / (math.pi * radius**2),
                    "section_porosity_meshed": 1.0 - meshed_um2 / (math.pi * radius**2),
+                   "porosity_by_ring": layout["porosity_by_ring"],
                    "pore_radius_um": {"min": float(np.min(layout["pore_radii_um"], initial=np.inf)) if pore_area else 0.0,
                                       "max": float(np.max(layout["pore_radii_um"], initial=0.0))},
                    "sizes_um": {"coarse": sizes.coarse, "surface": sizes.surface, "minimum": sizes.minimum},
@@ -274,3 +279,18 @@ def build_section_mesh(geometry: dict, mesh_options: dict, comm=MPI.COMM_SELF) -
     return ParticleMesh(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags, cell_regions=cell_regions,
                         facet_regions=facet_regions, radius_m=geometry["radius_m"], description=description,
                         grain_orientations=rotations)
+
+
+def section_geometry_report(case: dict, comm=MPI.COMM_WORLD) -> dict:
+    """What `python -m solver mesh` reports for a section_2d case (geometry.json): the section mesh's description
+    (grains, pores, drawn and meshed section porosity, porosity per ring against the profile), cell and facet
+    counts by region. Checks the case as a run would first. Serial (rank 0 meshes, as the runner does)."""
+    from solver.reduced.symmetry import check_section
+
+    check_section(case)
+    particle = build_section_mesh(case["geometry"], case["mesh"], MPI.COMM_SELF) if comm.rank == 0 else None
+    if particle is None:
+        return {}
+    tags = particle.cell_tags
+    return {**particle.description, "cells": int(len(tags.values)), "grains": len(particle.cell_regions),
+            "facet_regions": sorted(particle.facet_regions)}
