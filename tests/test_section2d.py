@@ -231,6 +231,7 @@ def test_anisotropic_section_runs_free_of_axial_force(tmp_path):
     assert 1e8 < summary["peak"]["von_mises"]["value_Pa"] < 2e10     # GPa misfit, no singular blow-up
     stored = json.loads((tmp_path / "section" / "summary.json").read_text())
     assert stored["formulation"] == "section_2d"
+    assert stored["section"]["axial"] == "free" and stored["section"]["axial_strain"] < -1e-3   # the lattice shrinks
 
 
 @pytest.mark.parametrize("overrides, key", [

@@ -100,6 +100,7 @@ def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: Res
         "timing_s": timings,
         "provenance": provenance(case),
     }
+    summary.update(getattr(model, "summary_extra", dict)())   # what only one formulation knows (section: eps_zz)
     write_json(folder.path("summary.json"), summary)
     return summary
 

@@ -56,3 +56,8 @@ class SectionModel(PlanarModel):
         mesh_seconds = time.perf_counter() - started
         super().__init__(case, particle, SectionProblem(case, particle, self.comm), case["geometry"]["radius_m"],
                          mesh_seconds)
+
+    def summary_extra(self) -> dict:
+        """summary.json["section"]: the final uniform axial strain (generalised plane strain; 0 in plane strain)."""
+        return {"section": {"axial_strain": self.problem.axial_strain(),
+                            "axial": self.case["solver"]["section_axial_strain"]}}
