@@ -19,8 +19,10 @@ It is built from the case's [geometry] (kind "polycrystal", or "sphere" for a si
             (the point of a section is the measured pore size)
   facets    outer_surface, pore_surface, grain_boundary
 
-Construction: one OCC intersect of all grain polygons with the disc, one OCC cut of all pores (measured on 2
-cores: 1000 grains and 300 pores 16 s of booleans, 1 s of meshing; 200 grains 1 s). The triangles are straight
+Construction: one OCC intersect of all grain polygons with the disc, one OCC cut of all pores. Measured on 2 shared
+cores with the shipped case's pores (~210) and mesh: 250 / 500 / 1000 / 2000 grains take 3.5 / 9.9 / 23.6 / 72.9 s
+of booleans (~N^1.4; the intersect is ~80 % of it; OCC's parallel mode and a fuzzy tolerance did not help, a
+single fragment call was no faster) and 3.5-12 s more for the triangles and the transfer to dolfinx. The triangles are straight
 (mesh.geometry_order = 1) or, for a dense disc (kind "sphere"), quadratic and curved on the rim with
 mesh.geometry_order = 2, as in the meridian mesh (solver/reduced/meridian_mesh.py); the schema keeps pores and
 grains straight (curved edges of small pores met by grain boundaries invert cells). Same seed, same mesh; section
