@@ -262,3 +262,23 @@ def test_mesh_command_reports_the_section(tmp_path, capsys):
     rings = report["porosity_by_ring"]
     assert len(rings) == 10 and all(abs(ring["porosity"] - ring["profile"]) <= 0.01 for ring in rings)
     assert '"pore_count"' in capsys.readouterr().out
+
+
+def test_section_meshes_are_cached(tmp_path):
+    """A second build of the same section comes from the mesh cache: same regions, cells, orientations and
+    porosities; another seed is another entry."""
+    from solver import compat
+    from solver.reduced.section_mesh import build_section_mesh
+
+    geometry = load_case(SECTION_CASE, SMALL_SECTION)["geometry"]
+    mesh_options = load_case(SECTION_CASE, SMALL_SECTION)["mesh"]
+    built = build_section_mesh(geometry, mesh_options, cache_dir=tmp_path)
+    cached = build_section_mesh(geometry, mesh_options, cache_dir=tmp_path)
+    assert not built.description["cache_hit"] and cached.description["cache_hit"]
+    assert cached.cell_regions == built.cell_regions and cached.facet_regions == built.facet_regions
+    assert compat.owned_cell_count(cached.mesh) == compat.owned_cell_count(built.mesh)
+    assert np.array_equal(cached.grain_orientations, built.grain_orientations)
+    for key in ("section_porosity", "section_porosity_meshed", "pore_count"):
+        assert cached.description[key] == pytest.approx(built.description[key], rel=1e-12)
+    build_section_mesh(dict(geometry, seed=geometry["seed"] + 1), mesh_options, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.msh"))) == 2

@@ -20,11 +20,11 @@ from solver.runs import log, march, run_serial, snapshot_times, state_of_charge
 from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
-def build_model(case: dict, layout: RadialLayout | None):
+def build_model(case: dict, layout: RadialLayout | None, mesh_cache: Path | None = None):
     formulation = case["solver"]["formulation"]
     if formulation == "section_2d":
         from solver.reduced.section import SectionModel
-        return SectionModel(case)
+        return SectionModel(case, mesh_cache)
     if formulation == "spherical_1d":
         from solver.reduced.spherical import SphericalModel
         return SphericalModel(case, layout)
@@ -65,13 +65,14 @@ class _Recorder:
         write_json(self.folder.path("snapshots.json"), self.snapshots)
 
 
-def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: ResultFolder) -> dict:
+def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: ResultFolder,
+           mesh_cache: Path | None) -> dict:
     started = wallclock.perf_counter()
     show = case["output"]["progress"]
     formulation = case["solver"]["formulation"]
     comm = MPI.COMM_SELF
     log(comm, f"case {case['name']}: {formulation} model of a {case['geometry']['kind']}", show)
-    model = build_model(case, layout)
+    model = build_model(case, layout, mesh_cache)
     timings = {"mesh": getattr(model, "mesh_seconds", 0.0)}
     timings["setup"] = wallclock.perf_counter() - started - timings["mesh"]
     t_end = end_time_s(case, radius_m)
@@ -105,9 +106,10 @@ def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: Res
     return summary
 
 
-def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
+def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None,
+                     mesh_cache: Path | None = None) -> dict:
     """Run a validated case with solver.formulation 'spherical_1d', 'axisymmetric' or 'section_2d'; returns the
-    summary."""
+    summary. mesh_cache: where section meshes are cached (the 1D and meridian meshes take well under a second)."""
     if "kinetics" in case:   # electrode kinetics and protocols (1D only for now): solver/reduced/kinetic_case.py
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
@@ -116,4 +118,4 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
     else:
         layout = check_reducible(case)
         radius_m = layout.radius_m
-    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, radius_m, folder), render)
+    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, radius_m, folder, mesh_cache), render)

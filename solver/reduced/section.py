@@ -17,6 +17,7 @@ rigid motions as nullspace (the section floats).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from mpi4py import MPI
 
@@ -50,9 +51,9 @@ class SectionProblem(ChemoMechanicalProblem):
 class SectionModel(PlanarModel):
     """Mesh, problem, stress sampling, probe and field files of one section run (serial)."""
 
-    def __init__(self, case: dict):
+    def __init__(self, case: dict, mesh_cache: Path | None = None):
         started = time.perf_counter()
-        particle = build_section_mesh(case["geometry"], case["mesh"], self.comm)
+        particle = build_section_mesh(case["geometry"], case["mesh"], self.comm, mesh_cache)
         mesh_seconds = time.perf_counter() - started
         super().__init__(case, particle, SectionProblem(case, particle, self.comm), case["geometry"]["radius_m"],
                          mesh_seconds)

@@ -25,13 +25,15 @@ of booleans (~N^1.4; the intersect is ~80 % of it; OCC's parallel mode and a fuz
 single fragment call was no faster) and 3.5-12 s more for the triangles and the transfer to dolfinx. The triangles are straight
 (mesh.geometry_order = 1) or, for a dense disc (kind "sphere"), quadratic and curved on the rim with
 mesh.geometry_order = 2, as in the meridian mesh (solver/reduced/meridian_mesh.py); the schema keeps pores and
-grains straight (curved edges of small pores met by grain boundaries invert cells). Same seed, same mesh; section
-meshes take seconds and are not cached.
+grains straight (curved edges of small pores met by grain boundaries invert cells). Same seed, same mesh; meshes
+are cached like the 3D ones (solver/geometry/cache.py; the key adds this module's source).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import ufl
@@ -40,7 +42,7 @@ import dolfinx.fem
 
 from solver import compat
 from solver.errors import CaseError
-from solver.geometry import pores as pore_tools
+from solver.geometry import cache, pores as pore_tools
 from solver.geometry.build import FACET_IDS, cell_id
 from solver.geometry.occ import gmsh_session
 from solver.geometry.orientations import grain_rotations
@@ -237,60 +239,91 @@ def _occ_regions(layout: dict) -> tuple[dict, dict]:
     return cells, facets
 
 
-def build_section_mesh(geometry: dict, mesh_options: dict, comm=MPI.COMM_SELF) -> ParticleMesh:
-    """Triangle mesh of the particle's central section (metres), regions named (see the module docstring)."""
+def _mesh_section(geometry: dict, mesh_options: dict) -> dict:
+    """Build and mesh the section in the current gmsh model; returns what the cache stores with the mesh."""
     import gmsh
 
     started = time.perf_counter()
     layout = section_layout(geometry)
     radius = layout["radius_um"]
     sizes = Sizes.from_options(mesh_options, radius)
-    with gmsh_session(1, mesh_options["verbose"]):
-        cells, facets = _occ_regions(layout)
-        built = time.perf_counter()
-        cell_regions = {name: cell_id(name) for name in cells}
-        facet_regions = {name: FACET_IDS[name] for name in sorted(facets, key=FACET_IDS.get)}
-        for name, surfaces in cells.items():
-            gmsh.model.addPhysicalGroup(2, surfaces, cell_regions[name], name=name)
-        for name, curves in facets.items():
-            gmsh.model.addPhysicalGroup(1, curves, facet_regions[name], name=name)
-        size_field({name: facets[name] for name in ("outer_surface",) if name in facets}, sizes, {})
-        # pores get their cells from their curvature (curvature_cells per 2 pi), down to mesh.min_cell_size_fraction
-        gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", mesh_options["curvature_cells"])
-        gmsh.option.setNumber("Mesh.MeshSizeMin", sizes.minimum)
-        gmsh.model.mesh.generate(2)
-        triangles = len(gmsh.model.mesh.getElementsByType(TRIANGLE)[0])
-        if mesh_options["geometry_order"] == 2:
-            gmsh.model.mesh.setOrder(2)
-        mesh, cell_tags, facet_tags = compat.gmsh_model_to_mesh(gmsh.model, comm, 0, gdim=2)
-    mesh.geometry.x[:] *= UM_TO_M
-    pore_area = float(np.sum(np.pi * layout["pore_radii_um"] ** 2))
-    # the meshed pores are polygons (chords): their area, as meshed, is what the model sees
-    meshed_um2 = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(1.0 * ufl.dx(domain=mesh)))) / UM_TO_M**2
+    cells, facets = _occ_regions(layout)
+    built = time.perf_counter()
+    cell_regions = {name: cell_id(name) for name in cells}
+    facet_regions = {name: FACET_IDS[name] for name in sorted(facets, key=FACET_IDS.get)}
+    for name, surfaces in cells.items():
+        gmsh.model.addPhysicalGroup(2, surfaces, cell_regions[name], name=name)
+    for name, curves in facets.items():
+        gmsh.model.addPhysicalGroup(1, curves, facet_regions[name], name=name)
+    size_field({name: facets[name] for name in ("outer_surface",) if name in facets}, sizes, {})
+    # pores get their cells from their curvature (curvature_cells per 2 pi), down to mesh.min_cell_size_fraction
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", mesh_options["curvature_cells"])
+    gmsh.option.setNumber("Mesh.MeshSizeMin", sizes.minimum)
+    gmsh.model.mesh.generate(2)
+    triangles = len(gmsh.model.mesh.getElementsByType(TRIANGLE)[0])
+    if mesh_options["geometry_order"] == 2:
+        gmsh.model.mesh.setOrder(2)
+    radii = layout["pore_radii_um"]
     description = {"formulation": "section_2d", "kind": geometry["kind"], "triangles": triangles,
                    "radius_m": geometry["radius_m"], "grain_count": len(layout["seeds_um"]),
-                   "textured_grains": layout["textured"], "pore_count": int(len(layout["pore_radii_um"])),
-                   "section_porosity": pore_area / (math.pi * radius**2),
-                   "section_porosity_meshed": 1.0 - meshed_um2 / (math.pi * radius**2),
+                   "textured_grains": layout["textured"], "pore_count": int(len(radii)),
+                   "section_porosity": float(np.sum(np.pi * radii**2)) / (math.pi * radius**2),
                    "porosity_by_ring": layout["porosity_by_ring"],
-                   "pore_radius_um": {"min": float(np.min(layout["pore_radii_um"], initial=np.inf)) if pore_area else 0.0,
-                                      "max": float(np.max(layout["pore_radii_um"], initial=0.0))},
+                   "pore_radius_um": {"min": float(radii.min()) if len(radii) else 0.0,
+                                      "max": float(radii.max()) if len(radii) else 0.0},
                    "sizes_um": {"coarse": sizes.coarse, "surface": sizes.surface, "minimum": sizes.minimum},
-                   "seconds": {"geometry": built - started, "total": time.perf_counter() - started}}
+                   "seconds": {"geometry": built - started, "mesh": time.perf_counter() - built}}
     rotations = layout["rotations"]
-    return ParticleMesh(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags, cell_regions=cell_regions,
-                        facet_regions=facet_regions, radius_m=geometry["radius_m"], description=description,
-                        grain_orientations=rotations)
+    return {"cell_regions": cell_regions, "facet_regions": facet_regions, "description": description,
+            "grain_orientations": None if rotations is None else rotations.tolist()}
 
 
-def section_geometry_report(case: dict, comm=MPI.COMM_WORLD) -> dict:
+def _cache_key(geometry: dict, mesh_options: dict) -> str:
+    """The 3D meshes' cache key (solver/geometry/cache.py) with this module's source and the pore sampler's."""
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return cache.cache_key(geometry, mesh_options, {"formulation": "section_2d", "section_builder": source,
+                                                    "sampler": pore_tools.sampler_digest()})
+
+
+def build_section_mesh(geometry: dict, mesh_options: dict, comm=MPI.COMM_SELF, cache_dir: Path | None = None) \
+        -> ParticleMesh:
+    """Triangle mesh of the particle's central section (metres), regions named (see the module docstring); from
+    the mesh cache when `cache_dir` holds it (same key rules as the 3D meshes), else built and stored there."""
+    import gmsh
+
+    started = time.perf_counter()
+    with gmsh_session(1, mesh_options["verbose"]):
+        key = _cache_key(geometry, mesh_options)
+        meta = cache.load_meta(cache_dir, key)
+        if meta is None:
+            meta = _mesh_section(geometry, mesh_options)
+            cache.store(cache_dir, key, meta)
+            meta["description"]["cache_hit"] = False
+        else:
+            cache.merge_mesh(cache_dir, key)
+            meta["description"]["cache_hit"] = True
+        mesh, cell_tags, facet_tags = compat.gmsh_model_to_mesh(gmsh.model, comm, 0, gdim=2)
+    mesh.geometry.x[:] *= UM_TO_M
+    # the meshed pores are polygons (chords): their area, as meshed, is what the model sees
+    area_m2 = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(1.0 * ufl.dx(domain=mesh))))
+    description = dict(meta["description"], cache_key=key,
+                       section_porosity_meshed=1.0 - area_m2 / (math.pi * geometry["radius_m"] ** 2))
+    description["seconds"] = dict(description["seconds"], total=time.perf_counter() - started)
+    orientations = meta["grain_orientations"]
+    return ParticleMesh(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags,
+                        cell_regions=dict(meta["cell_regions"]), facet_regions=dict(meta["facet_regions"]),
+                        radius_m=geometry["radius_m"], description=description,
+                        grain_orientations=None if orientations is None else np.asarray(orientations, float))
+
+
+def section_geometry_report(case: dict, comm=MPI.COMM_WORLD, cache_dir: Path | None = None) -> dict:
     """What `python -m solver mesh` reports for a section_2d case (geometry.json): the section mesh's description
     (grains, pores, drawn and meshed section porosity, porosity per ring against the profile), cell and facet
     counts by region. Checks the case as a run would first. Serial (rank 0 meshes, as the runner does)."""
     from solver.reduced.symmetry import check_section
 
     check_section(case)
-    particle = build_section_mesh(case["geometry"], case["mesh"], MPI.COMM_SELF) if comm.rank == 0 else None
+    particle = build_section_mesh(case["geometry"], case["mesh"], MPI.COMM_SELF, cache_dir) if comm.rank == 0 else None
     if particle is None:
         return {}
     tags = particle.cell_tags
