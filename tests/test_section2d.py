@@ -188,7 +188,7 @@ def test_shipped_section_has_1200_grains_and_the_measured_porosity_in_every_ring
 
     geometry = load_case(SECTION_CASE, [f'geometry.porosity="{porosity}"'])["geometry"]
     layout = section_layout(geometry)
-    assert len(layout["seeds_um"]) == len(layout["polygons"]) == 1200
+    assert len(layout["seeds_um"]) == len(layout["cells"]) == 1200
     radius, centres, radii = layout["radius_um"], layout["pore_centres_um"], layout["pore_radii_um"]
     assert len(radii) > 50 and radii.max() < 0.364
     profile = pore_tools.profile(geometry["porosity"])
@@ -282,3 +282,43 @@ def test_section_meshes_are_cached(tmp_path):
         assert cached.description[key] == pytest.approx(built.description[key], rel=1e-12)
     build_section_mesh(dict(geometry, seed=geometry["seed"] + 1), mesh_options, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.msh"))) == 2
+
+
+@pytest.mark.parametrize("count", [2, 7, 300])
+def test_clipped_voronoi_cells_tile_the_disc(count):
+    """clipped_cells: the cells (straight pieces by the shoelace formula, rim arcs by their circular segments)
+    tile the disc exactly, each holds its seed's area share with its seed inside, and every straight piece
+    inside the disc is shared by exactly two cells (conformal without a boolean)."""
+    from solver.reduced.section_mesh import clipped_cells, section_seeds, voronoi_cells_2d
+
+    radius = 5.0
+    seeds = section_seeds(np.random.default_rng(count), count, radius, 0.5)
+    points, boundaries = clipped_cells(*voronoi_cells_2d(seeds, radius), radius)
+    total, uses = 0.0, {}
+    for boundary in boundaries:
+        area = 0.0
+        for kind, a, b in boundary:
+            (xa, ya), (xb, yb) = points[a], points[b]
+            area += 0.5 * (xa * yb - xb * ya)
+            if kind == "arc":
+                sweep = (math.atan2(yb, xb) - math.atan2(ya, xa)) % (2 * math.pi)
+                area += 0.5 * radius**2 * (sweep - math.sin(sweep))
+            else:
+                uses[frozenset((a, b))] = uses.get(frozenset((a, b)), 0) + 1
+        assert area > 0
+        total += area
+    assert total == pytest.approx(math.pi * radius**2, rel=1e-12)
+    on_rim = {edge for edge in uses if all(abs(np.hypot(*points[k]) - radius) < 1e-9 for k in edge)}
+    assert all(n == 2 for edge, n in uses.items() if edge not in on_rim)
+
+
+def test_dense_polycrystal_section_is_conformal():
+    """Without pores the grains meet only each other and the rim: facets outer_surface and grain_boundary, the
+    meshed area the disc's (polygonal rim: -6e-5)."""
+    from solver.reduced.section_mesh import build_section_mesh
+
+    case = load_case(SECTION_CASE, [*SMALL_SECTION, "geometry.porosity=0"])
+    particle = build_section_mesh(case["geometry"], case["mesh"])
+    assert set(particle.facet_regions) == {"outer_surface", "grain_boundary"}
+    assert len(particle.cell_regions) == 40
+    assert 0 < particle.description["section_porosity_meshed"] < 1e-3

@@ -19,10 +19,12 @@ It is built from the case's [geometry] (kind "polycrystal", or "sphere" for a si
             (the point of a section is the measured pore size)
   facets    outer_surface, pore_surface, grain_boundary
 
-Construction: one OCC intersect of all grain polygons with the disc, one OCC cut of all pores. Measured on 2 shared
-cores with the shipped case's pores (~210) and mesh: 250 / 500 / 1000 / 2000 grains take 3.5 / 9.9 / 23.6 / 72.9 s
-of booleans (~N^1.4; the intersect is ~80 % of it; OCC's parallel mode and a fuzzy tolerance did not help, a
-single fragment call was no faster) and 3.5-12 s more for the triangles and the transfer to dolfinx. The triangles are straight
+Construction: the Voronoi cells are clipped to the disc here (clipped_cells: straight pieces and rim arcs on shared
+points), so the grains are built conformal from shared OCC points and lines without a boolean; one OCC cut removes
+the pores. Measured on 2 shared cores with the shipped case's pores (~210) and mesh: 250 / 1000 / 2000 grains take
+1.8 / 7.1 / 21.2 s of geometry (an OCC intersect of the polygons with the disc took 3.5 / 23.6 / 72.9 s; OCC's
+parallel mode, a fuzzy tolerance or a single fragment call did not help it) and 3-12 s more for the triangles
+and the transfer to dolfinx. The triangles are straight
 (mesh.geometry_order = 1) or, for a dense disc (kind "sphere"), quadratic and curved on the rim with
 mesh.geometry_order = 2, as in the meridian mesh (solver/reduced/meridian_mesh.py); the schema keeps pores and
 grains straight (curved edges of small pores met by grain boundaries invert cells). Same seed, same mesh; meshes
@@ -77,23 +79,63 @@ def section_seeds(rng: np.random.Generator, count: int, radius: float, spacing_f
                     f"{hard_core:.3g} um apart in the section (placed {placed}); lower it")
 
 
-def voronoi_polygons(seeds: np.ndarray, radius: float) -> list[np.ndarray]:
-    """The Voronoi cell of every seed as a counter-clockwise polygon (k, 2); ghost points on a ring at 3 R bound
-    every cell (cells then reach at most ~2 R out, and the disc clips them)."""
+def voronoi_cells_2d(seeds: np.ndarray, radius: float) -> tuple[np.ndarray, list[list[int]]]:
+    """(vertices (m, 2), the vertex indices of every seed's Voronoi cell, counter-clockwise): neighbouring cells
+    share their vertices by index. Ghost points on a ring at 3 R bound every cell (cells then reach at most ~2 R
+    out, and the disc clips them)."""
     from scipy.spatial import Voronoi
 
     angles = np.linspace(0.0, 2.0 * math.pi, GHOSTS, endpoint=False)
     ghosts = 3.0 * radius * np.column_stack([np.cos(angles), np.sin(angles)])
     diagram = Voronoi(np.vstack([seeds, ghosts]))
-    polygons = []
+    cells = []
     for i in range(len(seeds)):
-        region = diagram.regions[diagram.point_region[i]]
-        vertices = diagram.vertices[region]
-        order = np.argsort(np.arctan2(*(vertices - seeds[i]).T[::-1]))
-        polygons.append(vertices[order])
-    return polygons
+        region = np.asarray(diagram.regions[diagram.point_region[i]])
+        offsets = diagram.vertices[region] - seeds[i]
+        cells.append(region[np.argsort(np.arctan2(offsets[:, 1], offsets[:, 0]))].tolist())
+    return diagram.vertices, cells
 
 
+def _crossings(a: np.ndarray, b: np.ndarray, radius: float) -> list[float]:
+    """Parameters t in (0, 1) where a + t (b - a) crosses the circle |x| = radius, ascending."""
+    d = b - a
+    qa, qb, qc = d @ d, 2.0 * (a @ d), a @ a - radius**2
+    disc = qb * qb - 4.0 * qa * qc
+    if disc <= 0.0:       # misses or touches the circle: no crossing
+        return []
+    root = math.sqrt(disc)
+    return [t for t in ((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)) if 0.0 < t < 1.0]
+
+
+def clipped_cells(vertices: np.ndarray, cells: list[list[int]], radius: float) -> tuple[dict, list[list[tuple]]]:
+    """Every cell clipped to the disc as a closed boundary of ("line" | "arc", point key, point key) pieces,
+    counter-clockwise, and the coordinates of every point key. Keys are shared: ("v", i) a Voronoi vertex,
+    ("x", i, j, k) the k-th crossing of the edge between vertices i < j with the circle (computed once from i to j,
+    so both cells of an edge get the same point). Lines between the same two keys are one curve; arcs (on the rim)
+    belong to one cell. Cells are convex, so the boundary is the inside part of each edge, and between an exit
+    from the disc and the next entry the circle, counter-clockwise."""
+    points: dict = {}
+    boundaries = []
+    for cell in cells:
+        walk = []          # (key, kind): kind "vertex", "entry" or "exit"
+        for a, b in zip(cell, cell[1:] + cell[:1]):
+            if np.hypot(*vertices[a]) < radius:
+                points[("v", a)] = vertices[a]
+                walk.append((("v", a), "vertex"))
+            lo, hi = min(a, b), max(a, b)
+            ts = _crossings(vertices[lo], vertices[hi], radius)
+            crossings = []
+            for k, t in enumerate(ts):
+                key = ("x", lo, hi, k)
+                points[key] = vertices[lo] + t * (vertices[hi] - vertices[lo])
+                crossings.append((t if a == lo else 1.0 - t, key))
+            for _, key in sorted(crossings):
+                inside_before = np.hypot(*(0.5 * (vertices[a] + points[key]))) < radius
+                walk.append((key, "exit" if inside_before else "entry"))
+        boundary = [("arc" if kind == "exit" else "line", key, walk[(n + 1) % len(walk)][0])
+                    for n, (key, kind) in enumerate(walk)]
+        boundaries.append(boundary)
+    return points, boundaries
 def _wicksell_weights(classes: np.ndarray) -> np.ndarray:
     """Class weights of the pores a plane meets: count fraction x mean equivalent radius (log-uniform volumes)."""
     low, high = classes[:, 0], classes[:, 1]
@@ -179,7 +221,7 @@ def _beside(centres: list, radii: list, a: float, gap: float) -> np.ndarray:
 
 
 def section_layout(geometry: dict) -> dict:
-    """Seeds, polygons, orientations and pores of the section (micrometres), seeded by geometry.seed; the kinds
+    """Seeds, Voronoi cells, orientations and pores of the section (micrometres), seeded by geometry.seed; the kinds
     symmetry.check_section accepts (a sphere is one dense bulk disc)."""
     radius = geometry["radius_m"] / UM_TO_M
     polycrystal = geometry["kind"] == "polycrystal"
@@ -194,27 +236,55 @@ def section_layout(geometry: dict) -> dict:
                                                                                           np.empty(0), [])
     return {"radius_um": radius, "seeds_um": seeds, "rotations": rotations,
             "textured": 0 if textured is None else int(textured.sum()),
-            "polygons": voronoi_polygons(seeds, radius) if polycrystal else None,
+            **_voronoi_layout(seeds, radius, polycrystal),
             "pore_centres_um": centres, "pore_radii_um": pore_radii, "porosity_by_ring": rings}
+
+
+def _rim_arc(occ, start: int, end: int, start_xy, end_xy, radius: float, centre: int) -> list[int]:
+    """Curves of the rim from start to end, counter-clockwise, in pieces below pi/2 (OCC arcs must be < pi)."""
+    first = math.atan2(start_xy[1], start_xy[0])
+    sweep = (math.atan2(end_xy[1], end_xy[0]) - first) % (2.0 * math.pi)
+    pieces = max(1, math.ceil(sweep / (0.5 * math.pi)))
+    tags = [start] + [occ.addPoint(radius * math.cos(first + sweep * k / pieces),
+                                   radius * math.sin(first + sweep * k / pieces), 0.0)
+                      for k in range(1, pieces)] + [end]
+    return [occ.addCircleArc(a, centre, b) for a, b in zip(tags, tags[1:])]
+
+
+def _voronoi_layout(seeds: np.ndarray, radius: float, polycrystal: bool) -> dict:
+    if not polycrystal:
+        return {"vertices_um": None, "cells": None}
+    vertices, cells = voronoi_cells_2d(seeds, radius)
+    return {"vertices_um": vertices, "cells": cells}
 
 
 def _occ_regions(layout: dict) -> tuple[dict, dict]:
     """The grains (clipped to the disc, pores cut out) as OCC surfaces; returns ({region: surfaces},
-    {facet region: curves})."""
+    {facet region: curves}). The grains are built from shared points and lines (clipped_cells), so they are
+    conformal without a boolean; the pores are cut in one OCC call."""
     import gmsh
     occ = gmsh.model.occ
     radius = layout["radius_um"]
-    disc = occ.addDisk(0.0, 0.0, 0.0, radius, radius)
-    if layout["polygons"] is None:
-        pieces = {disc: "bulk"}
+    if layout["cells"] is None:
+        pieces = {occ.addDisk(0.0, 0.0, 0.0, radius, radius): "bulk"}
     else:
-        grains = []
-        for polygon in layout["polygons"]:
-            points = [occ.addPoint(x, y, 0.0) for x, y in polygon]
-            lines = [occ.addLine(points[k], points[(k + 1) % len(points)]) for k in range(len(points))]
-            grains.append((2, occ.addPlaneSurface([occ.addCurveLoop(lines)])))
-        clipped, children = occ.intersect(grains, [(2, disc)])
-        pieces = {tag: f"grain_{i}" for i, kids in enumerate(children[:len(grains)]) for _, tag in kids}
+        points, boundaries = clipped_cells(layout["vertices_um"], layout["cells"], radius)
+        point_tags = {key: occ.addPoint(x, y, 0.0) for key, (x, y) in points.items()}
+        centre = occ.addPoint(0.0, 0.0, 0.0)
+        lines: dict = {}
+        pieces = {}
+        for i, boundary in enumerate(boundaries):
+            curves = []
+            for kind, a, b in boundary:
+                if kind == "arc":
+                    curves += _rim_arc(occ, point_tags[a], point_tags[b], points[a], points[b], radius, centre)
+                    continue
+                edge = (a, b) if point_tags[a] < point_tags[b] else (b, a)
+                if edge not in lines:
+                    lines[edge] = occ.addLine(point_tags[edge[0]], point_tags[edge[1]])
+                curves.append(lines[edge])
+            pieces[occ.addPlaneSurface([occ.addCurveLoop(curves)])] = f"grain_{i}"
+        occ.remove([(0, centre)])
     holes = [(2, occ.addDisk(x, y, 0.0, a, a)) for (x, y), a in zip(layout["pore_centres_um"],
                                                                      layout["pore_radii_um"])]
     if holes:
