@@ -301,6 +301,66 @@ def galvanostatic_sphere_stresses(r_m, t_s, radius_m: float, diffusivity_m2_s: f
     return np.where(started, sigma_r, 0.0), np.where(started, sigma_t, 0.0)
 
 
+# --------------------------------------------------------------------------------------------
+# lithium: galvanostatic long cylinder (the verification of 2D section models)
+# --------------------------------------------------------------------------------------------
+
+class CylinderStresses(NamedTuple):
+    c_mol_m3: np.ndarray
+    sigma_r_Pa: np.ndarray
+    sigma_t_Pa: np.ndarray
+    sigma_z_Pa: np.ndarray
+
+
+def galvanostatic_cylinder(r_m, t_s, radius_m: float, diffusivity_m2_s: float, flux_mol_m2_s: float,
+                           c0_mol_m3: float, c_ref_mol_m3: float, young_modulus_Pa: float, poisson_ratio: float,
+                           partial_molar_volume_m3_mol: float, axial: str = "free",
+                           n_terms: int = 200) -> CylinderStresses:
+    """Concentration and stresses of a long solid cylinder under a constant surface flux J (> 0 into it).
+
+    Diffusion (Crank 1975, sec. 5.3.3, constant flux into a cylinder; D dc/dr(R) = J, c(r, 0) = c0):
+
+        c = c0 + Delta [2 tau + x^2/2 - 1/4 - 2 sum_n exp(-a_n^2 tau) J0(a_n x) / (a_n^2 J0(a_n))]
+
+    with a_n the positive roots of J1 and Delta = J R / D. The mean rises as c0 + 2 J t / R: the volume per
+    wetted area of a cylinder is R/2 (a sphere's R/3), which sets the flux of a C-rate.
+    Stresses (Timoshenko & Goodier, thermal stresses in a long cylinder, alpha T -> Omega (c - c_ref) / 3),
+    with m(r) = (1/r^2) int_0^r (c - c_ref) s ds, M = m(R) (half the mean excess) and K = E Omega / (3 (1 - nu)):
+
+        sigma_r = K [M - m(r)],   sigma_t = K [M + m(r) - (c - c_ref)]
+        sigma_z = K [2 M - (c - c_ref)]        axial = "free":  generalised plane strain, zero axial force
+        sigma_z = K [2 nu M - (c - c_ref)]     axial = "zero":  plane strain, eps_zz = 0
+
+    (sigma_r and sigma_t are the same in both; with eps_zz = 0 a uniform excess c - c_ref alone gives
+    sigma_z = -E Omega (c - c_ref) / 3.) The series is integrated term by term, int_0^x J0(a s) s ds = x J1(a x)/a,
+    so m(x) = (c0 - c_ref)/2 + Delta [tau + x^2/8 - 1/8 - 2 sum exp(-a_n^2 tau) J1(a_n x) / (x a_n^3 J0(a_n))],
+    with J1(a x)/x -> a/2 at the axis. r and t broadcast; t = 0 is the uniform stress-free start of "free".
+    """
+    from scipy.special import j0, j1, jn_zeros
+
+    if axial not in ("free", "zero"):
+        raise ValueError(f"axial = {axial!r}: must be 'free' or 'zero'")
+    _check_terms(n_terms)
+    x, tau = _dimensionless(r_m, t_s, radius_m, diffusivity_m2_s)
+    roots = jn_zeros(1, n_terms)
+    decay = np.exp(-roots**2 * tau[..., None]) / (roots**2 * j0(roots))
+    ax = roots * x[..., None]
+    safe_x = np.where(x > 0.0, x, 1.0)[..., None]
+    j1_over_x = np.where(x[..., None] > 0.0, j1(ax) / safe_x, 0.5 * roots)
+    delta = flux_mol_m2_s * radius_m / diffusivity_m2_s
+    uniform = c0_mol_m3 - c_ref_mol_m3 + delta * 2.0 * tau
+    excess = uniform + delta * (0.5 * x**2 - 0.25 - 2.0 * _modal_sum(decay, j0(ax)))
+    m_x = 0.5 * uniform + delta * (x**2 / 8.0 - 0.125 - 2.0 * _modal_sum(decay, j1_over_x / roots))
+    m_R = 0.5 * uniform                   # every mode and the parabola integrate to zero over the section
+    K = _stress_prefactor_Pa_m3_mol(young_modulus_Pa, poisson_ratio, partial_molar_volume_m3_mol)
+    started = tau > 0.0                   # the series does not converge at tau = 0: uniform c0 there
+    excess = np.where(started, excess, c0_mol_m3 - c_ref_mol_m3)
+    m_x = np.where(started, m_x, 0.5 * (c0_mol_m3 - c_ref_mol_m3))
+    axial_weight = 2.0 if axial == "free" else 2.0 * poisson_ratio
+    return CylinderStresses(c_ref_mol_m3 + excess, K * (m_R - m_x), K * (m_R + m_x - excess),
+                            K * (axial_weight * m_R - excess))
+
+
 def surface_hoop_stress_long_time_Pa(radius_m: float, diffusivity_m2_s: float, flux_mol_m2_s: float,
                                      young_modulus_Pa: float, poisson_ratio: float,
                                      partial_molar_volume_m3_mol: float) -> float:

@@ -133,9 +133,14 @@ SOLVER_OPTIONS = [
     Option("mechanics_preconditioner", STR, "gamg", choices=("gamg", "hypre", "lu"),
            help="CG + GAMG, CG + BoomerAMG (hypre), or a direct LU solve (small meshes)"),
     # 3d: the tetrahedral model; spherical_1d / axisymmetric: reduced models of rotationally symmetric
-    # particles (sphere, hollow_sphere, core_shell), same outputs, a small fraction of the cost (solver/reduced/)
-    Option("formulation", STR, "3d", choices=("3d", "spherical_1d", "axisymmetric"),
-           help="3d tetrahedra, or the reduced spherical_1d / axisymmetric models of rotationally symmetric particles"),
+    # particles (sphere, hollow_sphere, core_shell), same outputs, a small fraction of the cost (solver/reduced/);
+    # section_2d: the particle's central section in (generalised) plane strain, grains keeping their 3D orientation
+    Option("formulation", STR, "3d", choices=("3d", "spherical_1d", "axisymmetric", "section_2d"),
+           help="3d tetrahedra, the reduced spherical_1d / axisymmetric models of rotationally symmetric particles, "
+                "or section_2d: the central section (polycrystal or sphere) in generalised plane strain"),
+    Option("section_axial_strain", STR, "free", choices=("free", "zero"),
+           help="section_2d only: 'free' = generalised plane strain (uniform axial strain, zero axial force), "
+                "'zero' = plane strain (eps_zz = 0, the section clamped axially)"),
 ]
 
 PEAK_STRESS_EVALUATIONS = ("cellwise", "recovered")

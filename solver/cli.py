@@ -77,8 +77,12 @@ def _command_mesh(args, case, comm) -> int:
     from solver.writers import write_json
 
     on_root(comm, lambda: prepare_output_folder(args.out, "mesh"))  # refused before meshing, not after
-    particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=_mesh_cache(args))
-    measured = particle.measure()
+    if case["solver"]["formulation"] == "section_2d":   # the 2D central section, not the 3D particle
+        from solver.reduced.section_mesh import section_geometry_report
+        measured = section_geometry_report(case, comm, _mesh_cache(args))
+    else:
+        particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=_mesh_cache(args))
+        measured = particle.measure()
     if comm.rank == 0:
         with writing(args.out):
             write_json(args.out / "geometry.json", measured)

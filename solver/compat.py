@@ -54,10 +54,12 @@ def scalar_space(mesh, degree: int, family: str = "Lagrange"):
     return dolfinx.fem.FunctionSpace(mesh, (_old_family(family), degree))
 
 
-def vector_space(mesh, degree: int, family: str = "Lagrange"):
+def vector_space(mesh, degree: int, family: str = "Lagrange", components: int | None = None):
+    """Vectors of the mesh's dimension, or of `components` (3D vectors on a 2D section, e.g. grain axes)."""
+    components = components or mesh.geometry.dim
     if _HAS_FUNCTIONSPACE:
-        return dolfinx.fem.functionspace(mesh, (family, degree, (mesh.geometry.dim,)))
-    return dolfinx.fem.VectorFunctionSpace(mesh, (_old_family(family), degree))
+        return dolfinx.fem.functionspace(mesh, (family, degree, (components,)))
+    return dolfinx.fem.VectorFunctionSpace(mesh, (_old_family(family), degree), dim=components)
 
 
 def tensor_space(mesh, degree: int, family: str = "Lagrange"):

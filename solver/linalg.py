@@ -108,17 +108,19 @@ def _drop_worse_than_zero_guess(ksp: PETSc.KSP, rhs, solution) -> None:
 
 
 def rigid_body_modes(space) -> PETSc.NullSpace:
-    """Orthonormal translations and rotations of a 3D vector space: the elasticity (near-)nullspace."""
+    """Orthonormal translations and rotations of a 3D (6 modes) or 2D (3 modes) vector space: the elasticity
+    (near-)nullspace."""
     index_map = space.dofmap.index_map
     block_size = space.dofmap.index_map_bs
     n_owned = index_map.size_local
     x = compat.dof_coordinates(space)[:n_owned]
-    modes = [np.zeros((n_owned, block_size)) for _ in range(6)]
-    for i in range(3):
+    # in-plane rotation about z (x, y) -> (-y, x); in 3D also the rotations about y and x
+    rotations = [(0, 1)] if block_size == 2 else [(0, 1), (2, 0), (1, 2)]
+    modes = [np.zeros((n_owned, block_size)) for _ in range(block_size + len(rotations))]
+    for i in range(block_size):
         modes[i][:, i] = 1.0
-    modes[3][:, 0], modes[3][:, 1] = -x[:, 1], x[:, 0]
-    modes[4][:, 0], modes[4][:, 2] = x[:, 2], -x[:, 0]
-    modes[5][:, 1], modes[5][:, 2] = -x[:, 2], x[:, 1]
+    for mode, (i, j) in zip(modes[block_size:], rotations):
+        mode[:, i], mode[:, j] = -x[:, j], x[:, i]
     vectors = []
     for mode in modes:
         vec = PETSc.Vec().createMPI((n_owned * block_size, PETSc.DECIDE), bsize=block_size, comm=space.mesh.comm)

@@ -119,7 +119,7 @@ def c_axis_field(mesh, particle, crystal_c_axis):
         raise CaseError("material.layered.crystal_c_axis: only for geometries without grains; a polycrystal "
                         "takes its orientations from the geometry")
     axes = grain_c_axes(orientations)
-    space = compat.vector_space(mesh, 0, "Discontinuous Lagrange")
+    space = compat.vector_space(mesh, 0, "Discontinuous Lagrange", components=3)   # 3D axes on a 2D section too
     field = dolfinx.fem.Function(space, name="grain_c_axis")
     values = field.x.array.reshape(-1, 3)
     values[:] = np.nan

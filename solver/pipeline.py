@@ -28,7 +28,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
     """Run a validated case; returns the summary dict (also written to out_dir/summary.json)."""
     if case["solver"]["formulation"] != "3d":
         from solver.reduced import run_reduced_case
-        return run_reduced_case(case, out_dir, comm, render=render)
+        return run_reduced_case(case, out_dir, comm, render=render, mesh_cache=mesh_cache)
     if "kinetics" in case:   # Butler-Volmer kinetics and a protocol: solver/kinetic_run.py
         from solver.kinetic_run import run_fe_kinetic_case
         return run_fe_kinetic_case(case, out_dir, comm, mesh_cache=mesh_cache, render=render)

@@ -49,21 +49,25 @@ class ChemoMechanicalProblem:
     """Li transport and mechanics (and registered extra fields) on one mesh; see the module docstring.
 
     `kinematics`: a class of solver/fields/kinematics.py (Cartesian by default; Axisymmetric for the meridian);
-    `solvers`: {field name: (PETSc prefix, linalg preset)} replacing a field's default solver.
+    `solvers`: {field name: (PETSc prefix, linalg preset)} replacing a field's default solver;
+    `material`: a material model replacing the case's (a formulation's wrapper of it); `fields`: {field name: Field
+    class} replacing a core field's class (the generalised plane strain of solver/fields/plane_strain.py).
     """
 
-    def __init__(self, case: dict, particle, comm=MPI.COMM_WORLD, kinematics=None, solvers=None):
+    def __init__(self, case: dict, particle, comm=MPI.COMM_WORLD, kinematics=None, solvers=None, material=None,
+                 fields=None):
         self.case = case
         self.particle = particle
         self.comm = comm
         self.mesh = particle.mesh
         self.c_max = case["material"]["c_max_mol_m3"]
         self.kinematics = (kinematics or kinematics_module.Cartesian)(particle)
-        self.material = materials.material_model(self.mesh, particle, case["material"])
+        self.material = material or materials.material_model(self.mesh, particle, case["material"])
         self.context = FieldContext(case, particle, comm, self.kinematics, self.material, solvers=dict(solvers or {}))
         self.fields = self.context.fields
+        replaced = fields or {}
         for cls in field_classes(case):
-            built = cls(self.context)
+            built = replaced.get(cls.name, cls)(self.context)
             self.fields[built.name] = built
         # a step iterates for the transport's own nonlinearity or because a field couples back into it
         self.iterates = self.nonlinear or any(f.couples_back for f in self.fields.values())

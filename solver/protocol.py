@@ -215,6 +215,10 @@ def validate_kinetic_sections(raw: dict, case: dict) -> dict:
                             "reaction)")
         return {}
     kinetics = validate_table(raw["kinetics"], KINETICS_OPTIONS, "kinetics")
+    if case["solver"]["formulation"] == "section_2d":
+        # the section is a prism charged through its rim: a current per unit thickness, not a particle's current
+        raise CaseError("[kinetics]: not available with solver.formulation = 'section_2d' (a section is a prism "
+                        "charged through its rim); use '3d', 'axisymmetric' or 'spherical_1d'")
     given = [key for key in ("rate_constant_m2_5_mol0_5_s", "exchange_current_density_A_m2") if kinetics[key] is not None]
     if len(given) != 1:
         raise CaseError("kinetics: give exactly one of rate_constant_m2_5_mol0_5_s, exchange_current_density_A_m2 "

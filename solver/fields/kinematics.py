@@ -4,6 +4,9 @@ The 3D model and the axisymmetric one (solver/reduced/axisymmetric.py) share eve
 stress-assisted flux, surface fluxes); they differ only here:
 
     Cartesian      eps = sym(grad u); dx, ds the plain measures of the mesh; rigid motions exist
+    PlaneStrain    a 2D section (x, y): the 3x3 strain of (u_x, u_y) with eps_zz = 0 (physics.mechanics.plane_strain);
+                   dx, ds the plain 2D measures, i.e. every volume, area, amount and force is per unit thickness
+                   (m^2, m, mol/m, N/m); 3 rigid motions in the plane (2 translations, 1 rotation)
     Axisymmetric   eps of an axisymmetric body (physics.mechanics.cylindrical_strain) on the meridian (rho, z);
                    dx, ds weighted by 4 pi rho (2 pi of revolution, x 2 for the mirror half z < 0), so the same
                    integrals give the whole particle; no rigid motion is left by the axis and equator conditions
@@ -64,3 +67,11 @@ class Axisymmetric:
 
     def strain(self, u):
         return mechanics.cylindrical_strain(u, self.rho)
+
+
+class PlaneStrain(Cartesian):
+    """Plane strain on a 2D section: 3x3 strain with eps_zz = 0; the plain measures of the 2D mesh, so everything
+    they integrate is per unit thickness (see module docstring)."""
+
+    def strain(self, u):
+        return mechanics.plane_strain(u)

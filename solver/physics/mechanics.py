@@ -22,6 +22,16 @@ def cylindrical_strain(u, rho):
     return ufl.as_matrix([[g[0, 0], shear, 0], [shear, g[1, 1], 0], [0, 0, hoop]])
 
 
+def plane_strain(u):
+    """Small strain of an in-plane displacement (u_x, u_y) with eps_zz = 0, as the 3x3 tensor ordered (x, y, z),
+    so that every 3D constitutive law (per-grain stiffness rotated by the grain's 3D orientation included) applies
+    unchanged. The axial strain of generalised plane strain enters as an eigenstrain
+    (solver/fields/plane_strain.py), so this stays linear in u."""
+    g = ufl.grad(u)
+    shear = 0.5 * (g[0, 1] + g[1, 0])
+    return ufl.as_matrix([[g[0, 0], shear, 0], [shear, g[1, 1], 0], [0, 0, 0]])
+
+
 def lame_parameters(young_modulus, poisson_ratio):
     lam = young_modulus * poisson_ratio / ((1 + poisson_ratio) * (1 - 2 * poisson_ratio))
     mu = young_modulus / (2 * (1 + poisson_ratio))

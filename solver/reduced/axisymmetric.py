@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from mpi4py import MPI
-import dolfinx.fem
 
-from solver import compat, quantities
 from solver.fields import kinematics
-from solver.postprocess import ConcentrationProbe
-from solver.quantities import local_peaks, stress_measures
 from solver.problem import ChemoMechanicalProblem
-from solver.reduced import meridian_vtu
 from solver.reduced.meridian_mesh import build_meridian_mesh
+from solver.reduced.planar import PlanarModel
 from solver.reduced.symmetry import RadialLayout
 
 # One polynomial degree above the case's 3D degrees (P2 c, P3 u by default) on curved (quadratic) triangles:
@@ -54,87 +49,12 @@ class AxisymmetricProblem(ChemoMechanicalProblem):
                          kinematics=kinematics.Axisymmetric, solvers=solvers)
 
 
-class AxisymmetricModel:
+class AxisymmetricModel(PlanarModel):
     """Mesh, problem, stress sampling, concentration probe and field pictures of one axisymmetric run (serial)."""
 
-    comm = MPI.COMM_SELF
-
     def __init__(self, case: dict, layout: RadialLayout):
-        self.case, self.layout = case, layout
+        self.layout = layout
         started = time.perf_counter()
-        self.particle = build_meridian_mesh(layout, case["mesh"], self.comm)
-        self.mesh_seconds = time.perf_counter() - started
-        self.problem = AxisymmetricProblem(case, self.particle, self.comm)
-        problem = self.problem
-        self.c_max, self.radius_m = problem.c_max, layout.radius_m
-        self.volume_m3, self.wetted_area_m2 = problem.volume_m3, problem.wetted_area_m2
-        self.surface_flux_mol_m2_s = float(problem.surface_flux.value)
-        self.probe = ConcentrationProbe(problem)
-        # the interface solver.stepping.run_time_loop drives is the problem's own
-        self.advance, self.accept_step, self.reject_step = problem.advance, problem.accept_step, problem.reject_step
-        self.li_content_range = problem.li_content_range
-        self.c, self.c_old, self.c_older = problem.c, problem.c_old, problem.c_older
-        mesh = self.particle.mesh
-        # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)
-        degree = max(compat.element_degree(problem.V_u) - 1, compat.element_degree(problem.V_c))
-        self.V_sample = compat.scalar_space(mesh, degree)
-        self.cells = np.arange(compat.owned_cell_count(mesh), dtype=np.int32)
-        self.cell_nodes = compat.cell_dofs(self.V_sample)[self.cells]           # (cells, nodes); vertices first
-        coordinates = compat.dof_coordinates(self.V_sample)
-        # sample points in the frame of the pictures: (rho, z, 0), symmetry axis along y
-        self.points = np.column_stack([coordinates[:, 0], coordinates[:, 1], np.zeros(len(coordinates))])
-        self.stress_expression = compat.expression_at_points(problem.stress(),
-                                                             compat.interpolation_points(self.V_sample))
-        self.field_expressions = {"c": compat.expression(problem.c, self.V_sample),
-                                  **{k: compat.expression(problem.u[k], self.V_sample) for k in range(2)}}
-
-    def _measures(self) -> tuple[dict, np.ndarray]:
-        """Stress measures at every cell vertex (the exact stress per cell: discontinuous), with their points."""
-        values = compat.evaluate_expression(self.stress_expression, self.particle.mesh, self.cells)
-        tensors = values.reshape(-1, 3, 3)
-        points = self.points[self.cell_nodes.ravel()]
-        return stress_measures(tensors, points, self.radius_m), points
-
-    def solve_mechanics(self) -> None:
-        self.problem.solve_mechanics()
-
-    def peaks(self) -> dict:
-        measures, points = self._measures()
-        return local_peaks(measures, points)
-
-    def concentration(self) -> dict:
-        return self.probe.sample()
-
-    def mesh_summary(self) -> dict:
-        problem = self.problem
-        return {"cells": compat.cell_count_global(self.particle.mesh),
-                "dofs": {"concentration": compat.dof_count_global(problem.V_c),
-                         "displacement": compat.dof_count_global(problem.V_u)},
-                "cell_regions": self.particle.cell_regions, "facet_regions": self.particle.facet_regions,
-                "description": dict(self.particle.description, kind=self.case["geometry"]["kind"])}
-
-    def write_fields(self, path, extra_point_fields=()) -> None:
-        """Node values (cell-node stresses averaged over the cells around each node) on the straight triangles of
-        the vertices, as a meridian VTU; `extra_point_fields`: Functions written under their names (e.g. the
-        surface current density of solver/fields/potential.py)."""
-        measures, _ = self._measures()
-        nodes = self.cell_nodes.ravel()
-        n = len(self.points)
-        counts = np.maximum(np.bincount(nodes, minlength=n), 1)
-        nodal = {name: np.bincount(nodes, weights=values, minlength=n) / counts for name, values in measures.items()}
-        values = {}
-        for key, expression in self.field_expressions.items():
-            function = dolfinx.fem.Function(self.V_sample)
-            function.interpolate(expression)
-            values[key] = function.x.array[:n].copy()
-        data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
-                                               "displacement_m": np.column_stack([values[0], values[1]])})
-        for source in extra_point_fields:
-            function = dolfinx.fem.Function(self.V_sample)
-            function.interpolate(source)
-            data[source.name] = function.x.array[:n].copy()
-        regions = np.zeros(len(self.cells), dtype=np.int32)
-        tags = self.particle.cell_tags
-        regions[tags.indices] = tags.values
-        meridian_vtu.write_meridian_vtu(path, self.points[:, :2], self.cell_nodes[:, :3], data, regions,
-                                        self.radius_m)
+        particle = build_meridian_mesh(layout, case["mesh"], self.comm)
+        mesh_seconds = time.perf_counter() - started
+        super().__init__(case, particle, AxisymmetricProblem(case, particle, self.comm), layout.radius_m, mesh_seconds)

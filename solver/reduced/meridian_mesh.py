@@ -61,7 +61,7 @@ def _rings(layout: RadialLayout) -> dict:
     return {"cells": cells, "facets": facets}
 
 
-def _size_field(facets: dict[str, list[int]], sizes: Sizes, layers: dict[str, float]) -> None:
+def size_field(facets: dict[str, list[int]], sizes: Sizes, layers: dict[str, float]) -> None:
     """Fine on the arcs (surfaces, interfaces), graded linearly to the coarse size over sizes.grading."""
     import gmsh
     field = gmsh.model.mesh.field
@@ -105,7 +105,7 @@ def build_meridian_mesh(layout: RadialLayout, mesh_options: dict, comm=MPI.COMM_
             gmsh.model.addPhysicalGroup(2, surfaces, cell_regions[name], name=name)
         for name, curves in tags["facets"].items():
             gmsh.model.addPhysicalGroup(1, curves, facet_regions[name], name=name)
-        _size_field(tags["facets"], sizes, layers)
+        size_field(tags["facets"], sizes, layers)
         gmsh.model.mesh.generate(2)
         triangles = len(gmsh.model.mesh.getElementsByType(TRIANGLE)[0])
         gmsh.model.mesh.setOrder(GEOMETRY_ORDER)

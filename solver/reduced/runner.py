@@ -1,6 +1,6 @@
 """A reduced-formulation case end to end, with the outputs of a 3D run (summary.json, timeseries.csv, VTU fields).
 
-The model (SphericalModel or AxisymmetricModel) is stepped by solver.stepping.run_time_loop, like the 3D
+The model (SphericalModel, AxisymmetricModel or SectionModel) is stepped by solver.stepping.run_time_loop, like the 3D
 problem, so steps, adaptivity and the c = 0 / c_max cut-off are the same. Reduced models are small and
 serial: under MPI rank 0 computes and the other ranks wait for the summary.
 """
@@ -15,13 +15,16 @@ from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
-from solver.reduced.symmetry import RadialLayout, check_reducible
+from solver.reduced.symmetry import RadialLayout, check_reducible, check_section
 from solver.runs import PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge
 from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
 
 
-def build_model(case: dict, layout: RadialLayout):
+def build_model(case: dict, layout: RadialLayout | None, mesh_cache: Path | None = None):
     formulation = case["solver"]["formulation"]
+    if formulation == "section_2d":
+        from solver.reduced.section import SectionModel
+        return SectionModel(case, mesh_cache)
     if formulation == "spherical_1d":
         from solver.reduced.spherical import SphericalModel
         return SphericalModel(case, layout)
@@ -77,16 +80,17 @@ class _Recorder:
         write_pvd(self.folder.path(FIELDS_PVD), self.snapshots)
 
 
-def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
+def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: ResultFolder,
+           mesh_cache: Path | None) -> dict:
     started = wallclock.perf_counter()
     show = case["output"]["progress"]
     formulation = case["solver"]["formulation"]
     comm = MPI.COMM_SELF
     log(comm, f"case {case['name']}: {formulation} model of a {case['geometry']['kind']}", show)
-    model = build_model(case, layout)
+    model = build_model(case, layout, mesh_cache)
     timings = {"mesh": getattr(model, "mesh_seconds", 0.0)}
     timings["setup"] = wallclock.perf_counter() - started - timings["mesh"]
-    t_end = end_time_s(case, layout.radius_m)
+    t_end = end_time_s(case, radius_m)
     mesh = model.mesh_summary()
     log(comm, f"  {mesh['cells']} cells, {mesh['dofs']['concentration']} + {mesh['dofs']['displacement']} dofs, "
                f"t_end = {t_end:.4g} s", show)
@@ -105,9 +109,9 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "final_li_fraction_mean": final["mean_mol_m3"] / model.c_max,
         "time": {"t_end_s": t_end, "t_reached_s": outcome.time_s, "steps": outcome.steps,
                  "rejected_steps": outcome.rejected_steps,
-                 "dimensionless_t_end": case["material"]["diffusivity_m2_s"] * t_end / layout.radius_m**2},
-        # a reduced model holds the whole particle (layout.volume_m3), whatever geometry.symmetry says
-        "particle": particle_summary(layout.radius_m, model.volume_m3, model.wetted_area_m2,
+                 "dimensionless_t_end": case["material"]["diffusivity_m2_s"] * t_end / radius_m**2},
+        # a reduced model holds the whole particle (a section: per unit thickness), whatever geometry.symmetry says
+        "particle": particle_summary(radius_m, model.volume_m3, model.wetted_area_m2,
                                      model.surface_flux_mol_m2_s, final["mean_mol_m3"], 1.0),
         "mesh": mesh,
         # the meridian slab (or 1D model) has no dolfinx mesh file nor XDMF series: its VTUs carry every field
@@ -117,17 +121,24 @@ def _solve(case: dict, layout: RadialLayout, folder: ResultFolder) -> dict:
         "timing_s": timings,
         "provenance": provenance(case),
     }
+    summary.update(getattr(model, "summary_extra", dict)())   # what only one formulation knows (section: eps_zz)
     write_json(folder.path("summary.json"), summary)
     return summary
 
 
-def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None) -> dict:
-    """Run a validated case with solver.formulation 'spherical_1d' or 'axisymmetric'; returns the summary."""
+def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, render: bool | None = None,
+                     mesh_cache: Path | None = None) -> dict:
+    """Run a validated case with solver.formulation 'spherical_1d', 'axisymmetric' or 'section_2d'; returns the
+    summary. mesh_cache: where section meshes are cached (the 1D and meridian meshes take well under a second)."""
     if "kinetics" in case:   # electrode kinetics and protocols: 1D solver/reduced/kinetic_case.py, FE kinetic_run.py
         if case["solver"]["formulation"] == "axisymmetric":
             from solver.kinetic_run import run_fe_kinetic_case
             return run_fe_kinetic_case(case, out_dir, comm, render=render)
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
-    layout = check_reducible(case)
-    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, folder), render)
+    if case["solver"]["formulation"] == "section_2d":
+        layout, radius_m = None, check_section(case)
+    else:
+        layout = check_reducible(case)
+        radius_m = layout.radius_m
+    return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, radius_m, folder, mesh_cache), render)

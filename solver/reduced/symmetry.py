@@ -1,4 +1,5 @@
-"""Which cases reduce to a radial (1D) or meridian (2D axisymmetric) model, and the radii that describe them.
+"""Which cases reduce to a radial (1D) or meridian (2D axisymmetric) model, and the radii that describe them;
+which cases a central-section model (section_2d) takes.
 
 A reduced formulation holds when the particle, its material and its loading are all rotationally
 symmetric: a dense sphere, a hollow sphere without pores, or a core-shell particle without islands,
@@ -82,13 +83,54 @@ def check_reducible(case: dict) -> RadialLayout:
     """Everything a reduced formulation needs besides the geometry: material, surfaces, extensions."""
     layout = radial_layout(case)
     formulation = case["solver"]["formulation"]
-    material, operation = case["material"], case["operation"]
+    material = case["material"]
     if material["model"] != "isotropic":
         raise _use_3d(formulation, f"material.model = {material['model']!r} (anisotropic grains)")
+    _check_regions_and_surfaces(case, layout.region_names(), layout.surfaces)
+    # The 1D model writes the stress-assisted flux as D (1 + theta c) grad c, exact where E, nu and Omega are
+    # uniform (sigma_h = A - beta c in a free homogeneous sphere, solid or hollow); the axisymmetric model
+    # solves the same split as the 3D one and needs no such restriction.
+    if formulation == "spherical_1d" and case["coupling"]["stress_assisted_diffusion"] and any(
+            prop in values for values in material["regions"].values() for prop in STRUCTURAL_PROPERTIES):
+        raise CaseError("coupling.stress_assisted_diffusion = true with material.regions overriding E, nu or Omega: "
+                        "the 1D reduction D (1 + theta c) needs uniform elastic properties; use "
+                        "solver.formulation = 'axisymmetric' (or '3d'), or give the regions only their own "
+                        "diffusivity_m2_s")
+    return layout
+
+
+SECTION_KINDS = ("sphere", "polycrystal")
+
+
+def check_section(case: dict) -> float:
+    """What solver.formulation = 'section_2d' needs: the particle's central section (a sphere or a polycrystal),
+    no extensions, no Li-deficient shell, a floating-body solver; returns the particle radius (m)."""
+    geometry, solver = case["geometry"], case["solver"]
+    if geometry["kind"] not in SECTION_KINDS:
+        raise CaseError(f"geometry.kind = {geometry['kind']!r}: solver.formulation = 'section_2d' models the central "
+                        f"section of a {' or '.join(SECTION_KINDS)}; use solver.formulation = '3d' for this case")
+    if geometry["kind"] == "sphere" and has_pores(geometry):
+        raise CaseError(f"geometry.porosity = {geometry['porosity']!r}: a section_2d sphere is dense; section pores "
+                        "come with geometry.kind = 'polycrystal'")
+    if solver["mechanics_preconditioner"] == "lu":
+        raise CaseError("solver.mechanics_preconditioner = 'lu': a section floats (3 rigid motions, a singular "
+                        "operator); use 'gamg' or 'hypre' with solver.formulation = 'section_2d'")
+    if geometry["kind"] == "polycrystal":
+        regions = [f"grain_{i}" for i in range(geometry["grain_count"])]
+    else:
+        regions = ["bulk"]
+    _check_regions_and_surfaces(case, regions, ("outer_surface", "pore_surface"))
+    return geometry["radius_m"]
+
+
+def _check_regions_and_surfaces(case: dict, regions, surfaces) -> None:
+    """Material regions, the Li-deficient shell, extensions and wetted surfaces of a 2D or 1D model."""
+    formulation = case["solver"]["formulation"]
+    material, operation = case["material"], case["operation"]
     for region in material["regions"]:
-        if region not in layout.region_names():
-            raise CaseError(f"material.regions.{region}: not a cell region of this geometry; "
-                            f"available: {', '.join(layout.region_names())}")
+        if region not in regions:
+            shown = ", ".join(regions) if len(regions) <= 8 else f"{regions[0]} ... {regions[-1]}"
+            raise CaseError(f"material.regions.{region}: not a cell region of this geometry; available: {shown}")
     profile = case.get("initial", {}).get("shell_li_fraction_surface")
     if profile is not None:
         raise CaseError(f"initial.shell_li_fraction_surface = {profile}: the Li-deficient shell profile "
@@ -108,21 +150,11 @@ def check_reducible(case: dict) -> RadialLayout:
                             f"{' or '.join(repr(f) for f in spec.formulations)} only "
                             f"(this case has solver.formulation = {formulation!r})")
     wetted = operation["wetted_surfaces"]
-    wettable = [name for name in layout.surfaces if name != "shell_interface"]
+    wettable = [name for name in surfaces if name != "shell_interface"]
     unknown = [name for name in wetted if name not in wettable]
     if unknown:
         raise CaseError(f"operation.wetted_surfaces = {wetted!r}: {unknown[0]!r} is not a surface of this geometry; "
                         f"available: {', '.join(wettable)}")
-    # The 1D model writes the stress-assisted flux as D (1 + theta c) grad c, exact where E, nu and Omega are
-    # uniform (sigma_h = A - beta c in a free homogeneous sphere, solid or hollow); the axisymmetric model
-    # solves the same split as the 3D one and needs no such restriction.
-    if formulation == "spherical_1d" and case["coupling"]["stress_assisted_diffusion"] and any(
-            prop in values for values in material["regions"].values() for prop in STRUCTURAL_PROPERTIES):
-        raise CaseError("coupling.stress_assisted_diffusion = true with material.regions overriding E, nu or Omega: "
-                        "the 1D reduction D (1 + theta c) needs uniform elastic properties; use "
-                        "solver.formulation = 'axisymmetric' (or '3d'), or give the regions only their own "
-                        "diffusivity_m2_s")
-    return layout
 
 
 def region_value(case: dict, region: str, prop: str) -> float:
