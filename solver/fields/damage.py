@@ -21,6 +21,13 @@ damage.staggered_tolerance. The problem solves mechanics before this field (fiel
 solve reads the displacement of the current Li content. When the Li flux is stress-assisted, damage changes the
 stress it reads: the field then couples back and is iterated with transport.
 
+Fatigue (damage.fatigue, Carrara et al. 2020; solver/damage_section.py): each accepted step adds the positive
+increment of alpha = g(d) psi+ (DG0, the driving energy of the step's last damage solve, degraded at the cell
+midpoint) to the cumulated alpha_bar, and the toughness of the next steps is Gc f(alpha_bar): explicit in time, the
+update the staggered scheme of Carrara et al. makes. The AT1 elastic limit 3 Gc_eff / (16 l) falls with Gc_eff, so
+the history H = max(accepted peak driving energy, current driving energy, elastic limit) keeps the limit apart
+from the energies.
+
 Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()).
 """
 from __future__ import annotations
@@ -32,7 +39,7 @@ from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat, linalg
-from solver.damage_section import NORMALISATION, elastic_limit_J_m3, strength_Pa
+from solver.damage_section import NORMALISATION, elastic_limit_J_m3, fatigue_factor, strength_Pa
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.fields.coupling import FixedPointCoupling
@@ -76,16 +83,24 @@ class DamageField(Field):
         self.toughness = dolfinx.fem.Function(self.cells, name="fracture_energy_J_m2")
         self.toughness.x.array[:] = options["fracture_energy_J_m2"]
         self._weaken_grain_boundaries(options["grain_boundary_toughness_factor"])
-        # the elastic stage of AT1 (0 for AT2): the history starts there and never drops below it
-        self.history_accepted = np.zeros_like(self.history.x.array) + elastic_limit_J_m3(
-            self.model, self.toughness.x.array, self.length_scale_m)
-        self.history.x.array[:] = self.history_accepted
+        self.intact_toughness = self.toughness.x.array.copy()
+        # the peak driving energy of the accepted steps; H never drops below it nor below the elastic stage of AT1
+        # (elastic_limit, 0 for AT2), kept apart because fatigue lowers the limit with the toughness
+        self.history_accepted = np.zeros_like(self.history.x.array)
+        self.history.x.array[:] = self.elastic_limit()
+        # fatigue: alpha = g(d) psi+ of the last accepted step and its cumulated positive increments alpha_bar
+        self.degraded_energy_accepted = np.zeros_like(self.history.x.array)
+        self.cumulated = np.zeros_like(self.history.x.array)
         self.residual_stiffness = dolfinx.fem.Constant(mesh, PETSc.ScalarType(options["residual_stiffness"]))
         # damage changes the stress; when Li transport reads it, the field must be iterated with transport
         self.couples_back = context.case["coupling"]["stress_assisted_diffusion"]
         self.elapsed_s, self._dt = 0.0, 0.0
         self.initiation = None
         self.staggered_iterations = []
+
+    def elastic_limit(self) -> np.ndarray:
+        """The cellwise energy density below which d stays 0 (AT1: 3 Gc_eff / (16 l); AT2: 0)."""
+        return elastic_limit_J_m3(self.model, self.toughness.x.array, self.length_scale_m)
 
     def _weaken_grain_boundaries(self, factor: float) -> None:
         """Gc times `factor` in the cells that touch a grain_boundary facet."""
@@ -114,6 +129,9 @@ class DamageField(Field):
         energy = physics.driving_energy(mechanics.elastic_strain(), material.constitutive, material.young_modulus,
                                         material.poisson_ratio, self.options["energy_split"])
         self.energy_expression = compat.expression(energy, self.cells)
+        self.degradation_expression = compat.expression(
+            physics.degradation(self.d, self.residual_stiffness), self.cells)
+        self.degradation_cells = dolfinx.fem.Function(self.cells)
         d, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
         self.normalisation = NORMALISATION[self.model]
         bilinear, linear = physics.damage_forms(d, v, self.history, self.toughness, self.length_scale_m,
@@ -148,7 +166,8 @@ class DamageField(Field):
     def solve_damage(self) -> int:
         """One linear damage solve at the current displacement: H = max(H accepted, driving energy), then d."""
         self.energy.interpolate(self.energy_expression)
-        np.maximum(self.history_accepted, self.energy.x.array, out=self.history.x.array)
+        np.maximum(np.maximum(self.history_accepted, self.energy.x.array), self.elastic_limit(),
+                   out=self.history.x.array)
         compat.assemble_matrix_into(self.A, self.a)
         self.ksp.setOperators(self.A)
         compat.assemble_vector_into(self.b, self.L)
@@ -178,18 +197,39 @@ class DamageField(Field):
 
     def accept(self) -> None:
         self.d_accepted = self.d.x.array.copy()
-        self.history_accepted = self.history.x.array.copy()
+        # the driving energy of the step's last damage solve: the H that solve used is max(this, limit) exactly
+        np.maximum(self.history_accepted, self.energy.x.array, out=self.history_accepted)
+        if self.options["fatigue"] != "none":
+            self._accumulate_fatigue()
         self.elapsed_s += self._dt
         if self.initiation is None:
             self._check_initiation()
 
+    def _accumulate_fatigue(self) -> None:
+        """alpha_bar += <alpha - alpha_previous>+ with alpha = g(d) psi+; Gc_eff = f(alpha_bar) Gc for the next
+        steps (module docstring)."""
+        self.degradation_cells.interpolate(self.degradation_expression)
+        degraded = self.degradation_cells.x.array * self.energy.x.array
+        self.cumulated += np.maximum(degraded - self.degraded_energy_accepted, 0.0)
+        self.degraded_energy_accepted = degraded
+        self.update_toughness()
+
+    def update_toughness(self) -> None:
+        """Gc_eff = f(alpha_bar) Gc in every cell, and H at the new elastic limit (it only falls)."""
+        options = self.options
+        self.toughness.x.array[:] = self.intact_toughness * fatigue_factor(
+            options["fatigue"], self.cumulated, options["fatigue_threshold_J_m3"], options["fatigue_log_slope"])
+        np.maximum(self.history_accepted, self.elastic_limit(), out=self.history.x.array)
+
     def reject(self) -> None:
         self.d.x.array[:] = self.d_accepted
-        self.history.x.array[:] = self.history_accepted
+        np.maximum(self.history_accepted, self.elastic_limit(), out=self.history.x.array)
 
     def state(self) -> dict:
         return {"solution": self.d.x.array.copy(), "d_accepted": self.d_accepted.copy(),
                 "history": self.history.x.array.copy(), "history_accepted": self.history_accepted.copy(),
+                "cumulated": self.cumulated.copy(), "degraded_energy": self.degraded_energy_accepted.copy(),
+                "toughness": self.toughness.x.array.copy(),
                 "elapsed_s": self.elapsed_s, "initiation": dict(self.initiation) if self.initiation else None}
 
     def restore(self, state: dict) -> None:
@@ -197,6 +237,9 @@ class DamageField(Field):
         self.d_accepted = state["d_accepted"].copy()
         self.history.x.array[:] = state["history"]
         self.history_accepted = state["history_accepted"].copy()
+        self.cumulated = state["cumulated"].copy()
+        self.degraded_energy_accepted = state["degraded_energy"].copy()
+        self.toughness.x.array[:] = state["toughness"]
         self.elapsed_s, self.initiation = state["elapsed_s"], state["initiation"]
 
     # ------------------------------------------------------------------ outputs
@@ -261,7 +304,19 @@ class DamageField(Field):
             "length_scale_m": self.length_scale_m,
             "cell_size_over_length_scale": self.cell_size_over_length_scale,
             "staggered_iterations_max": max(self.staggered_iterations, default=0),
+            "fatigue": self._fatigue_summary(),
         }}
+
+    def _fatigue_summary(self) -> dict | None:
+        """The fatigue model, alpha_T, the largest cumulated alpha_bar and the lowest Gc_eff / Gc (None: off)."""
+        options, comm = self.options, self.context.comm
+        if options["fatigue"] == "none":
+            return None
+        n = self.cells.dofmap.index_map.size_local
+        ratio = self.toughness.x.array[:n] / self.intact_toughness[:n]
+        return {"model": options["fatigue"], "threshold_J_m3": options["fatigue_threshold_J_m3"],
+                "max_cumulated_J_m3": comm.allreduce(float(self.cumulated[:n].max(initial=0.0)), op=MPI.MAX),
+                "min_toughness_fraction": comm.allreduce(float(ratio.min(initial=1.0)), op=MPI.MIN)}
 
     def point_fields(self) -> list:
         return [self.d]
