@@ -46,6 +46,8 @@ from solver.fields.coupling import FixedPointCoupling
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
+CYCLES_FILE = "fracture_cycles.csv"
+CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "max_damage", "state")
 CENTRE_RADIUS_FRACTION = 0.25      # state "broken": cracked points within this r / R ...
 SURFACE_RADIUS_FRACTION = 0.95     # ... and beyond this one
 
@@ -96,6 +98,7 @@ class DamageField(Field):
         self.couples_back = context.case["coupling"]["stress_assisted_diffusion"]
         self.elapsed_s, self._dt = 0.0, 0.0
         self.initiation = None
+        self.cycle_rows = []
         self.staggered_iterations = []
 
     def elastic_limit(self) -> np.ndarray:
@@ -146,6 +149,8 @@ class DamageField(Field):
         dx = context.dx
         self.crack_energy_form = dolfinx.fem.form(physics.crack_energy_density(
             self.d, self.toughness, self.length_scale_m, self.normalisation, self.model) * dx)
+        cracked = ufl.conditional(ufl.gt(self.d, self.options["crack_damage"]), 1.0, 0.0)
+        self.crack_volume_form = dolfinx.fem.form(cracked * dx)
         self.elastic_energy_form = dolfinx.fem.form(ufl.inner(mechanics.stress(), mechanics.elastic_strain()) / 2 * dx)
         self.staggered = FixedPointCoupling(context.comm, self.options["staggered_tolerance"],
                                             self.options["staggered_max_iterations"])
@@ -216,10 +221,39 @@ class DamageField(Field):
 
     def update_toughness(self) -> None:
         """Gc_eff = f(alpha_bar) Gc in every cell, and H at the new elastic limit (it only falls)."""
-        options = self.options
-        self.toughness.x.array[:] = self.intact_toughness * fatigue_factor(
-            options["fatigue"], self.cumulated, options["fatigue_threshold_J_m3"], options["fatigue_log_slope"])
+        self.toughness.x.array[:] = self.intact_toughness * self.toughness_fraction(self.cumulated)
         np.maximum(self.history_accepted, self.elastic_limit(), out=self.history.x.array)
+
+    # ------------------------------------------------------------------ cycles (solver/cycle_jumping.py)
+    @property
+    def comm(self):
+        return self.context.comm
+
+    def cycle_state(self) -> dict:
+        """What a cycle jump extrapolates, as accepted: d (nodes), the peak driving energy and alpha_bar (cells)."""
+        return {"damage": self.d_accepted.copy(), "history": self.history_accepted.copy(),
+                "cumulated": self.cumulated.copy()}
+
+    def toughness_fraction(self, cumulated: np.ndarray) -> np.ndarray:
+        """Gc_eff / Gc for the cumulated alpha_bar (1 without fatigue)."""
+        options = self.options
+        return fatigue_factor(options["fatigue"], cumulated, options["fatigue_threshold_J_m3"],
+                              options["fatigue_log_slope"])
+
+    def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
+        """A row of fracture_cycles.csv for the state at the end of `cycle` (1-based), `extrapolated` when a cycle
+        jump reached it; the cycling driver calls it (solver/cycle_jumping.py, a cycling protocol)."""
+        self.cycle_rows.append({"cycle": cycle, "extrapolated": int(extrapolated),
+                                "crack_volume_fraction": self.crack_volume_fraction(),
+                                "max_damage": self.max_damage(), "state": self.state_name()})
+
+    def jump(self, state: dict, cycles: int) -> None:
+        """Take the extrapolated cycle_state() of `cycles` cycles later as accepted: nothing decreases, d <= 1."""
+        self.d_accepted = np.clip(state["damage"], self.d_accepted, 1.0)
+        self.d.x.array[:] = self.d_accepted
+        np.maximum(self.history_accepted, state["history"], out=self.history_accepted)
+        np.maximum(self.cumulated, state["cumulated"], out=self.cumulated)
+        self.update_toughness()
 
     def reject(self) -> None:
         self.d.x.array[:] = self.d_accepted
@@ -284,19 +318,28 @@ class DamageField(Field):
         anywhere = comm.allreduce(bool(np.any(cracked)), op=MPI.LOR)
         return "broken" if inner and outer else "mild" if anywhere else "intact"
 
+    def crack_volume_fraction(self) -> float:
+        """The volume with d > crack_damage over the particle's volume."""
+        return self._total(self.crack_volume_form) / self.context.fields["transport"].volume_m3
+
+    def max_damage(self) -> float:
+        local = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
+        return self.context.comm.allreduce(local, op=MPI.MAX)
+
+    def tables(self) -> dict:
+        """fracture_cycles.csv: one row per cycle end the cycling driver reported (none: no file)."""
+        return {CYCLES_FILE: (CYCLE_COLUMNS, self.cycle_rows)} if self.cycle_rows else {}
+
     def summary(self) -> dict:
         """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
         particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
         context, options = self.context, self.options
-        cracked = ufl.conditional(ufl.gt(self.d, options["crack_damage"]), 1.0, 0.0)
-        volume = context.fields["transport"].volume_m3
-        local_max = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
         young_modulus = context.case["material"]["young_modulus_Pa"]
         return {"fracture": {
             "model": self.model,
             "state": self.state_name(),
-            "crack_volume_fraction": context.integrate(cracked * context.dx) / volume,
-            "max_damage": context.comm.allreduce(local_max, op=MPI.MAX),
+            "crack_volume_fraction": self.crack_volume_fraction(),
+            "max_damage": self.max_damage(),
             "initiation": self.initiation,
             "crack_energy_J": self.crack_energy_J(),
             "strength_Pa": strength_Pa(self.model, young_modulus, options["fracture_energy_J_m2"],
