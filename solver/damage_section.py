@@ -15,6 +15,7 @@ Case section (a field, registered in solver/fields/registry.py):
     staggered_max_iterations = 200
     crack_damage = 0.95                 # d above it counts as cracked (crack_volume_fraction)
     initiation_damage = 0.95            # d above it anywhere, for the first time: the crack initiates
+    broken_piece_fraction = 0.1         # "broken": cracks cut the central section into pieces of >= this area
     fatigue = "none"                    # "asymptotic" or "logarithmic": Gc_eff = f(alpha_bar) Gc (below)
     fatigue_threshold_J_m3 = 2e5        # alpha_T (required with fatigue): f = 1 while alpha_bar <= alpha_T
     fatigue_log_slope = 0.5             # kappa of the logarithmic f (required there)
@@ -91,6 +92,9 @@ OPTIONS = [
            help="d above it counts as cracked (fracture.crack_volume_fraction, state)"),
     Option("initiation_damage", FLOAT, 0.95, check=fraction_open,
            help="the crack initiates where and when d first exceeds it (fracture.initiation)"),
+    Option("broken_piece_fraction", FLOAT, 0.1, check=fraction_open,
+           help="fracture.state 'broken': the cracks cut the central section (z = 0) into >= 2 pieces of at least "
+                "this fraction of its area each (solver/crack_census.py)"),
     Option("fatigue", STR, "none", choices=FATIGUE,
            help="fatigue degradation of the toughness with the cumulated driving energy (Carrara et al. 2020): "
                 "none, asymptotic or logarithmic"),

@@ -32,6 +32,8 @@ Outputs: the damage and the history in the field files; summary.json["fracture"]
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import ufl
 from mpi4py import MPI
@@ -42,14 +44,30 @@ from solver import compat, linalg
 from solver.damage_section import NORMALISATION, elastic_limit_J_m3, fatigue_factor, strength_Pa
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
+from solver.crack_census import section_pieces, section_polygons, section_state
 from solver.fields.coupling import FixedPointCoupling
+from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
 CYCLES_FILE = "fracture_cycles.csv"
-CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "max_damage", "state")
-CENTRE_RADIUS_FRACTION = 0.25      # state "broken": cracked points within this r / R ...
-SURFACE_RADIUS_FRACTION = 0.95     # ... and beyond this one
+CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
+                 "max_damage", "state")
+SECTION_TOLERANCE = 1e-9           # nodes within this x R of z = 0 lie on the central section
+MIRRORS = ("symmetry_x", "symmetry_y")   # symmetry planes that cut the central section
+
+
+@dataclass
+class CentralSection:
+    """This rank's owned cells cut by z = 0 (solver/crack_census.py): their P1 dofs (n, 4), cut areas, the sides
+    of their cuts (m, 5: section cell number, two corner names) and whether each touches each mirror plane present
+    (n, mirrors)."""
+
+    dofs: np.ndarray
+    areas: np.ndarray
+    sides: np.ndarray
+    touches: np.ndarray
+    mirrors: int
 
 
 class LinearDamageSolve:
@@ -156,6 +174,11 @@ class DamageField(Field):
                                             self.options["staggered_max_iterations"])
         self.linear_solve = LinearDamageSolve(self)
         self.cell_size_over_length_scale = self._resolution()
+        self.section = self._central_section()
+        particle = context.particle
+        self.boundary = (grain_boundary_facets(particle.mesh, particle.facet_tags,
+                                               particle.facet_regions["grain_boundary"], self.space)
+                         if "grain_boundary" in particle.facet_regions else None)
         if self.cell_size_over_length_scale > 0.5:
             log_warning(f"damage.length_scale_um = {self.length_scale_m * 1e6:g}: the largest cell is "
                         f"{self.cell_size_over_length_scale:.2g} l; phase-field cracks need h <= l / 2 (refine the "
@@ -167,6 +190,30 @@ class DamageField(Field):
         size.interpolate(compat.expression(ufl.CellDiameter(self.context.mesh), self.cells))
         local = float(size.x.array.max()) if size.x.array.size else 0.0
         return self.context.comm.allreduce(local, op=MPI.MAX) / self.length_scale_m
+
+    def _central_section(self) -> CentralSection:
+        """The owned cells the plane z = 0 cuts, with what the census' connectivity test needs."""
+        particle = self.context.particle
+        mesh = particle.mesh
+        tdim = mesh.topology.dim
+        owned = mesh.topology.index_map(tdim).size_local
+        dofs = compat.cell_dofs(self.space)[:owned]          # P1: the cell's vertices, numbered globally alike
+        numbers = compat.local_to_global_dofs(self.space, dofs.ravel()).reshape(dofs.shape)
+        areas, sides = section_polygons(compat.dof_coordinates(self.space)[dofs], numbers,
+                                        SECTION_TOLERANCE * particle.radius_m)
+        cells = np.flatnonzero(areas > 0)
+        renumber = np.full(owned, -1, dtype=np.int64)
+        renumber[cells] = np.arange(len(cells))
+        sides[:, 0] = renumber[sides[:, 0]]
+        mesh.topology.create_connectivity(tdim, tdim - 1)
+        cell_facets = mesh.topology.connectivity(tdim, tdim - 1)
+        facets = np.array([cell_facets.links(c) for c in cells], dtype=np.int32).reshape(len(cells), tdim + 1)
+        mirrors = [name for name in MIRRORS if name in particle.facet_regions]
+        touches = np.zeros((len(cells), len(mirrors)), dtype=bool)
+        for j, name in enumerate(mirrors):
+            touches[:, j] = np.isin(facets, compat.entities_with_tag(particle.facet_tags,
+                                                                     particle.facet_regions[name])).any(axis=1)
+        return CentralSection(dofs[cells], areas[cells], sides, touches, len(mirrors))
 
     def solve_damage(self) -> int:
         """One linear damage solve at the current displacement: H = max(H accepted, driving energy), then d."""
@@ -245,6 +292,7 @@ class DamageField(Field):
         jump reached it; the cycling driver calls it (solver/cycle_jumping.py, a cycling protocol)."""
         self.cycle_rows.append({"cycle": cycle, "extrapolated": int(extrapolated),
                                 "crack_volume_fraction": self.crack_volume_fraction(),
+                                "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
                                 "max_damage": self.max_damage(), "state": self.state_name()})
 
     def jump(self, state: dict, cycles: int) -> None:
@@ -307,16 +355,37 @@ class DamageField(Field):
         return self._total(self.elastic_energy_form)
 
     def state_name(self) -> str:
-        """"intact": no point above damage.crack_damage; "broken": cracked points both near the centre
-        (r < 0.25 R) and at the surface (r > 0.95 R), a crack through the particle's radius (the radial-extent proxy
-        of the SEM census' particle-spanning crack); "mild": cracked, not broken."""
-        d, radius = self._owned()
-        cracked = d > self.options["crack_damage"]
+        """"intact", "mild" or "broken" by the central section's connectivity (solver/crack_census.py): broken when
+        the cracks cut the section z = 0 into >= 2 pieces of >= damage.broken_piece_fraction of its area each."""
+        comm, threshold = self.context.comm, self.options["crack_damage"]
+        d, _ = self._owned()
+        if not comm.allreduce(bool(np.any(d > threshold)), op=MPI.LOR):
+            return "intact"
+        section = self.section
+        intact = self.d.x.array[section.dofs].max(axis=1, initial=0.0) <= threshold
+        number = np.cumsum(intact) - 1                      # the intact cells numbered 0..n-1
+        sides = section.sides[intact[section.sides[:, 0]]]
+        sides[:, 0] = number[sides[:, 0]]
+        parts = comm.gather((sides, section.areas[intact], section.touches[intact], float(section.areas.sum())),
+                            root=0)
+        state = None
+        if comm.rank == 0:
+            sides, areas, touches, totals = zip(*parts)
+            offsets = np.cumsum([0] + [len(a) for a in areas[:-1]])
+            sides = np.concatenate([rows + np.array([offset, 0, 0, 0, 0]) for rows, offset in zip(sides, offsets)])
+            pieces = section_pieces(sides, np.concatenate(areas), np.concatenate(touches))
+            state = section_state(True, pieces, section.mirrors, sum(totals), self.options["broken_piece_fraction"])
+        return comm.bcast(state, root=0)
+
+    def cracked_grain_boundary_area_fraction(self) -> float:
+        """The grain-boundary area with d > crack_damage at all three nodes of its facet (d is continuous: both
+        grains see it) over the whole grain-boundary area; 0 without grain boundaries."""
+        if self.boundary is None:
+            return 0.0
         comm = self.context.comm
-        inner = comm.allreduce(bool(np.any(cracked & (radius < CENTRE_RADIUS_FRACTION))), op=MPI.LOR)
-        outer = comm.allreduce(bool(np.any(cracked & (radius > SURFACE_RADIUS_FRACTION))), op=MPI.LOR)
-        anywhere = comm.allreduce(bool(np.any(cracked)), op=MPI.LOR)
-        return "broken" if inner and outer else "mild" if anywhere else "intact"
+        cracked = np.all(self.d.x.array[self.boundary.vertex_dofs] > self.options["crack_damage"], axis=1)
+        total = comm.allreduce(float(self.boundary.area.sum()), op=MPI.SUM)
+        return comm.allreduce(float(self.boundary.area[cracked].sum()), op=MPI.SUM) / total if total > 0 else 0.0
 
     def crack_volume_fraction(self) -> float:
         """The volume with d > crack_damage over the particle's volume."""
@@ -339,6 +408,7 @@ class DamageField(Field):
             "model": self.model,
             "state": self.state_name(),
             "crack_volume_fraction": self.crack_volume_fraction(),
+            "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
             "max_damage": self.max_damage(),
             "initiation": self.initiation,
             "crack_energy_J": self.crack_energy_J(),
