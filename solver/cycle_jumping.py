@@ -2,7 +2,7 @@
 history over blocks of cycles instead of solving every cycle.
 
 The scheme (Cojocaru & Karlsson, Int. J. Fatigue 28 (2006) 1677; as used for phase-field fatigue by Loew, Peters &
-Beex, J. Mech. Phys. Solids 142 (2020) 103984):
+Beex, Mech. Mater. 142 (2020) 103282; both quoted from memory, the volume and page not re-checked here):
 
 1. solve `fit_cycles` (>= 2) cycles explicitly and keep the field's state at the end of each (`cycle_state()`:
    the damage, the peak driving energy and the cumulated fatigue variable alpha_bar, per node or cell);

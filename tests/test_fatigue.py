@@ -213,3 +213,19 @@ def test_cycle_jumping_costs_far_less_than_explicit_cycling(kind, amplitude, fat
     assert explicit.failed_at == explicit_life(kind, amplitude, fatigue)
     assert jumped.failed_at == pytest.approx(explicit.failed_at, rel=0.04)
     assert explicit_s > 3 * jumped_s, (explicit_s, jumped_s)
+
+
+def test_restore_brings_back_the_fatigue_history():
+    """state()/restore() carry alpha_bar, the last degraded energy and Gc_eff: cycling on from a restored state
+    repeats the damage of the first time."""
+    problem = bar_problem({"model": "AT1", **FATIGUE["asymptotic"]})
+    damage = problem.fields["damage"]
+    load_path(problem, cycle_strains(0.8, 2))
+    saved = damage.state()
+    first = [d.copy() for _, _, d in load_path(problem, cycle_strains(0.8, 3))]
+    assert damage.toughness.x.array.max() < saved["toughness"].min()     # fatigue went on
+    damage.restore(saved)
+    assert np.array_equal(damage.toughness.x.array, saved["toughness"])
+    again = [d for _, _, d in load_path(problem, cycle_strains(0.8, 3))]
+    assert all(np.allclose(a, b, rtol=0, atol=1e-12) for a, b in zip(first, again))
+    assert first[-1].max() > saved["solution"].max() + 0.05

@@ -28,7 +28,10 @@ update the staggered scheme of Carrara et al. makes. The AT1 elastic limit 3 Gc_
 the history H = max(accepted peak driving energy, current driving energy, elastic limit) keeps the limit apart
 from the energies.
 
-Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()).
+Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()), its `state`
+from the central section's connectivity (solver/crack_census.py); fracture_cycles.csv through tables(), a row per
+cycle end that a cycling driver reports (end_cycle; solver/cycle_jumping.py jumps blocks of cycles through
+cycle_state() and jump()).
 """
 from __future__ import annotations
 
@@ -41,10 +44,10 @@ from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat, linalg
+from solver.crack_census import section_pieces, section_polygons, section_state
 from solver.damage_section import NORMALISATION, elastic_limit_J_m3, fatigue_factor, strength_Pa
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
-from solver.crack_census import section_pieces, section_polygons, section_state
 from solver.fields.coupling import FixedPointCoupling
 from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
@@ -401,7 +404,8 @@ class DamageField(Field):
 
     def summary(self) -> dict:
         """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
-        particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
+        particle volume), cracked grain-boundary area fraction, dissipated energy, initiation (None: no crack
+        initiated), resolution and fatigue (None: off)."""
         context, options = self.context, self.options
         young_modulus = context.case["material"]["young_modulus_Pa"]
         return {"fracture": {
