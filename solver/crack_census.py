@@ -21,12 +21,13 @@ area (a crack along a mirror plane splits the whole particle although the modell
 """
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 STATES = ("intact", "mild", "broken")
-EDGES = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
 
 
 def section_polygons(vertices: np.ndarray, vertex_ids: np.ndarray, tolerance: float):
@@ -39,11 +40,12 @@ def section_polygons(vertices: np.ndarray, vertex_ids: np.ndarray, tolerance: fl
     areas = np.zeros(len(vertices))
     sides = []
     z = vertices[:, :, 2]
+    corners = vertices.shape[1]
     candidates = np.flatnonzero((z.min(axis=1) <= tolerance) & (z.max(axis=1) >= -tolerance))
     for k in candidates:
-        points = [(vertices[k, i, :2], (vertex_ids[k, i], vertex_ids[k, i])) for i in range(4)
+        points = [(vertices[k, i, :2], (vertex_ids[k, i], vertex_ids[k, i])) for i in range(corners)
                   if abs(z[k, i]) <= tolerance]
-        for i, j in EDGES:
+        for i, j in combinations(range(corners), 2):
             a, b = z[k, i], z[k, j]
             if (a < -tolerance and b > tolerance) or (a > tolerance and b < -tolerance):
                 point = vertices[k, i, :2] + (vertices[k, j, :2] - vertices[k, i, :2]) * a / (a - b)

@@ -188,10 +188,11 @@ class DamageField(Field):
                         f"mesh or raise the length scale)", context.comm)
 
     def _resolution(self) -> float:
-        """The largest cell diameter over l (the crack profile needs h <= l / 2)."""
-        size = dolfinx.fem.Function(self.cells)
-        size.interpolate(compat.expression(ufl.CellDiameter(self.context.mesh), self.cells))
-        local = float(size.x.array.max()) if size.x.array.size else 0.0
+        """The largest cell diameter over l (the crack profile needs h <= l / 2): a simplex's diameter is its
+        longest edge, taken between the vertices (numpy: ufl's CellDiameter is not compiled for curved cells)."""
+        corners = compat.dof_coordinates(self.space)[compat.cell_dofs(self.space)]       # P1: (cells, vertices, 3)
+        pairs = corners[:, :, None, :] - corners[:, None, :, :]
+        local = float(np.sqrt((pairs**2).sum(axis=-1)).max()) if len(corners) else 0.0
         return self.context.comm.allreduce(local, op=MPI.MAX) / self.length_scale_m
 
     def _central_section(self) -> CentralSection:

@@ -74,6 +74,7 @@ class AxisymmetricModel:
         self.advance, self.accept_step, self.reject_step = problem.advance, problem.accept_step, problem.reject_step
         self.li_content_range = problem.li_content_range
         self.c, self.c_old, self.c_older = problem.c, problem.c_old, problem.c_older
+        self.fields = problem.fields        # the runner collects their summaries and tables (e.g. [damage])
         mesh = self.particle.mesh
         # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)
         degree = max(compat.element_degree(problem.V_u) - 1, compat.element_degree(problem.V_c))
