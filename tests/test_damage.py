@@ -218,7 +218,8 @@ def test_the_1d_formulation_refuses_damage_instead_of_ignoring_it():
 
 
 def test_the_axisymmetric_formulation_runs_damage_and_writes_the_fracture_summary(cli, tmp_path):
-    """cases/ncm811_damage.toml on the meridian (a few seconds): the reduced runner collects the field's summary."""
+    """cases/ncm811_damage.toml on the meridian (a few seconds): the reduced runner collects the field's summary,
+    and the meridian field file carries the damage."""
     import json
 
     from conftest import CASES
@@ -232,6 +233,10 @@ def test_the_axisymmetric_formulation_runs_damage_and_writes_the_fracture_summar
     assert summary["formulation"] == "axisymmetric" and fracture["max_damage"] == pytest.approx(1.0)
     assert fracture["state"] == "mild" and 0.05 < fracture["crack_volume_fraction"] < 0.3
     assert fracture["cell_size_over_length_scale"] < 0.5
+    import meshio
+
+    damage = meshio.read(out / "fields_final.vtu").point_data["damage"]
+    assert damage.max() == pytest.approx(1.0) and damage.min() >= 0.0
 
 
 def test_reject_and_restore_bring_back_the_damage_and_its_history():

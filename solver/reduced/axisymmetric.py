@@ -116,7 +116,7 @@ class AxisymmetricModel:
 
     def write_fields(self, path) -> None:
         """Node values (cell-node stresses averaged over the cells around each node) on the straight triangles of
-        the vertices, as a meridian VTU."""
+        the vertices, as a meridian VTU, with the fields' point fields (e.g. damage) under their names."""
         measures, _ = self._measures()
         nodes = self.cell_nodes.ravel()
         n = len(self.points)
@@ -132,5 +132,9 @@ class AxisymmetricModel:
         regions[tags.indices] = tags.values
         data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
                                                "displacement_m": np.column_stack([values[0], values[1]])})
+        for function in (f for field in self.fields.values() for f in field.point_fields()):   # e.g. damage
+            sampled = dolfinx.fem.Function(self.V_sample)
+            sampled.interpolate(function)
+            data[function.name] = sampled.x.array[:n].copy()
         meridian_vtu.write_meridian_vtu(path, self.points[:, :2], self.cell_nodes[:, :3], data, regions,
                                         self.radius_m)
