@@ -15,6 +15,10 @@ plane z = 0 through the particle's centre:
   crack from the surface that ends inside the particle does; "mild": cracks somewhere, but not splitting the
   section so; "intact": no point of the particle above crack_damage.
 
+On the axisymmetric formulation's meridian (triangles, all at z = 0) the section is the meridian itself, a plane
+through the symmetry axis, which for a body of revolution is every such plane; its mirrors are the axis
+(symmetry_x) and the equator (symmetry_y), as an octant's.
+
 Symmetry planes (symmetry_x, symmetry_y: mirrors that cut the section) count: a piece touching t of the m mirror
 planes is joined with its 2^t images, so the whole section holds 2^m / 2^t copies of it, each of 2^t times its
 area (a crack along a mirror plane splits the whole particle although the modelled part stays in one piece).
@@ -31,7 +35,8 @@ STATES = ("intact", "mild", "broken")
 
 
 def section_polygons(vertices: np.ndarray, vertex_ids: np.ndarray, tolerance: float):
-    """The cut of the plane z = 0 through each tetrahedron (vertices (n, 4, 3), their global numbers (n, 4)):
+    """The cut of the plane z = 0 through each simplex (vertices (n, 4, 3) of tetrahedra, or (n, 3, 3) of
+    triangles in the plane, whose cut is the triangle itself; their global numbers (n, 4) or (n, 3)):
     (areas (n,), sides (m, 5)). A cut is a triangle or quadrilateral; its corners are the tetrahedron's vertices
     within `tolerance` of the plane and the points where its edges cross it, each named by the pair of global
     vertex numbers (v, v) or (a, b) so that two cells name a shared corner alike. A side row holds the cell's

@@ -42,7 +42,8 @@ def set_damage(damage, where) -> None:
 
 
 def test_the_section_area_of_a_tetrahedron():
-    """Triangle, quadrilateral, a face on the plane, and an edge on it (no area)."""
+    """Triangle, quadrilateral, a face on the plane, and an edge on it (no area); a meridian triangle is its own
+    cut, its sides its edges."""
     triangle = np.array([[0, 0, -1], [2, 0, 1], [0, 2, 1], [0, 0, 1]], float)
     quadrilateral = np.array([[0, 0, -1], [1, 0, -1], [0, 0, 1], [0, 1, 1]], float)
     face = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
@@ -52,6 +53,9 @@ def test_the_section_area_of_a_tetrahedron():
     assert np.allclose(areas, [0.5, 0.25, 0.5, 0])
     assert np.array_equal(np.bincount(sides[:, 0]), [3, 4, 3])
     assert [0, 0, 1, 0, 3] in sides.tolist()          # the triangle's side from the crossing of edge 0-1 to 0-3
+    flat, edges = section_polygons(np.array([[[0, 0, 0], [2, 0, 0], [0, 1, 0]]], float), np.array([[4, 5, 6]]), 1e-12)
+    assert flat[0] == pytest.approx(1.0) and sorted(map(tuple, edges[:, 1:])) == [(4, 4, 5, 5), (4, 4, 6, 6),
+                                                                                    (5, 5, 6, 6)]
 
 
 def test_the_cut_cells_tile_the_section():
