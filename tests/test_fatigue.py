@@ -229,3 +229,20 @@ def test_restore_brings_back_the_fatigue_history():
     again = [d for _, _, d in load_path(problem, cycle_strains(0.8, 3))]
     assert all(np.allclose(a, b, rtol=0, atol=1e-12) for a, b in zip(first, again))
     assert first[-1].max() > saved["solution"].max() + 0.05
+
+
+def test_a_fatigue_case_runs_from_the_cli(cli, tmp_path):
+    """The shipped damage case with asymptotic fatigue on a coarse mesh: summary.json["fracture"]["fatigue"] says
+    how far alpha_bar got and how much Gc fell (a threshold of 1 kJ/m^3: a single charge passes it)."""
+    import json
+
+    from conftest import CASES
+
+    out = tmp_path / "run"
+    done = cli("run", CASES / "ncm811_damage.toml", "--out", out, "--no-pictures", "--set",
+               "mesh.cell_size_fraction=0.35", "--set", "mesh.surface_cell_size_fraction=0.2", "--set", "time.steps=4",
+               "--set", 'damage.fatigue="asymptotic"', "--set", "damage.fatigue_threshold_J_m3=1e3")
+    assert done.returncode == 0, done.stderr
+    fatigue = json.loads((out / "summary.json").read_text())["fracture"]["fatigue"]
+    assert fatigue["model"] == "asymptotic" and fatigue["threshold_J_m3"] == 1e3
+    assert fatigue["max_cumulated_J_m3"] > 1e3 and 0 < fatigue["min_toughness_fraction"] < 1
