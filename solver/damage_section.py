@@ -15,6 +15,10 @@ Case section (a field, registered in solver/fields/registry.py):
     staggered_max_iterations = 200
     crack_damage = 0.95                 # d above it counts as cracked (crack_volume_fraction)
     initiation_damage = 0.95            # d above it anywhere, for the first time: the crack initiates
+    broken_piece_fraction = 0.1         # "broken": cracks cut the central section into pieces of >= this area
+    fatigue = "none"                    # "asymptotic" or "logarithmic": Gc_eff = f(alpha_bar) Gc (below)
+    fatigue_threshold_J_m3 = 2e5        # alpha_T (required with fatigue): f = 1 while alpha_bar <= alpha_T
+    fatigue_log_slope = 0.5             # kappa of the logarithmic f (required there)
 
 The strength of a homogeneous bar in uniaxial stress follows from the model (Pham, Amor, Marigo & Maurini,
 Int. J. Damage Mech. 20 (2011) 618; Tanne, Li, Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80):
@@ -22,6 +26,18 @@ Int. J. Damage Mech. 20 (2011) 618; Tanne, Li, Bourdin, Marigo & Maurini, J. Mec
     AT1: sigma_c = sqrt(3 E Gc / (8 l))        AT2: sigma_c = sqrt(27 E Gc / (256 l))
 
 so l is a material parameter once Gc and the strength are known: l = 3 E Gc / (8 sigma_c^2) (AT1).
+
+Fatigue (Carrara, Ambati, Alessi & De Lorenzis, Comput. Methods Appl. Mech. Engrg. 361 (2020) 112731): the toughness
+degrades with a cumulated history variable, Gc_eff = f(alpha_bar) Gc, where alpha = g(d) psi+ (the degraded
+driving energy, J/m^3) and alpha_bar = the sum of its positive increments over the accepted steps (loading counts,
+unloading does not), with their two fatigue degradation functions of the threshold alpha_T:
+
+    asymptotic:   f = 1 (alpha_bar <= alpha_T),  (2 alpha_T / (alpha_bar + alpha_T))^2 beyond
+    logarithmic:  f = 1 (alpha_bar <= alpha_T),  (1 - kappa log10(alpha_bar / alpha_T))^2 up to
+                  alpha_T 10^(1 / kappa), 0 beyond
+
+alpha_T and kappa are material parameters fitted to a Woehler curve; none is known for NMC, so both are required
+with fatigue (no default). Below alpha_T nothing changes: the model is then the monotonic one exactly.
 
 Parameters for NCM811 (what the shipped case uses, and how sure each is):
 - Gc ~ 0.5 J/m^2 and a grain-boundary strength of ~745 MPa are the values issue 17 quotes for NMC811; the strength is
@@ -38,6 +54,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from solver import quantities
 from solver.errors import CaseError
 from solver.schema import (FLOAT, INT, STR, Option, all_of, fraction_open, fraction_unit, positive, rule,
@@ -46,6 +64,7 @@ from solver.schema import (FLOAT, INT, STR, Option, all_of, fraction_open, fract
 SECTION = "damage"
 MODELS = ("AT1", "AT2")
 SPLITS = ("volumetric_deviatoric", "none")
+FATIGUE = ("none", "asymptotic", "logarithmic")
 
 # the point field of the damage field (solver/fields/damage.py, point_fields()): snapshots and pictures
 DAMAGE = quantities.Quantity("damage", "", "damage", "d", "fraction", "extension", "damage",
@@ -73,6 +92,18 @@ OPTIONS = [
            help="d above it counts as cracked (fracture.crack_volume_fraction, state)"),
     Option("initiation_damage", FLOAT, 0.95, check=fraction_open,
            help="the crack initiates where and when d first exceeds it (fracture.initiation)"),
+    Option("broken_piece_fraction", FLOAT, 0.1, check=fraction_open,
+           help="fracture.state 'broken': the cracks cut the central section (z = 0) into >= 2 pieces of at least "
+                "this fraction of its area each (solver/crack_census.py)"),
+    Option("fatigue", STR, "none", choices=FATIGUE,
+           help="fatigue degradation of the toughness with the cumulated driving energy (Carrara et al. 2020): "
+                "none, asymptotic or logarithmic"),
+    Option("fatigue_threshold_J_m3", FLOAT, None, check=positive,
+           help="alpha_T: the cumulated degraded driving energy (J/m^3) below which fatigue leaves Gc unchanged "
+                "(required with fatigue)"),
+    Option("fatigue_log_slope", FLOAT, None, check=positive,
+           help="kappa of the logarithmic fatigue function f = (1 - kappa log10(alpha_bar / alpha_T))^2 "
+                "(required with fatigue = 'logarithmic')"),
 ]
 
 # crack-band constants c_w of w(d) = d (AT1) and d^2 (AT2): the crack energy is Gc / c_w (w / l + l |grad d|^2)
@@ -90,9 +121,30 @@ def elastic_limit_J_m3(model: str, fracture_energy_J_m2: float, length_scale_m: 
     return 3.0 * fracture_energy_J_m2 / (16.0 * length_scale_m) if model == "AT1" else 0.0
 
 
+def fatigue_factor(kind: str, cumulated_J_m3, threshold_J_m3: float, log_slope: float | None = None):
+    """f(alpha_bar) of the module docstring (numpy, elementwise): the factor on Gc."""
+    cumulated = np.asarray(cumulated_J_m3, dtype=float)
+    if kind == "none":
+        return np.ones_like(cumulated)
+    above = np.maximum(cumulated, threshold_J_m3)       # f = 1 at and below the threshold
+    if kind == "asymptotic":
+        return (2 * threshold_J_m3 / (above + threshold_J_m3)) ** 2
+    return np.maximum(1 - log_slope * np.log10(above / threshold_J_m3), 0.0) ** 2
+
+
 def validate(table) -> dict:
     """The [damage] table checked and normalised (solver/fields/registry.py calls it for a case with [damage])."""
     values = validate_table(table, OPTIONS, SECTION)
+    fatigue = values["fatigue"]
+    if fatigue != "none" and values["fatigue_threshold_J_m3"] is None:
+        raise CaseError(f"damage.fatigue = {fatigue!r}: needs damage.fatigue_threshold_J_m3 (alpha_T, J/m^3; no "
+                        f"default: it is fitted to a Woehler curve)")
+    if fatigue == "logarithmic" and values["fatigue_log_slope"] is None:
+        raise CaseError("damage.fatigue = 'logarithmic': needs damage.fatigue_log_slope (kappa, > 0)")
+    for key, used in (("fatigue_threshold_J_m3", fatigue != "none"), ("fatigue_log_slope", fatigue == "logarithmic")):
+        if values[key] is not None and not used:
+            raise CaseError(f"damage.{key} = {values[key]}: has no effect with damage.fatigue = {fatigue!r}; "
+                            f"remove it or choose a fatigue model that uses it")
     if values["initiation_damage"] > values["crack_damage"]:
         raise CaseError(f"damage.initiation_damage = {values['initiation_damage']}: must be <= damage.crack_damage "
                         f"({values['crack_damage']}); a crack initiates before it counts as cracked")

@@ -9,7 +9,7 @@ from solver import quantities
 from solver.logs import LOGGER
 from solver.pictures import PictureError, draw
 from solver.stepping import Progress, run_time_loop
-from solver.writers import ResultFolder, write_json
+from solver.writers import ResultFolder, TimeseriesWriter, write_json
 
 
 def log(comm, message: str, enabled: bool = True) -> None:
@@ -147,3 +147,12 @@ def render_pictures(result_dir: Path) -> bool:
         log_warning(f"pictures not made: {exc}")
         return False
     return True
+
+
+def write_field_tables(problem, folder: ResultFolder) -> None:
+    """The CSV files the fields keep (e.g. o2_timeseries.csv, fracture_cycles.csv): their rows so far."""
+    for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):
+        table = TimeseriesWriter(folder.path(name), problem.comm, columns)
+        for row in rows:
+            table.append(row)
+        table.close()

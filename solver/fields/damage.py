@@ -21,9 +21,21 @@ damage.staggered_tolerance. The problem solves mechanics before this field (fiel
 solve reads the displacement of the current Li content. When the Li flux is stress-assisted, damage changes the
 stress it reads: the field then couples back and is iterated with transport.
 
-Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()).
+Fatigue (damage.fatigue, Carrara et al. 2020; solver/damage_section.py): each accepted step adds the positive
+increment of alpha = g(d) psi+ (DG0, the driving energy of the step's last damage solve, degraded at the cell
+midpoint) to the cumulated alpha_bar, and the toughness of the next steps is Gc f(alpha_bar): explicit in time, the
+update the staggered scheme of Carrara et al. makes. The AT1 elastic limit 3 Gc_eff / (16 l) falls with Gc_eff, so
+the history H = max(accepted peak driving energy, current driving energy, elastic limit) keeps the limit apart
+from the energies.
+
+Outputs: the damage and the history in the field files; summary.json["fracture"] (see summary()), its `state`
+from the central section's connectivity (solver/crack_census.py); fracture_cycles.csv through tables(), a row per
+cycle end that a cycling driver reports (end_cycle; solver/cycle_jumping.py jumps blocks of cycles through
+cycle_state() and jump()).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import ufl
@@ -32,15 +44,33 @@ from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat, linalg
-from solver.damage_section import NORMALISATION, elastic_limit_J_m3, strength_Pa
+from solver.crack_census import section_pieces, section_polygons, section_state
+from solver.damage_section import NORMALISATION, elastic_limit_J_m3, fatigue_factor, strength_Pa
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.fields.coupling import FixedPointCoupling
+from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
-CENTRE_RADIUS_FRACTION = 0.25      # state "broken": cracked points within this r / R ...
-SURFACE_RADIUS_FRACTION = 0.95     # ... and beyond this one
+CYCLES_FILE = "fracture_cycles.csv"
+CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
+                 "max_damage", "state")
+SECTION_TOLERANCE = 1e-9           # nodes within this x R of z = 0 lie on the central section
+MIRRORS = ("symmetry_x", "symmetry_y")   # symmetry planes that cut the central section
+
+
+@dataclass
+class CentralSection:
+    """This rank's owned cells cut by z = 0 (solver/crack_census.py): their P1 dofs (n, 4), cut areas, the sides
+    of their cuts (m, 5: section cell number, two corner names) and whether each touches each mirror plane present
+    (n, mirrors)."""
+
+    dofs: np.ndarray
+    areas: np.ndarray
+    sides: np.ndarray
+    touches: np.ndarray
+    mirrors: int
 
 
 class LinearDamageSolve:
@@ -76,16 +106,25 @@ class DamageField(Field):
         self.toughness = dolfinx.fem.Function(self.cells, name="fracture_energy_J_m2")
         self.toughness.x.array[:] = options["fracture_energy_J_m2"]
         self._weaken_grain_boundaries(options["grain_boundary_toughness_factor"])
-        # the elastic stage of AT1 (0 for AT2): the history starts there and never drops below it
-        self.history_accepted = np.zeros_like(self.history.x.array) + elastic_limit_J_m3(
-            self.model, self.toughness.x.array, self.length_scale_m)
-        self.history.x.array[:] = self.history_accepted
+        self.intact_toughness = self.toughness.x.array.copy()
+        # the peak driving energy of the accepted steps; H never drops below it nor below the elastic stage of AT1
+        # (elastic_limit, 0 for AT2), kept apart because fatigue lowers the limit with the toughness
+        self.history_accepted = np.zeros_like(self.history.x.array)
+        self.history.x.array[:] = self.elastic_limit()
+        # fatigue: alpha = g(d) psi+ of the last accepted step and its cumulated positive increments alpha_bar
+        self.degraded_energy_accepted = np.zeros_like(self.history.x.array)
+        self.cumulated = np.zeros_like(self.history.x.array)
         self.residual_stiffness = dolfinx.fem.Constant(mesh, PETSc.ScalarType(options["residual_stiffness"]))
         # damage changes the stress; when Li transport reads it, the field must be iterated with transport
         self.couples_back = context.case["coupling"]["stress_assisted_diffusion"]
         self.elapsed_s, self._dt = 0.0, 0.0
         self.initiation = None
+        self.cycle_rows = []
         self.staggered_iterations = []
+
+    def elastic_limit(self) -> np.ndarray:
+        """The cellwise energy density below which d stays 0 (AT1: 3 Gc_eff / (16 l); AT2: 0)."""
+        return elastic_limit_J_m3(self.model, self.toughness.x.array, self.length_scale_m)
 
     def _weaken_grain_boundaries(self, factor: float) -> None:
         """Gc times `factor` in the cells that touch a grain_boundary facet."""
@@ -114,6 +153,9 @@ class DamageField(Field):
         energy = physics.driving_energy(mechanics.elastic_strain(), material.constitutive, material.young_modulus,
                                         material.poisson_ratio, self.options["energy_split"])
         self.energy_expression = compat.expression(energy, self.cells)
+        self.degradation_expression = compat.expression(
+            physics.degradation(self.d, self.residual_stiffness), self.cells)
+        self.degradation_cells = dolfinx.fem.Function(self.cells)
         d, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
         self.normalisation = NORMALISATION[self.model]
         bilinear, linear = physics.damage_forms(d, v, self.history, self.toughness, self.length_scale_m,
@@ -128,27 +170,60 @@ class DamageField(Field):
         dx = context.dx
         self.crack_energy_form = dolfinx.fem.form(physics.crack_energy_density(
             self.d, self.toughness, self.length_scale_m, self.normalisation, self.model) * dx)
+        cracked = ufl.conditional(ufl.gt(self.d, self.options["crack_damage"]), 1.0, 0.0)
+        self.crack_volume_form = dolfinx.fem.form(cracked * dx)
         self.elastic_energy_form = dolfinx.fem.form(ufl.inner(mechanics.stress(), mechanics.elastic_strain()) / 2 * dx)
         self.staggered = FixedPointCoupling(context.comm, self.options["staggered_tolerance"],
                                             self.options["staggered_max_iterations"])
         self.linear_solve = LinearDamageSolve(self)
         self.cell_size_over_length_scale = self._resolution()
+        self.section = self._central_section()
+        particle = context.particle
+        self.boundary = (grain_boundary_facets(particle.mesh, particle.facet_tags,
+                                               particle.facet_regions["grain_boundary"], self.space)
+                         if "grain_boundary" in particle.facet_regions else None)
         if self.cell_size_over_length_scale > 0.5:
             log_warning(f"damage.length_scale_um = {self.length_scale_m * 1e6:g}: the largest cell is "
                         f"{self.cell_size_over_length_scale:.2g} l; phase-field cracks need h <= l / 2 (refine the "
                         f"mesh or raise the length scale)", context.comm)
 
     def _resolution(self) -> float:
-        """The largest cell diameter over l (the crack profile needs h <= l / 2)."""
-        size = dolfinx.fem.Function(self.cells)
-        size.interpolate(compat.expression(ufl.CellDiameter(self.context.mesh), self.cells))
-        local = float(size.x.array.max()) if size.x.array.size else 0.0
+        """The largest cell diameter over l (the crack profile needs h <= l / 2): a simplex's diameter is its
+        longest edge, taken between the vertices (numpy: ufl's CellDiameter is not compiled for curved cells)."""
+        corners = compat.dof_coordinates(self.space)[compat.cell_dofs(self.space)]       # P1: (cells, vertices, 3)
+        pairs = corners[:, :, None, :] - corners[:, None, :, :]
+        local = float(np.sqrt((pairs**2).sum(axis=-1)).max()) if len(corners) else 0.0
         return self.context.comm.allreduce(local, op=MPI.MAX) / self.length_scale_m
+
+    def _central_section(self) -> CentralSection:
+        """The owned cells the plane z = 0 cuts, with what the census' connectivity test needs."""
+        particle = self.context.particle
+        mesh = particle.mesh
+        tdim = mesh.topology.dim
+        owned = mesh.topology.index_map(tdim).size_local
+        dofs = compat.cell_dofs(self.space)[:owned]          # P1: the cell's vertices, numbered globally alike
+        numbers = compat.local_to_global_dofs(self.space, dofs.ravel()).reshape(dofs.shape)
+        areas, sides = section_polygons(compat.dof_coordinates(self.space)[dofs], numbers,
+                                        SECTION_TOLERANCE * particle.radius_m)
+        cells = np.flatnonzero(areas > 0)
+        renumber = np.full(owned, -1, dtype=np.int64)
+        renumber[cells] = np.arange(len(cells))
+        sides[:, 0] = renumber[sides[:, 0]]
+        mesh.topology.create_connectivity(tdim, tdim - 1)
+        cell_facets = mesh.topology.connectivity(tdim, tdim - 1)
+        facets = np.array([cell_facets.links(c) for c in cells], dtype=np.int32).reshape(len(cells), tdim + 1)
+        mirrors = [name for name in MIRRORS if name in particle.facet_regions]
+        touches = np.zeros((len(cells), len(mirrors)), dtype=bool)
+        for j, name in enumerate(mirrors):
+            touches[:, j] = np.isin(facets, compat.entities_with_tag(particle.facet_tags,
+                                                                     particle.facet_regions[name])).any(axis=1)
+        return CentralSection(dofs[cells], areas[cells], sides, touches, len(mirrors))
 
     def solve_damage(self) -> int:
         """One linear damage solve at the current displacement: H = max(H accepted, driving energy), then d."""
         self.energy.interpolate(self.energy_expression)
-        np.maximum(self.history_accepted, self.energy.x.array, out=self.history.x.array)
+        np.maximum(np.maximum(self.history_accepted, self.energy.x.array), self.elastic_limit(),
+                   out=self.history.x.array)
         compat.assemble_matrix_into(self.A, self.a)
         self.ksp.setOperators(self.A)
         compat.assemble_vector_into(self.b, self.L)
@@ -178,18 +253,69 @@ class DamageField(Field):
 
     def accept(self) -> None:
         self.d_accepted = self.d.x.array.copy()
-        self.history_accepted = self.history.x.array.copy()
+        # the driving energy of the step's last damage solve: the H that solve used is max(this, limit) exactly
+        np.maximum(self.history_accepted, self.energy.x.array, out=self.history_accepted)
+        if self.options["fatigue"] != "none":
+            self._accumulate_fatigue()
         self.elapsed_s += self._dt
         if self.initiation is None:
             self._check_initiation()
 
+    def _accumulate_fatigue(self) -> None:
+        """alpha_bar += <alpha - alpha_previous>+ with alpha = g(d) psi+; Gc_eff = f(alpha_bar) Gc for the next
+        steps (module docstring)."""
+        self.degradation_cells.interpolate(self.degradation_expression)
+        degraded = self.degradation_cells.x.array * self.energy.x.array
+        self.cumulated += np.maximum(degraded - self.degraded_energy_accepted, 0.0)
+        self.degraded_energy_accepted = degraded
+        self.update_toughness()
+
+    def update_toughness(self) -> None:
+        """Gc_eff = f(alpha_bar) Gc in every cell, and H at the new elastic limit (it only falls)."""
+        self.toughness.x.array[:] = self.intact_toughness * self.toughness_fraction(self.cumulated)
+        np.maximum(self.history_accepted, self.elastic_limit(), out=self.history.x.array)
+
+    # ------------------------------------------------------------------ cycles (solver/cycle_jumping.py)
+    @property
+    def comm(self):
+        return self.context.comm
+
+    def cycle_state(self) -> dict:
+        """What a cycle jump extrapolates, as accepted: d (nodes), the peak driving energy and alpha_bar (cells)."""
+        return {"damage": self.d_accepted.copy(), "history": self.history_accepted.copy(),
+                "cumulated": self.cumulated.copy()}
+
+    def toughness_fraction(self, cumulated: np.ndarray) -> np.ndarray:
+        """Gc_eff / Gc for the cumulated alpha_bar (1 without fatigue)."""
+        options = self.options
+        return fatigue_factor(options["fatigue"], cumulated, options["fatigue_threshold_J_m3"],
+                              options["fatigue_log_slope"])
+
+    def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
+        """A row of fracture_cycles.csv for the state at the end of `cycle` (1-based), `extrapolated` when a cycle
+        jump reached it; the cycling driver calls it (solver/cycle_jumping.py, a cycling protocol)."""
+        self.cycle_rows.append({"cycle": cycle, "extrapolated": int(extrapolated),
+                                "crack_volume_fraction": self.crack_volume_fraction(),
+                                "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
+                                "max_damage": self.max_damage(), "state": self.state_name()})
+
+    def jump(self, state: dict, cycles: int) -> None:
+        """Take the extrapolated cycle_state() of `cycles` cycles later as accepted: nothing decreases, d <= 1."""
+        self.d_accepted = np.clip(state["damage"], self.d_accepted, 1.0)
+        self.d.x.array[:] = self.d_accepted
+        np.maximum(self.history_accepted, state["history"], out=self.history_accepted)
+        np.maximum(self.cumulated, state["cumulated"], out=self.cumulated)
+        self.update_toughness()
+
     def reject(self) -> None:
         self.d.x.array[:] = self.d_accepted
-        self.history.x.array[:] = self.history_accepted
+        np.maximum(self.history_accepted, self.elastic_limit(), out=self.history.x.array)
 
     def state(self) -> dict:
         return {"solution": self.d.x.array.copy(), "d_accepted": self.d_accepted.copy(),
                 "history": self.history.x.array.copy(), "history_accepted": self.history_accepted.copy(),
+                "cumulated": self.cumulated.copy(), "degraded_energy": self.degraded_energy_accepted.copy(),
+                "toughness": self.toughness.x.array.copy(),
                 "elapsed_s": self.elapsed_s, "initiation": dict(self.initiation) if self.initiation else None}
 
     def restore(self, state: dict) -> None:
@@ -197,6 +323,9 @@ class DamageField(Field):
         self.d_accepted = state["d_accepted"].copy()
         self.history.x.array[:] = state["history"]
         self.history_accepted = state["history_accepted"].copy()
+        self.cumulated = state["cumulated"].copy()
+        self.degraded_energy_accepted = state["degraded_energy"].copy()
+        self.toughness.x.array[:] = state["toughness"]
         self.elapsed_s, self.initiation = state["elapsed_s"], state["initiation"]
 
     # ------------------------------------------------------------------ outputs
@@ -230,30 +359,62 @@ class DamageField(Field):
         return self._total(self.elastic_energy_form)
 
     def state_name(self) -> str:
-        """"intact": no point above damage.crack_damage; "broken": cracked points both near the centre
-        (r < 0.25 R) and at the surface (r > 0.95 R), a crack through the particle's radius (the radial-extent proxy
-        of the SEM census' particle-spanning crack); "mild": cracked, not broken."""
-        d, radius = self._owned()
-        cracked = d > self.options["crack_damage"]
+        """"intact", "mild" or "broken" by the central section's connectivity (solver/crack_census.py): broken when
+        the cracks cut the section z = 0 into >= 2 pieces of >= damage.broken_piece_fraction of its area each."""
+        comm, threshold = self.context.comm, self.options["crack_damage"]
+        d, _ = self._owned()
+        if not comm.allreduce(bool(np.any(d > threshold)), op=MPI.LOR):
+            return "intact"
+        section = self.section
+        intact = self.d.x.array[section.dofs].max(axis=1, initial=0.0) <= threshold
+        number = np.cumsum(intact) - 1                      # the intact cells numbered 0..n-1
+        sides = section.sides[intact[section.sides[:, 0]]]
+        sides[:, 0] = number[sides[:, 0]]
+        parts = comm.gather((sides, section.areas[intact], section.touches[intact], float(section.areas.sum())),
+                            root=0)
+        state = None
+        if comm.rank == 0:
+            sides, areas, touches, totals = zip(*parts)
+            offsets = np.cumsum([0] + [len(a) for a in areas[:-1]])
+            sides = np.concatenate([rows + np.array([offset, 0, 0, 0, 0]) for rows, offset in zip(sides, offsets)])
+            pieces = section_pieces(sides, np.concatenate(areas), np.concatenate(touches))
+            state = section_state(True, pieces, section.mirrors, sum(totals), self.options["broken_piece_fraction"])
+        return comm.bcast(state, root=0)
+
+    def cracked_grain_boundary_area_fraction(self) -> float:
+        """The grain-boundary area with d > crack_damage at all three nodes of its facet (d is continuous: both
+        grains see it) over the whole grain-boundary area; 0 without grain boundaries."""
+        if self.boundary is None:
+            return 0.0
         comm = self.context.comm
-        inner = comm.allreduce(bool(np.any(cracked & (radius < CENTRE_RADIUS_FRACTION))), op=MPI.LOR)
-        outer = comm.allreduce(bool(np.any(cracked & (radius > SURFACE_RADIUS_FRACTION))), op=MPI.LOR)
-        anywhere = comm.allreduce(bool(np.any(cracked)), op=MPI.LOR)
-        return "broken" if inner and outer else "mild" if anywhere else "intact"
+        cracked = np.all(self.d.x.array[self.boundary.vertex_dofs] > self.options["crack_damage"], axis=1)
+        total = comm.allreduce(float(self.boundary.area.sum()), op=MPI.SUM)
+        return comm.allreduce(float(self.boundary.area[cracked].sum()), op=MPI.SUM) / total if total > 0 else 0.0
+
+    def crack_volume_fraction(self) -> float:
+        """The volume with d > crack_damage over the particle's volume."""
+        return self._total(self.crack_volume_form) / self.context.fields["transport"].volume_m3
+
+    def max_damage(self) -> float:
+        local = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
+        return self.context.comm.allreduce(local, op=MPI.MAX)
+
+    def tables(self) -> dict:
+        """fracture_cycles.csv: one row per cycle end the cycling driver reported (none: no file)."""
+        return {CYCLES_FILE: (CYCLE_COLUMNS, self.cycle_rows)} if self.cycle_rows else {}
 
     def summary(self) -> dict:
         """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
-        particle volume), dissipated energy, initiation (None: no crack initiated) and resolution."""
+        particle volume), cracked grain-boundary area fraction, dissipated energy, initiation (None: no crack
+        initiated), resolution and fatigue (None: off)."""
         context, options = self.context, self.options
-        cracked = ufl.conditional(ufl.gt(self.d, options["crack_damage"]), 1.0, 0.0)
-        volume = context.fields["transport"].volume_m3
-        local_max = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
         young_modulus = context.case["material"]["young_modulus_Pa"]
         return {"fracture": {
             "model": self.model,
             "state": self.state_name(),
-            "crack_volume_fraction": context.integrate(cracked * context.dx) / volume,
-            "max_damage": context.comm.allreduce(local_max, op=MPI.MAX),
+            "crack_volume_fraction": self.crack_volume_fraction(),
+            "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
+            "max_damage": self.max_damage(),
             "initiation": self.initiation,
             "crack_energy_J": self.crack_energy_J(),
             "strength_Pa": strength_Pa(self.model, young_modulus, options["fracture_energy_J_m2"],
@@ -261,7 +422,19 @@ class DamageField(Field):
             "length_scale_m": self.length_scale_m,
             "cell_size_over_length_scale": self.cell_size_over_length_scale,
             "staggered_iterations_max": max(self.staggered_iterations, default=0),
+            "fatigue": self._fatigue_summary(),
         }}
+
+    def _fatigue_summary(self) -> dict | None:
+        """The fatigue model, alpha_T, the largest cumulated alpha_bar and the lowest Gc_eff / Gc (None: off)."""
+        options, comm = self.options, self.context.comm
+        if options["fatigue"] == "none":
+            return None
+        n = self.cells.dofmap.index_map.size_local
+        ratio = self.toughness.x.array[:n] / self.intact_toughness[:n]
+        return {"model": options["fatigue"], "threshold_J_m3": options["fatigue_threshold_J_m3"],
+                "max_cumulated_J_m3": comm.allreduce(float(self.cumulated[:n].max(initial=0.0)), op=MPI.MAX),
+                "min_toughness_fraction": comm.allreduce(float(ratio.min(initial=1.0)), op=MPI.MIN)}
 
     def point_fields(self) -> list:
         return [self.d]

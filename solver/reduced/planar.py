@@ -34,6 +34,7 @@ class PlanarModel:
         # the interface solver.stepping.run_time_loop drives is the problem's own
         self.advance, self.accept_step, self.reject_step = problem.advance, problem.accept_step, problem.reject_step
         self.li_content_range = problem.li_content_range
+        self.fields = problem.fields        # the runner collects their summaries and tables (e.g. [damage])
         self.c, self.c_old, self.c_older = problem.c, problem.c_old, problem.c_older
         mesh = particle.mesh
         # stresses are sampled at the nodes of the Lagrange space of their degree (vertices and edge points)
@@ -81,7 +82,8 @@ class PlanarModel:
     def write_fields(self, path, extra_point_fields=()) -> None:
         """Node values (cell-node stresses averaged over the cells around each node) on the straight triangles of
         the vertices, as a slab VTU (solver/reduced/meridian_vtu.py); `extra_point_fields`: Functions written under
-        their names (e.g. the surface current density of solver/fields/potential.py)."""
+        their names (e.g. the surface current density of solver/fields/potential.py), besides every field's own point
+        fields (e.g. damage)."""
         measures, _ = self._measures()
         nodes = self.cell_nodes.ravel()
         n = len(self.points)
@@ -94,7 +96,7 @@ class PlanarModel:
             values[key] = function.x.array[:n].copy()
         data = quantities.field_arrays(nodal, {"concentration_mol_m3": values["c"], "li_fraction": values["c"] / self.c_max,
                                                "displacement_m": np.column_stack([values[0], values[1]])})
-        for source in extra_point_fields:
+        for source in [*extra_point_fields, *(f for field in self.fields.values() for f in field.point_fields())]:
             function = dolfinx.fem.Function(self.V_sample)
             function.interpolate(source)
             data[source.name] = function.x.array[:n].copy()

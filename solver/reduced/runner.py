@@ -16,7 +16,8 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible, check_section
-from solver.runs import PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge
+from solver.runs import (PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge,
+                         write_field_tables)
 from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
 
 
@@ -100,6 +101,9 @@ def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: Res
         record.snapshot(outcome.time_s, "final")
         record.snapshots = record.peak_fields.finish(record.snapshots)
     record.timeseries.close()
+    fields = getattr(model, "fields", {})      # the axisymmetric model's fields (e.g. damage); the 1D model has none
+    if fields:
+        write_field_tables(model, folder)
     final = model.concentration()
     timings["total"] = wallclock.perf_counter() - started
     summary = {
@@ -114,6 +118,7 @@ def _solve(case: dict, layout: RadialLayout | None, radius_m: float, folder: Res
         "particle": particle_summary(radius_m, model.volume_m3, model.wetted_area_m2,
                                      model.surface_flux_mol_m2_s, final["mean_mol_m3"], 1.0),
         "mesh": mesh,
+        **{key: value for field in fields.values() for key, value in field.summary().items()},
         # the meridian slab (or 1D model) has no dolfinx mesh file nor XDMF series: its VTUs carry every field
         **({"field_files": {"snapshots_vtu": [s["file"] for s in record.snapshots], "collection_pvd": FIELDS_PVD}}
            if record.snapshots else {}),
