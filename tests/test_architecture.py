@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "solver"
 
@@ -147,7 +149,7 @@ def test_no_private_name_is_imported_across_modules():
 VALIDATION_MODULES = ["solver.case", "solver.schema", "solver.units", "solver.dotted", "solver.extensions",
                       "solver.material_models", "solver.layered_oxide", "solver.oxygen_section",
                       "solver.grain_boundary_section", "solver.shell_section", "solver.geometry.schema",
-                      "solver.parameter_sets", "solver.keyref", "solver.fields.registry"]
+                      "solver.parameter_sets", "solver.keyref", "solver.fields.registry", "solver.case_view"]
 
 
 def test_case_validation_modules_never_load_dolfinx_petsc_or_mpi():
@@ -185,3 +187,20 @@ def test_section_modules_import_the_fe_stack_at_the_top():
                   if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
                   for node in ast.walk(function) if isinstance(node, (ast.Import, ast.ImportFrom))]
         assert not nested, f"{name}: imports inside functions at lines {nested}"
+
+
+def test_the_case_view_reads_like_the_validated_case_and_names_a_missing_key():
+    """solver/case_view.py: attribute access to the same values (no copy), read-only, a misspelt key named."""
+    from solver.case import load_case
+    from solver.case_view import CaseView
+
+    case = load_case(REPO / "cases" / "verification_sphere.toml")
+    settings = CaseView(case)
+    assert settings.material.c_max_mol_m3 == case["material"]["c_max_mol_m3"]
+    assert settings.operation.wetted_surfaces == case["operation"]["wetted_surfaces"]
+    assert settings["solver"]["displacement_degree"] == case["solver"]["displacement_degree"]
+    assert dict(settings.time) == case["time"] and "material" in settings and len(settings) == len(case)
+    with pytest.raises(AttributeError, match=r"case\.material has no key 'c_max'.*c_max_mol_m3"):
+        settings.material.c_max
+    with pytest.raises(AttributeError, match="read-only"):
+        settings.material.c_max_mol_m3 = 1.0

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field as dataclass_field
 from mpi4py import MPI
 import dolfinx.fem
 
+from solver.case_view import CaseView
 from solver.errors import CaseError
 
 
@@ -57,6 +58,11 @@ class FieldContext:
     fields: dict = dataclass_field(default_factory=dict)
     linear_rtol: dict | None = None
     solvers: dict = dataclass_field(default_factory=dict)   # {field name: (PETSc prefix, linalg preset)}
+
+    @property
+    def settings(self) -> CaseView:
+        """The validated case with attribute access (settings.material.c_max_mol_m3; solver/case_view.py)."""
+        return CaseView(self.case)
 
     @property
     def mesh(self):

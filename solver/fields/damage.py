@@ -92,10 +92,10 @@ class DamageField(Field):
 
     def __init__(self, context: FieldContext):
         super().__init__(context)
-        options = self.options = context.case["damage"]
+        options = self.options = context.settings.damage
         mesh = context.mesh
-        self.model = options["model"]
-        self.length_scale_m = options["length_scale_m"]
+        self.model = options.model
+        self.length_scale_m = options.length_scale_m
         self.space = compat.scalar_space(mesh, 1)
         self.d = self.solution = dolfinx.fem.Function(self.space, name="damage")
         self.iterate = dolfinx.fem.Function(self.space)
@@ -104,8 +104,8 @@ class DamageField(Field):
         self.history = dolfinx.fem.Function(self.cells, name="damage_history_J_m3")
         self.energy = dolfinx.fem.Function(self.cells)
         self.toughness = dolfinx.fem.Function(self.cells, name="fracture_energy_J_m2")
-        self.toughness.x.array[:] = options["fracture_energy_J_m2"]
-        self._weaken_grain_boundaries(options["grain_boundary_toughness_factor"])
+        self.toughness.x.array[:] = options.fracture_energy_J_m2
+        self._weaken_grain_boundaries(options.grain_boundary_toughness_factor)
         self.intact_toughness = self.toughness.x.array.copy()
         # the peak driving energy of the accepted steps; H never drops below it nor below the elastic stage of AT1
         # (elastic_limit, 0 for AT2), kept apart because fatigue lowers the limit with the toughness
@@ -114,9 +114,9 @@ class DamageField(Field):
         # fatigue: alpha = g(d) psi+ of the last accepted step and its cumulated positive increments alpha_bar
         self.degraded_energy_accepted = np.zeros_like(self.history.x.array)
         self.cumulated = np.zeros_like(self.history.x.array)
-        self.residual_stiffness = dolfinx.fem.Constant(mesh, PETSc.ScalarType(options["residual_stiffness"]))
+        self.residual_stiffness = dolfinx.fem.Constant(mesh, PETSc.ScalarType(options.residual_stiffness))
         # damage changes the stress; when Li transport reads it, the field must be iterated with transport
-        self.couples_back = context.case["coupling"]["stress_assisted_diffusion"]
+        self.couples_back = context.settings.coupling.stress_assisted_diffusion
         self.elapsed_s, self._dt = 0.0, 0.0
         self.initiation = None
         self.cycle_rows = []
@@ -151,7 +151,7 @@ class DamageField(Field):
         material, mechanics = context.material, context.fields["mechanics"]
         self.mechanics = mechanics
         energy = physics.driving_energy(mechanics.elastic_strain(), material.constitutive, material.young_modulus,
-                                        material.poisson_ratio, self.options["energy_split"])
+                                        material.poisson_ratio, self.options.energy_split)
         self.energy_expression = compat.expression(energy, self.cells)
         self.degradation_expression = compat.expression(
             physics.degradation(self.d, self.residual_stiffness), self.cells)
@@ -170,11 +170,11 @@ class DamageField(Field):
         dx = context.dx
         self.crack_energy_form = dolfinx.fem.form(physics.crack_energy_density(
             self.d, self.toughness, self.length_scale_m, self.normalisation, self.model) * dx)
-        cracked = ufl.conditional(ufl.gt(self.d, self.options["crack_damage"]), 1.0, 0.0)
+        cracked = ufl.conditional(ufl.gt(self.d, self.options.crack_damage), 1.0, 0.0)
         self.crack_volume_form = dolfinx.fem.form(cracked * dx)
         self.elastic_energy_form = dolfinx.fem.form(ufl.inner(mechanics.stress(), mechanics.elastic_strain()) / 2 * dx)
-        self.staggered = FixedPointCoupling(context.comm, self.options["staggered_tolerance"],
-                                            self.options["staggered_max_iterations"])
+        self.staggered = FixedPointCoupling(context.comm, self.options.staggered_tolerance,
+                                            self.options.staggered_max_iterations)
         self.linear_solve = LinearDamageSolve(self)
         self.cell_size_over_length_scale = self._resolution()
         self.section = self._central_section()
@@ -255,7 +255,7 @@ class DamageField(Field):
         self.d_accepted = self.d.x.array.copy()
         # the driving energy of the step's last damage solve: the H that solve used is max(this, limit) exactly
         np.maximum(self.history_accepted, self.energy.x.array, out=self.history_accepted)
-        if self.options["fatigue"] != "none":
+        if self.options.fatigue != "none":
             self._accumulate_fatigue()
         self.elapsed_s += self._dt
         if self.initiation is None:
@@ -288,8 +288,8 @@ class DamageField(Field):
     def toughness_fraction(self, cumulated: np.ndarray) -> np.ndarray:
         """Gc_eff / Gc for the cumulated alpha_bar (1 without fatigue)."""
         options = self.options
-        return fatigue_factor(options["fatigue"], cumulated, options["fatigue_threshold_J_m3"],
-                              options["fatigue_log_slope"])
+        return fatigue_factor(options.fatigue, cumulated, options.fatigue_threshold_J_m3,
+                              options.fatigue_log_slope)
 
     def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
         """A row of fracture_cycles.csv for the state at the end of `cycle` (1-based), `extrapolated` when a cycle
@@ -339,7 +339,7 @@ class DamageField(Field):
         d, radius = self._owned()
         local = (float(d.max()), float(radius[np.argmax(d)])) if d.size else (-1.0, 0.0)
         peak, where = max(self.context.comm.allgather(local))
-        if peak <= self.options["initiation_damage"]:
+        if peak <= self.options.initiation_damage:
             return
         transport = self.context.fields["transport"]
         mean_li_fraction = self.context.integrate(transport.li_amount()) / transport.volume_m3 / transport.c_max
@@ -361,7 +361,7 @@ class DamageField(Field):
     def state_name(self) -> str:
         """"intact", "mild" or "broken" by the central section's connectivity (solver/crack_census.py): broken when
         the cracks cut the section z = 0 into >= 2 pieces of >= damage.broken_piece_fraction of its area each."""
-        comm, threshold = self.context.comm, self.options["crack_damage"]
+        comm, threshold = self.context.comm, self.options.crack_damage
         d, _ = self._owned()
         if not comm.allreduce(bool(np.any(d > threshold)), op=MPI.LOR):
             return "intact"
@@ -378,7 +378,7 @@ class DamageField(Field):
             offsets = np.cumsum([0] + [len(a) for a in areas[:-1]])
             sides = np.concatenate([rows + np.array([offset, 0, 0, 0, 0]) for rows, offset in zip(sides, offsets)])
             pieces = section_pieces(sides, np.concatenate(areas), np.concatenate(touches))
-            state = section_state(True, pieces, section.mirrors, sum(totals), self.options["broken_piece_fraction"])
+            state = section_state(True, pieces, section.mirrors, sum(totals), self.options.broken_piece_fraction)
         return comm.bcast(state, root=0)
 
     def cracked_grain_boundary_area_fraction(self) -> float:
@@ -387,7 +387,7 @@ class DamageField(Field):
         if self.boundary is None:
             return 0.0
         comm = self.context.comm
-        cracked = np.all(self.d.x.array[self.boundary.vertex_dofs] > self.options["crack_damage"], axis=1)
+        cracked = np.all(self.d.x.array[self.boundary.vertex_dofs] > self.options.crack_damage, axis=1)
         total = comm.allreduce(float(self.boundary.area.sum()), op=MPI.SUM)
         return comm.allreduce(float(self.boundary.area[cracked].sum()), op=MPI.SUM) / total if total > 0 else 0.0
 
@@ -408,7 +408,7 @@ class DamageField(Field):
         particle volume), cracked grain-boundary area fraction, dissipated energy, initiation (None: no crack
         initiated), resolution and fatigue (None: off)."""
         context, options = self.context, self.options
-        young_modulus = context.case["material"]["young_modulus_Pa"]
+        young_modulus = context.settings.material.young_modulus_Pa
         return {"fracture": {
             "model": self.model,
             "state": self.state_name(),
@@ -417,7 +417,7 @@ class DamageField(Field):
             "max_damage": self.max_damage(),
             "initiation": self.initiation,
             "crack_energy_J": self.crack_energy_J(),
-            "strength_Pa": strength_Pa(self.model, young_modulus, options["fracture_energy_J_m2"],
+            "strength_Pa": strength_Pa(self.model, young_modulus, options.fracture_energy_J_m2,
                                        self.length_scale_m),
             "length_scale_m": self.length_scale_m,
             "cell_size_over_length_scale": self.cell_size_over_length_scale,
@@ -428,11 +428,11 @@ class DamageField(Field):
     def _fatigue_summary(self) -> dict | None:
         """The fatigue model, alpha_T, the largest cumulated alpha_bar and the lowest Gc_eff / Gc (None: off)."""
         options, comm = self.options, self.context.comm
-        if options["fatigue"] == "none":
+        if options.fatigue == "none":
             return None
         n = self.cells.dofmap.index_map.size_local
         ratio = self.toughness.x.array[:n] / self.intact_toughness[:n]
-        return {"model": options["fatigue"], "threshold_J_m3": options["fatigue_threshold_J_m3"],
+        return {"model": options.fatigue, "threshold_J_m3": options.fatigue_threshold_J_m3,
                 "max_cumulated_J_m3": comm.allreduce(float(self.cumulated[:n].max(initial=0.0)), op=MPI.MAX),
                 "min_toughness_fraction": comm.allreduce(float(ratio.min(initial=1.0)), op=MPI.MIN)}
 

@@ -33,7 +33,7 @@ class MechanicsField(Field):
     def __init__(self, context: FieldContext):
         super().__init__(context)
         self.kinematics = context.kinematics
-        self.space = compat.vector_space(context.mesh, context.case["solver"]["displacement_degree"])
+        self.space = compat.vector_space(context.mesh, context.settings.solver.displacement_degree)
         self.u = self.solution = dolfinx.fem.Function(self.space, name="displacement_m")
         self._accepted = (None, None)      # displacement of the last two accepted steps (PETSc vectors)
         self.projection = None
@@ -92,7 +92,7 @@ class MechanicsField(Field):
             self.A.setNearNullSpace(self.rigid_modes)
             if self.floating:
                 self.A.setNullSpace(self.rigid_modes)
-        default = ("mechanics_", PRESETS[context.case["solver"]["mechanics_preconditioner"]])
+        default = ("mechanics_", PRESETS[context.settings.solver.mechanics_preconditioner])
         prefix, preset = context.solvers.get(self.name, default)
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["mechanics"], self.A)
 

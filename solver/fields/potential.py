@@ -52,15 +52,15 @@ class PotentialField(Field):
 
     def __init__(self, context: FieldContext):
         super().__init__(context)
-        case = context.case
+        case, settings = context.case, context.settings
         transport = context.fields["transport"]
         if transport.li_content.active:
             # the reaction would read the transported potential, not the shell's Li content (shell_content.py)
             raise CaseError("[kinetics] with initial.shell_li_fraction_surface or material.regions.<r>.li_fraction_"
                             "min/max: the Li-deficient shell is not coupled to the kinetics yet; leave one of them out")
         self.transport = transport
-        self.c_max = case["material"]["c_max_mol_m3"]
-        self.temperature_K = case["operation"]["temperature_K"]
+        self.c_max = settings.material.c_max_mol_m3
+        self.temperature_K = settings.operation.temperature_K
         self.ocp = ocp_of(case["material"])
         self.reaction = reaction_of(case)
         space = self.space = transport.space
@@ -70,7 +70,7 @@ class PotentialField(Field):
         self.c_linear = dolfinx.fem.Function(space)      # c_k, about which J is linearised
         particle = context.particle
         fdim = particle.mesh.topology.dim - 1
-        names = case["operation"]["wetted_surfaces"]
+        names = settings.operation.wetted_surfaces
         facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, particle.facet_regions[n])
                                  for n in names])
         self.nodes = np.unique(dolfinx.fem.locate_dofs_topological(space, fdim, facets))
@@ -79,7 +79,7 @@ class PotentialField(Field):
         # w_j = integral of phi_j over the wetted surfaces, owned nodes only (sums over ranks count each node once)
         self.weights = np.where(self.nodes < n_owned, weights[self.nodes], 0.0)
         self.area_m2 = self.comm.allreduce(float(self.weights.sum()), op=MPI.SUM)
-        x0 = case["operation"]["li_fraction_start"]
+        x0 = settings.operation.li_fraction_start
         self.V = self.V_accepted = float(self.ocp(x0, self.temperature_K))
         self.current_A = self.current_accepted_A = 0.0
         self.applied_current_A = 0.0       # galvanostatic target

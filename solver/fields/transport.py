@@ -31,14 +31,15 @@ class TransportField(Field):
     def __init__(self, context: FieldContext):
         super().__init__(context)
         case, particle, mesh = context.case, context.particle, context.mesh
-        material, operation = case["material"], case["operation"]
-        self.c_max = material["c_max_mol_m3"]
-        self.space = compat.scalar_space(mesh, case["solver"]["concentration_degree"])
+        settings = context.settings
+        material, operation = settings.material, settings.operation
+        self.c_max = material.c_max_mol_m3
+        self.space = compat.scalar_space(mesh, settings.solver.concentration_degree)
         self.c = self.solution = dolfinx.fem.Function(self.space, name="concentration_mol_m3")
         self.c_old = dolfinx.fem.Function(self.space)
         self.c_older = dolfinx.fem.Function(self.space)
         self.c_iterate = self.iterate = dolfinx.fem.Function(self.space)
-        c_initial = operation["li_fraction_start"] * self.c_max
+        c_initial = operation.li_fraction_start * self.c_max
         for f in self._states():
             f.x.array[:] = c_initial
 
@@ -56,22 +57,22 @@ class TransportField(Field):
                 f.x.array[:] = self.li_content.initial_potential
             context.material.c_ref = self.li_content.reference
             self.li_content.check_initial_state(self.c)
-        self.temperature = dolfinx.fem.Constant(mesh, scalar(operation["temperature_K"]))
+        self.temperature = dolfinx.fem.Constant(mesh, scalar(operation.temperature_K))
 
-        self.ds_wetted = context.surface_measure(operation["wetted_surfaces"], "operation.wetted_surfaces")
+        self.ds_wetted = context.surface_measure(operation.wetted_surfaces, "operation.wetted_surfaces")
         self.volume_m3 = context.integrate(1.0 * context.dx)
         self.wetted_area_m2 = context.integrate(1.0 * self.ds_wetted)
-        self.galvanostatic = operation["mode"] == "galvanostatic"
+        self.galvanostatic = operation.mode == "galvanostatic"
         # with [kinetics] the surface flux is the reaction's (solver/fields/potential.py: transport_terms)
         self.reacting = "kinetics" in case
         if self.galvanostatic:
             self.surface_flux.value = units.galvanostatic_flux_mol_m2_s(
-                c_rate=operation["c_rate"], capacity_li_fraction=operation["capacity_li_fraction"],
+                c_rate=operation.c_rate, capacity_li_fraction=operation.capacity_li_fraction,
                 c_max_mol_m3=self.c_max, volume_m3=self.volume_m3, area_m2=self.wetted_area_m2,
-                extracting=operation["direction"] == "charge")
+                extracting=operation.direction == "charge")
         else:
-            self.surface_concentration.value = operation["surface_li_fraction"] * self.c_max
-        self.stress_assisted = case["coupling"]["stress_assisted_diffusion"]
+            self.surface_concentration.value = operation.surface_li_fraction * self.c_max
+        self.stress_assisted = settings.coupling.stress_assisted_diffusion
         self.diffusivity_is_variable = context.material.diffusivity_is_variable
         self.sigma_h = None
         self._matrix_key = None
@@ -144,7 +145,7 @@ class TransportField(Field):
     def _surface_concentration_bcs(self):
         particle = self.context.particle
         fdim = particle.mesh.topology.dim - 1
-        names = self.context.case["operation"]["wetted_surfaces"]
+        names = self.context.settings.operation.wetted_surfaces
         facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, particle.facet_regions[n])
                                  for n in names])
         dofs = dolfinx.fem.locate_dofs_topological(self.space, fdim, facets)
