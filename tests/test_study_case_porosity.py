@@ -66,3 +66,20 @@ def test_unscaled_case_meshes_with_the_measured_profile(cli, tmp_path):
             target = law.annulus_mean(ring["r_inner_fraction"], ring["r_outer_fraction"])
             assert ring["porosity"] == pytest.approx(target, abs=0.01), (key, ring)
     assert measured["porosity_mesh_volume"] == pytest.approx(measured["porosity_volume"], abs=0.002)
+
+
+def test_unscaled_pores_may_be_elongated():
+    """pore_shape = "ellipsoid": the same measured volumes as triaxial ellipsoids (aspect 1-3), the profile kept.
+    A half-size particle (R = 2.5 um, ~400 pores, no room for the two central pores) keeps the test fast."""
+    case = load_case(CASES / "gp_ncm83_unscaled.toml", ["geometry.radius_um=2.5", "geometry.central_pores_um3=[]",
+                                                         'geometry.pore_shape="ellipsoid"',
+                                                         "geometry.aspect_ratio_range=[1, 3]"])
+    geometry = case["geometry"]
+    sampled = pores.sample(geometry, geometry["radius_m"] * 1e6)
+    axes = sampled.semi_axes_um
+    assert np.median(axes.max(axis=1) / axes.min(axis=1)) > 1.5
+    assert sampled.volumes_um3().min() >= 0.002 * (1 - 1e-9)
+    law = pores.profile(geometry["porosity"])
+    for ring in measure_porosity(sampled)["porosity_by_ring"]:
+        assert ring["porosity"] == pytest.approx(law.annulus_mean(ring["r_inner_fraction"], ring["r_outer_fraction"]),
+                                                 abs=0.01), ring

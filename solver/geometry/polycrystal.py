@@ -5,10 +5,10 @@ Construction (what keeps meshing affordable at hundreds of grains): the Voronoi 
 polyhedral complex whose neighbours share their OCC faces (voronoi.voronoi_complex, occ.polyhedral_complex),
 so no boolean is needed between grains; one OCC fragment then clips the grains that cross the sphere, and
 one OCC cut removes the pores from the grains they touch (grains that neither cross the sphere nor hold a
-pore enter no boolean). Building each cell on its own and fragmenting all of them with the sphere (the construction
-before) spent most of its time matching the coincident faces of neighbours: measured on 2 shared cores, 1
-gmsh thread, dense, the boolean took 2.4 / 11.6 / 52 s at 50 / 100 / 200 grains, this construction 1.2 / - /
-9.0 s (benchmarks/mesh_scaling.py measures it with the meshing stages).
+pore enter no boolean). Building each cell on its own and fragmenting all of them with the sphere (the
+construction before) spent most of its time matching the coincident faces of neighbours: dense p_ncm83 meshed
+in 5.3 / 18.6 / 57.9 s at 50 / 100 / 200 grains before, 4.2 / 7.9 / 17.7 s now (2 shared cores, 1 gmsh thread;
+docs/performance.md section 5, benchmarks/mesh_scaling.py).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from solver.schema import FLOAT, INT, STR, Option, fraction_closed, fraction_ope
 
 OPTIONS = [
     RADIUS,
-    # one Voronoi complex (shared faces); 200 dense grains mesh in ~15 s (benchmarks/mesh_scaling.py); studies use 30
+    # one Voronoi complex (shared faces): 200 dense grains mesh in ~18 s, 1000 in ~4 min; the studies use 30
     Option("grain_count", INT, 20, check=whole_number(2, 2000), help="number of Voronoi grains"),
     SEED,
     Option("orientation", STR, "random", choices=("random", "radial"),

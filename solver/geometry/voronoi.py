@@ -119,18 +119,17 @@ def _unique_rows(points: np.ndarray, tol: float) -> np.ndarray:
 
 def _face_rows(halfspaces: np.ndarray, vertices: np.ndarray, tol: float) -> list[tuple[int, list[int]]]:
     """(half-space row, vertex loop ordered by angle) of each bounding plane that carries a facet."""
+    norms = np.linalg.norm(halfspaces[:, :3], axis=1)
+    on_plane = np.abs(vertices @ halfspaces[:, :3].T + halfspaces[:, 3]) <= tol * norms   # (vertex, plane)
     faces = []
-    for index, row in enumerate(halfspaces):
-        normal = row[:3] / np.linalg.norm(row[:3])
-        distance = (vertices @ row[:3] + row[3]) / np.linalg.norm(row[:3])
-        on = np.flatnonzero(np.abs(distance) <= tol)
-        if len(on) < 3:
-            continue
+    for index in np.flatnonzero(on_plane.sum(axis=0) >= 3):   # a cell touches few of its N - 1 bisectors
+        normal = halfspaces[index, :3] / norms[index]
+        on = np.flatnonzero(on_plane[:, index])
         pts = vertices[on]
         centre = pts.mean(axis=0)
         u = pts[0] - centre
         u /= np.linalg.norm(u)
         w = np.cross(normal, u)
         angles = np.arctan2((pts - centre) @ w, (pts - centre) @ u)
-        faces.append((index, on[np.argsort(angles)].tolist()))
+        faces.append((int(index), on[np.argsort(angles)].tolist()))
     return faces
