@@ -1,6 +1,6 @@
 """Every benchmark in one go, each in its own process, then the RATIO lines collected at the end.
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh reduced gaps adaptive kinetics]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
 Full sizes take ~60-90 minutes on a 2-core machine (the 1M-unknown scaling point and LU at 500k
@@ -25,6 +25,9 @@ BENCHMARKS = {
     "scaling": ("scaling.py", ["--unknowns", "5e4", "1.5e5", "5e5", "1e6"], ["--unknowns", "2e4", "5e4", "--steps", "2"]),
     "mpi": ("mpi_ranks.py", ["--unknowns", "1.5e5"], ["--unknowns", "3e4", "--steps", "2"]),
     "mesh": ("mesh_vs_pores.py", ["--counts", "50", "200", "500", "1000"], ["--counts", "20", "50"]),
+    # ~8 min full (the unscaled GP mesh, ~2-3.5 min, twice); quick: small grain and scaled-pore points
+    "meshscale": ("mesh_scaling.py", [], ["--grains", "20", "40", "--pores", "gp_ncm83_unscaled:20",
+                                          "gp_ncm83_unscaled:8"]),
     "reduced": ("reduced_speedup.py", [], ["--geometries", "dense"]),
     "gaps": ("reduced_speedup.py", ["--gaps", "--geometry-orders", "2", "--levels", "0.07/0.035", "0.05/0.035",
                                     "--set", 'output.peak_stress="recovered"'],

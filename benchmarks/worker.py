@@ -2,11 +2,14 @@
 
     python benchmarks/worker.py '{"task": "steps", "overrides": [...], "steps": 3}'
     python benchmarks/worker.py '{"task": "linear", "overrides": [...], "preset": "lu"}'
+    python benchmarks/worker.py '{"task": "mesh", "case": "cases/p_ncm83.toml", "overrides": [...]}'
     (under mpirun for several ranks)
 
 steps:  the 3D problem of the case advanced `steps` fixed steps (transport + mechanics, as in a run), after a
         first mechanics solve that pays the preconditioner set-up. Reports time per step, the bare PETSc
         KSPSolve time, iterations, unknowns and the peak memory (VmHWM, summed over ranks).
+mesh:   a fresh mesh of the case (no cache) to a dolfinx mesh: wall and CPU time, the builder's stages (grain
+        solids, boolean), surface and volume meshing, cells, grains, pores, peak memory.
 linear: the mechanics system of the case (eigenstrain of a radial concentration profile) solved by one
         linalg preset: set-up (AMG hierarchy or factorisation) and solve times, iterations, peak memory.
 """
@@ -107,6 +110,21 @@ def linear(task: dict, comm) -> dict:
     return info
 
 
+def mesh(task: dict, comm) -> dict:
+    from solver.case import load_case
+    from solver.geometry import build_particle_mesh
+
+    case = load_case(task["case"], task["overrides"])
+    t0, c0 = time.perf_counter(), time.process_time()
+    particle = build_particle_mesh(case["geometry"], case["mesh"], comm, cache_dir=None)
+    d = particle.description
+    return {"mesh_s": _slowest(comm, time.perf_counter() - t0), "cpu_s": comm.allreduce(time.process_time() - c0),
+            "geometry_s": d["geometry_seconds"], "stages_s": d.get("geometry_stage_seconds", {}),
+            "surface_s": d["mesh_counts"]["surface_mesh_seconds"], "volume_s": d["mesh_counts"]["volume_mesh_seconds"],
+            "cells": d["cells"], "grains": d.get("grain_count", 0), "pores": d.get("pore_count", 0),
+            "min_quality": d["quality"]["min_quality"]}
+
+
 def _resident_bytes() -> int:
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
@@ -121,7 +139,7 @@ def main() -> None:
     import solver.problem  # noqa: F401
     baseline = comm.allreduce(_resident_bytes(), op=MPI.SUM)
     PETSc.Log.begin()
-    result = {"steps": steps, "linear": linear}[task["task"]](task, comm)
+    result = {"steps": steps, "linear": linear, "mesh": mesh}[task["task"]](task, comm)
     result["peak_memory_bytes"] = comm.allreduce(peak_memory_bytes(), op=MPI.SUM)
     result["baseline_memory_bytes"] = baseline
     if comm.rank == 0:

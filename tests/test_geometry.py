@@ -320,6 +320,42 @@ def test_grain_orientations_are_rotations_and_radially_textured():
     assert aligned.sum() == particle.description["textured_grains"] == 4
 
 
+def test_voronoi_complex_shares_faces_and_fills_the_box():
+    from scipy.spatial import ConvexHull
+
+    from solver.geometry.voronoi import grain_seeds, voronoi_cells, voronoi_complex
+
+    seeds = grain_seeds(np.random.default_rng(5), 40, 1.0, 0.5)
+    vertices, faces, cell_faces = voronoi_complex(seeds, 1.2)
+    uses = np.bincount([f for cell in cell_faces for f in cell], minlength=len(faces))
+    on_box = np.array([np.all(np.isclose(np.abs(vertices[face]), 1.2).any(axis=1)) for face in faces])
+    assert set(uses[~on_box]) == {2} and set(uses[on_box]) == {1}      # inner faces shared by two cells
+    assert len(vertices) < sum(len(v) for v, _ in voronoi_cells(seeds, 1.2)) / 2   # corners shared too
+    hulls = [ConvexHull(vertices[sorted({v for f in cell for v in faces[f]})]) for cell in cell_faces]
+    assert sum(hull.volume for hull in hulls) == pytest.approx(2.4**3, rel=1e-9)
+    assert all(np.all(hull.equations[:, :3] @ seed + hull.equations[:, 3] < 0) for hull, seed in zip(hulls, seeds))
+
+
+def test_polycrystal_cuts_only_the_grains_it_must_and_stays_conformal(stand_in_pores):
+    geometry = {"kind": "polycrystal", "radius_um": 1.0, "grain_count": 40, "seed": 2, "porosity": "p_ncm83",
+                "target_pore_count": 6, "pore_placement": "sampled"}
+    particle = build(geometry, dict(COARSE, min_quality=0.005))   # small Voronoi faces at this coarse size
+    d = particle.description
+    assert 0 < d["grains_cut"] < d["grain_count"]                  # interior grains skip the boolean
+    m = particle.measure()
+    assert abs(m["volume_relative_error"]) < 0.02
+    assert len(m["region_volumes_m3"]) == 40
+    # conformal: the only facets with one tetrahedron are the outer and pore surfaces' (a grain built beside the
+    # booleans and not sharing its faces would leave two one-sided facets at each of its boundaries)
+    mesh = particle.mesh
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    f2c = mesh.topology.connectivity(tdim - 1, tdim)
+    one_sided = {f for f in range(mesh.topology.index_map(tdim - 1).size_local) if len(f2c.links(f)) == 1}
+    surfaces = [particle.facet_tags.find(particle.facet_regions[name]) for name in ("outer_surface", "pore_surface")]
+    assert len(surfaces[1]) > 0 and one_sided == set(np.concatenate(surfaces).tolist())
+
+
 def test_polycrystal_grain_volumes_fill_the_sphere(stand_in_pores):
     particle = build({"kind": "polycrystal", "radius_um": 1.0, "grain_count": 6, "porosity": "p_ncm83",
                       "target_pore_count": 10})

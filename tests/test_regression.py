@@ -65,6 +65,10 @@ COARSE = {
                     "mesh.cell_size_fraction=0.5", "mesh.surface_cell_size_fraction=0.3", "time.steps=2"],
 }
 
+# Per-case additions: the two central pores of gp_ncm83_unscaled (4.9 um^3) leave the coarse pores of
+# volume_scale 150 no way to meet the section targets (the sampler refuses), so its coarse run goes without them.
+CASE_COARSE = {"gp_ncm83_unscaled": ["geometry.central_pores_um3=[]"]}
+
 SHIPPED = sorted(path.stem for path in CASES.glob("*.toml"))   # cases/sweeps/ holds sweep files, not cases
 
 RTOL_SOLVED = 1e-6      # values of the solved fields (see the module docstring)
@@ -79,7 +83,7 @@ def overrides_for(name: str) -> list[str]:
     if kind not in COARSE:
         pytest.fail(f"cases/{name}.toml: no coarse overrides for geometry kind {kind!r}; add them to COARSE in "
                     f"tests/test_regression.py, then run {UPDATE_COMMAND} -k {name}")
-    return PINNED + COARSE[kind]
+    return PINNED + COARSE[kind] + CASE_COARSE.get(name, [])
 
 
 def _peak(prefix: str, peak: dict, value_key: str = "value_Pa") -> dict:

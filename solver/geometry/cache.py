@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2   # 2: polycrystal grains built as one shared-face complex (polycrystal.py)
 #: mesh options that do not change the mesh (checked again on every load instead)
 NOT_IN_KEY = ("min_quality", "verbose")
 

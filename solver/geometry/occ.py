@@ -67,6 +67,14 @@ def box(lower, upper) -> list[tuple[int, int]]:
 
 def convex_polyhedron(vertices: np.ndarray, faces: list[list[int]]) -> list[tuple[int, int]]:
     """A closed solid from vertex coordinates and faces (vertex index loops, any orientation)."""
+    return polyhedral_complex(vertices, faces, [list(range(len(faces)))])[0]
+
+
+def polyhedral_complex(vertices: np.ndarray, faces: list[list[int]],
+                       cell_faces: list[list[int]]) -> list[list[tuple[int, int]]]:
+    """Closed solids that share their common faces: each point, edge and face is made once and every cell
+    (its face indices in `cell_faces`) is bounded by the same OCC faces as its neighbours. Solids built this
+    way meet conformally without a boolean between them (a Voronoi complex: voronoi.voronoi_complex)."""
     import gmsh
     occ = gmsh.model.occ
     points = [occ.addPoint(*map(float, v)) for v in vertices]
@@ -80,7 +88,7 @@ def convex_polyhedron(vertices: np.ndarray, faces: list[list[int]]) -> list[tupl
                 edges[key] = occ.addLine(points[key[0]], points[key[1]])
             loop.append(edges[key] if a < b else -edges[key])
         surfaces.append(occ.addPlaneSurface([occ.addCurveLoop(loop)]))
-    return [(3, occ.addVolume([occ.addSurfaceLoop(surfaces)]))]
+    return [[(3, occ.addVolume([occ.addSurfaceLoop([surfaces[f] for f in cell])]))] for cell in cell_faces]
 
 
 def fragment_assign(inputs: list[tuple[str, list[tuple[int, int]]]],
@@ -117,6 +125,26 @@ def fragment_assign(inputs: list[tuple[str, list[tuple[int, int]]]],
     if not regions:
         raise RuntimeError("the geometry has no solid left after the boolean operations")
     return regions
+
+
+def cut_assign(regions: dict[str, list[int]], names: Iterable[str], tools: list[tuple[int, int]]
+               ) -> dict[str, list[int]]:
+    """Remove `tools` (pores) from the volumes of the regions `names` in ONE OCC cut; the regions keep their
+    names, the other regions are left untouched. One cut of the pores from a few solids costs less than
+    fragmenting them with those solids (which also makes the pore pieces, then thrown away): 1055 pores in
+    30 grains, 16 s against 25-30 s. Faces the cut objects share stay shared. Synchronises the model."""
+    import gmsh
+    names = [name for name in names if name in regions]
+    if not tools or not names:
+        return regions
+    objects = [(3, tag) for name in names for tag in regions[name]]
+    labels = [name for name in names for _ in regions[name]]
+    _, children = gmsh.model.occ.cut(objects, tools)
+    out = {name: tags for name, tags in regions.items() if name not in names}
+    for label, kids in zip(labels, children):
+        out.setdefault(label, []).extend(tag for dim, tag in kids if dim == 3)
+    gmsh.model.occ.synchronize()
+    return {name: tags for name, tags in out.items() if tags}
 
 
 def _surface_samples(tag: int, n: int = 4) -> np.ndarray:
