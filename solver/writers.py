@@ -19,6 +19,7 @@ format is read by all of ParaView, meshio and dolfinx users:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
@@ -65,6 +66,7 @@ class ResultFolder:
             outputs.check_output_folder(self.final, "run")
             outputs.make_staging(self.staging, "run")
         outputs.on_root(comm, create)
+        self._open_writers = []        # release() of writers holding files in the staging folder
 
     def path(self, name: str) -> Path:
         return self.staging / name
@@ -74,7 +76,16 @@ class ResultFolder:
         outputs.on_root(self.comm, lambda: outputs.replace_result_folder(self.staging, self.final, "run"))
         return self.final
 
+    def close_before_discard(self, release) -> None:
+        """Register a writer's release() (close its files, no post-processing) to run before discard(): an
+        ADIOS2 (VTX) engine closed after its folder was removed aborts the process (dolfinx 0.9, seen on a
+        Ctrl-C), so no file handle may outlive the staging folder."""
+        self._open_writers.append(release)
+
     def discard(self) -> None:
+        for release in reversed(self._open_writers):
+            with contextlib.suppress(Exception):     # already on a failure path: the original error wins
+                release()
         if self.comm.rank == 0:
             shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -196,6 +207,8 @@ class FieldWriter:
         self.xdmf.write_mesh(mesh)
         self.displacement_p2 = dolfinx.fem.Function(problem.u.function_space, name="displacement_m")
         self.vtx = compat.vtx_writer(problem.comm, folder.path(DISPLACEMENT_VTX), [self.displacement_p2])
+        self._open = True
+        folder.close_before_discard(self.release)
         # XDMF (dolfinx 0.7+) writes a function only in the mesh's own degree: on curved (degree-2) meshes the
         # P1 fields go out interpolated into P2 (exact, P1 is a subspace), so every release writes the same file.
         degree = compat.geometry_degree(mesh)
@@ -322,10 +335,16 @@ class FieldWriter:
         meshio.write(tmp, mesh, binary=True)
         os.replace(tmp, path)
 
+    def release(self) -> None:
+        """Close the XDMF and VTX files (once), without the post-processing of close()."""
+        if self._open:
+            self._open = False
+            self.xdmf.close()
+            if self.vtx is not None:
+                self.vtx.close()
+
     def close(self) -> None:
-        self.xdmf.close()
-        if self.vtx is not None:
-            self.vtx.close()
+        self.release()
         if self.problem.comm.rank == 0:
             compat.repair_xdmf(self.folder.path(FIELDS_XDMF))
             merge_xdmf_time_series(self.folder.path(FIELDS_XDMF))
