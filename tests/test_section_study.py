@@ -76,6 +76,18 @@ def test_gp_minus_p_against_the_seed_spread():
     assert entry["exceeds_spread"] is False
 
 
+def test_gp_minus_p_paired_by_seed():
+    rows = [{"case": c, "material": "x", "seed": s, "m": base + s + shift}
+            for c, shift in (("p_x", 0.0), ("gp_x", -0.1)) for s, base in ((1, 0.0), (2, 5.0), (3, -4.0))]
+    rows.append({"case": "gp_x", "material": "x", "seed": 4, "m": 99.0})         # no P partner: left out
+    (entry,) = section_study.paired_differences(rows, ("m",))
+    assert entry["n"] == 3 and entry["mean"] == pytest.approx(-0.1) and entry["std"] == pytest.approx(0.0, abs=1e-12)
+    assert entry["exceeds_spread"] is True        # the unpaired seed spread (std ~4.5) would hide this
+    rows[3]["m"] += 1.0                            # gp seed 1 now +0.9: paired std 0.58, |mean| 0.23 < 2 x 0.33
+    (entry,) = section_study.paired_differences(rows, ("m",))
+    assert entry["exceeds_spread"] is False
+
+
 def test_grain_count_from_the_grain_size():
     assert section_study.grain_count(5.0, 0.5) == 400
     assert section_study.grain_count(5.0, 0.29) == 1189
