@@ -115,3 +115,6 @@ def test_quick_study_on_a_tiny_section(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         section_study.main(["--out", str(out), "--seeds", "0"])
     assert exit_info.value.code == 2 and "--seeds = 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:          # a bad override: the case error, no traceback
+        section_study.main(["--out", str(out), "--quick", "--set", "time.steps=0"])
+    assert exit_info.value.code == 2 and "time.steps" in capsys.readouterr().err

@@ -275,9 +275,9 @@ def main(argv=None) -> int:
         (out / "runs").mkdir(exist_ok=True)
         rows = []
         for name in args.cases:
+            radius_um = section_case(name, 1, 2, extra)["geometry"]["radius_m"] * 1e6
+            grains = grain_count(radius_um, args.grain_size_um)
             for seed in range(1, args.seeds + 1):
-                probe = section_case(name, seed, 2, extra)   # for its radius
-                grains = grain_count(probe["geometry"]["radius_m"] * 1e6, args.grain_size_um)
                 path = out / "runs" / f"{name}_seed{seed}_g{grains}.json"
                 if path.exists() and not args.force:
                     result = json.loads(path.read_text())
