@@ -9,6 +9,8 @@ discontinuous across cells), the vertices' node numbers (shared between cells) a
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ZONES = ("core", "rim")
@@ -72,19 +74,25 @@ def grain_boundary_edges(cell_nodes: np.ndarray, cell_grain: np.ndarray) -> np.n
 
 
 def grain_boundary_tractions(edges: np.ndarray, stress: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(normal traction t_n (Pa), length (m), midpoint (edges, 2)) of each grain-boundary edge: t_n = n.sigma.n,
-    the mean over the edge (the stress is linear along it: the mean of its ends) and over its two sides (the
-    discrete stress jumps across the boundary; equilibrium asks only t to agree). stress: (cells, 3, 3, 3) at the
-    cell corners; corners: (cells, 3, >= 2) corner points."""
+    """(normal traction t_n (Pa), side mismatch (Pa), length (m), midpoint (edges, 2)) of each grain-boundary edge:
+    t_n = n.sigma.n, the mean over the edge (the stress is linear along it: the mean of its ends) and over its two
+    sides; the mismatch is side 0 minus side 1 (exact equilibrium makes it 0: the discrete traction's accuracy).
+    stress: (cells, 3, 3, 3) at the cell corners; corners: (cells, 3, >= 2) corner points."""
     cell, end_a, end_b = edges[:, 0, 0], edges[:, 0, 1], edges[:, 0, 2]
     a, b = corners[cell, end_a, :2], corners[cell, end_b, :2]
     tangent = b - a
     length = np.linalg.norm(tangent, axis=1)
     normal = np.zeros((len(edges), 3))
     normal[:, 0], normal[:, 1] = -tangent[:, 1] / length, tangent[:, 0] / length
-    traction = np.zeros(len(edges))
+    sides = np.zeros((2, len(edges)))
     for side in range(2):
         for end in (1, 2):
             sigma = stress[edges[:, side, 0], edges[:, side, end]]
-            traction += np.einsum("ni,nij,nj->n", normal, sigma, normal) / 4.0
-    return traction, length, 0.5 * (a + b)
+            sides[side] += np.einsum("ni,nij,nj->n", normal, sigma, normal) / 2.0
+    return sides.mean(axis=0), sides[0] - sides[1], length, 0.5 * (a + b)
+
+
+def rms(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted root mean square; nan when there is no weight."""
+    total = float(weights.sum())
+    return math.sqrt(float(weights @ values**2) / total) if total > 0 else float("nan")

@@ -50,14 +50,15 @@ def test_grain_boundary_traction_of_a_uniform_stress():
     edges = stats.grain_boundary_edges(cells, grain)
     sigma = np.array([[300.0, 40.0, 0.0], [40.0, -100.0, 0.0], [0.0, 0.0, 50.0]])
     stress = np.broadcast_to(sigma, (len(cells), 3, 3, 3))
-    traction, length, middle = stats.grain_boundary_tractions(edges, stress, corners)
+    traction, mismatch, length, middle = stats.grain_boundary_tractions(edges, stress, corners)
     assert len(edges) == 6 and length.sum() == pytest.approx(2.0)
     assert np.allclose(middle[:, 0], 0.0)
-    assert np.allclose(traction, 300.0)                          # n = (1, 0): t_n = sigma_xx
+    assert np.allclose(traction, 300.0) and np.allclose(mismatch, 0.0)     # n = (1, 0): t_n = sigma_xx
     # a stress that differs across the boundary: t_n is the mean of the two sides
     stress = np.where(grain[:, None, None, None] == 1, 2 * sigma, sigma) * np.ones((1, 3, 1, 1))
-    traction, _, _ = stats.grain_boundary_tractions(edges, stress, corners)
-    assert np.allclose(traction, 450.0)
+    traction, mismatch, length, _ = stats.grain_boundary_tractions(edges, stress, corners)
+    assert np.allclose(traction, 450.0) and np.allclose(np.abs(mismatch), 300.0)
+    assert stats.rms(mismatch, length) == pytest.approx(300.0)
     # no boundary inside one grain
     assert len(stats.grain_boundary_edges(cells, np.zeros(len(cells), dtype=int))) == 0
 
@@ -102,6 +103,7 @@ def test_quick_study_on_a_tiny_section(tmp_path, capsys):
     result = json.loads(runs[0].read_text())
     assert result["grains"] == 16 and result["status"] == "completed" and len(result["steps"]) == 3
     last = result["steps"][-1]
+    assert 0.0 < last["gb_side_mismatch_rms_Pa"] < 1e10
     for name in ("max_principal", "hoop", "gb_normal_traction"):
         for zone in ("core", "rim"):
             fractions = list(last[name][zone]["fraction_above"].values())
