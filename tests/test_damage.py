@@ -64,7 +64,7 @@ def bar_problem(damage: dict, held: str = "ends", grain_boundary: bool = False) 
 
     every = held == "all"
     facets = {"symmetry_x": faces(0, True), "symmetry_y": faces(1, every), "symmetry_z": faces(2, every),
-              "outer_surface": lambda p: ~every & (np.isclose(p[1], ly, atol=tol) | np.isclose(p[2], lz, atol=tol))}
+              "outer_surface": lambda p: (not every) & (np.isclose(p[1], ly, atol=tol) | np.isclose(p[2], lz, atol=tol))}
     interfaces = [lambda p: np.isclose(p[0], lx / 2, atol=tol)] if grain_boundary else []
     particle = box_particle(BAR_M, (4, 2, 2), lambda p: 0, [np.eye(3)], facets, interfaces)
     return ChemoMechanicalProblem(bar_case(damage), particle)
