@@ -18,7 +18,7 @@ from solver.quantities import timeseries_row
 from solver.runs import (PeakSnapshots, log, log_warning, march, particle_summary, publish, snapshot_times,
                          state_of_charge)
 from solver.sanity import CellQualityLookup, SanityMonitor
-from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
+from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_field_tables, write_json
 
 DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
 
@@ -156,15 +156,6 @@ def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, e
         "timing_s": timings,
         "provenance": provenance(case),
     }
-
-
-def write_field_tables(problem, folder: ResultFolder) -> None:
-    """The CSV files the fields keep (e.g. o2_timeseries.csv): the rows of the accepted steps."""
-    for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):
-        table = TimeseriesWriter(folder.path(name), problem.comm, columns)
-        for row in rows:
-            table.append(row)
-        table.close()
 
 
 def failed_summary(case: dict, exc: SolveError, tracker, timings: dict, started: float, comm) -> dict:
