@@ -52,11 +52,11 @@ def run_case_once(case_file: Path, folder: Path, overrides=(), force: bool = Fal
         adopt_run_folder(folder)
         command = [sys.executable, "-m", "solver", "run", str(case_file), "--out", str(folder), "--no-pictures"]
         command += [item for text in overrides for item in ("--set", text)]
-        with open(folder.with_suffix(".log"), "w") as log:
+        with open(folder.parent / f"{folder.name}.log", "w") as log:
             subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
     result = json.loads(summary.read_text()) if summary.exists() else None
     if not computed_something(result):
-        print(f"  FAILED {folder.name}: see {folder.with_suffix('.log')}", file=sys.stderr, flush=True)
+        print(f"  FAILED {folder.name}: see {folder.parent / (folder.name + '.log')}", file=sys.stderr, flush=True)
         return None
     return result
 

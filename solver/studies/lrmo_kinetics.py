@@ -21,7 +21,7 @@ from solver.studies import claim_study_folder, run_case_once, write_tables
 REPO = Path(__file__).resolve().parents[2]
 CASES = {"pristine": "lrmo_pristine_o2_kinetics", "Ru-1": "lrmo_ru1_o2_kinetics"}
 MEASURED_ONSET_V = {"pristine": 4.4, "Ru-1": 4.6}
-QUICK = ("mesh.cell_size_fraction=0.4", "mesh.surface_cell_size_fraction=0.1", "protocol.steps_per_charge=10")
+QUICK = ("mesh.cell_size_fraction=0.5", "mesh.surface_cell_size_fraction=0.25", "protocol.steps_per_charge=8")
 AMOUNTS = ("released_mol", "escaped_mol", "trapped_mol", "reduced_mol", "mobile_mol")
 
 
