@@ -68,3 +68,15 @@ def write_tables(folder: Path, results: dict, text: str) -> None:
     (folder / "table.json").write_text(json.dumps(results, indent=2))
     (folder / "table.md").write_text(text)
     print(text)
+
+
+def study_parser(doc: str, quick_help: str):
+    """The command line of a study whose runs are `run_case_once` processes: --out, --quick (its smoke-test form)
+    and --force (rerun finished runs)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--force", action="store_true", help="rerun finished runs")
+    return parser

@@ -11,12 +11,11 @@ starts, and the peak stress. --quick: a coarser mesh (a smoke test). Writes DIR/
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from pathlib import Path
 
-from solver.studies import claim_study_folder, run_case_once, write_tables
+from solver.studies import claim_study_folder, run_case_once, study_parser, write_tables
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = {"pristine": "lrmo_pristine_o2_kinetics", "Ru-1": "lrmo_ru1_o2_kinetics"}
@@ -77,10 +76,7 @@ def markdown(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--quick", action="store_true", help="coarser mesh and steps (a smoke test)")
-    parser.add_argument("--force", action="store_true", help="rerun finished runs")
+    parser = study_parser(__doc__, quick_help="coarser mesh and steps (a smoke test)")
     args = parser.parse_args(argv)
     folder = claim_study_folder(args.out)
     results = {}

@@ -16,12 +16,11 @@ measured numbers: the inputs and their sources are in the case files. Writes DIR
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from solver.studies import claim_study_folder, run_case_once, write_tables
+from solver.studies import claim_study_folder, run_case_once, study_parser, write_tables
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "cases"
@@ -176,12 +175,9 @@ def study(seed: str, out: Path, quick: bool, force: bool) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True)
+    parser = study_parser(__doc__, quick_help="seed 002, dense and hollow (wetted) only (a smoke test)")
     parser.add_argument("--seed", choices=("001", "002"), action="append",
                         help="which seed's runs (default both; 001 takes ~25 min on 2 cores, 002 ~3 min)")
-    parser.add_argument("--quick", action="store_true", help="seed 002, dense and hollow (wetted) only (a smoke test)")
-    parser.add_argument("--force", action="store_true", help="rerun finished runs")
     args = parser.parse_args(argv)
     folder = claim_study_folder(args.out)
     seeds = ["002"] if args.quick else (args.seed or ["002", "001"])
