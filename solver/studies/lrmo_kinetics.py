@@ -26,7 +26,9 @@ AMOUNTS = ("released_mol", "escaped_mol", "trapped_mol", "reduced_mol", "mobile_
 
 def _rows(path: Path) -> list[dict]:
     with open(path) as handle:
-        return [{k: (float(v) if k != "phase" else v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        # the fractions are empty while nothing has been released
+        return [{k: v if k == "phase" else (float(v) if v else None) for k, v in row.items()}
+                for row in csv.DictReader(handle)]
 
 
 def phases(folder: Path) -> dict:
