@@ -55,9 +55,10 @@ def phases(folder: Path) -> dict:
 
 def markdown(results: dict) -> str:
     lines = ["# Seed 003: O2 release tied to the particle potential (first cycle at 1C)", "",
-             "| particle | cells | charge / discharge mAh/g | release starts at V (paper onset) | released at end of "
-             "charge (nmol x 1e-9) | escaped | trapped | reduced before discharge | reduced at the end | "
-             "escaped / released | peak von Mises MPa (V) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "O2 amounts in amol (1e-18 mol) per particle; escaped, trapped and reduced at the end of the cycle.", "",
+             "| particle | cells | charge / discharge mAh/g | release starts at V (paper onset) | released by the end "
+             "of charge | released | escaped | trapped | reduced before discharge | reduced | escaped / released | "
+             "peak von Mises MPa (V) |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         charge, last = r["ends"].get("charge", {}), list(r["ends"].values())[-1]
         released = last["released_mol"]
@@ -65,7 +66,7 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| {name} | {r['cells']} | {r['capacity_mAh_g'].get('charge', 0):.1f} / "
             f"{r['capacity_mAh_g'].get('discharge', 0):.1f} | {onset} ({MEASURED_ONSET_V[name]}) | "
-            f"{charge.get('released_mol', 0) * 1e18:.3g} | {last['escaped_mol'] * 1e18:.3g} | "
+            f"{charge.get('released_mol', 0) * 1e18:.3g} | {released * 1e18:.3g} | {last['escaped_mol'] * 1e18:.3g} | "
             f"{last['trapped_mol'] * 1e18:.3g} | {r['reduced_before_discharge_mol'] * 1e18:.3g} | "
             f"{last['reduced_mol'] * 1e18:.3g} | {last['escaped_mol'] / released if released else 0:.3f} | "
             f"{r['peak_von_mises_MPa']:.0f} ({r['peak_von_mises_V']:.2f}) |")
