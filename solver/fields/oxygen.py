@@ -201,10 +201,11 @@ class OxygenField(Field):
         """k_r of this step: 0 unless the particle discharges when reduction_during = "discharge". Galvanostatic
         steps go by the applied current (a rest applies exactly 0; the balanced current is 0 only to round-off,
         +-1e-28 A, whose sign means nothing), potentiostatic ones by the current that flows."""
-        potential = self.potential
-        current = potential.applied_current_A if potential.held_voltage_V is None else potential.current_A
-        if self.options["reduction_during"] == "discharge" and not current < 0.0:
-            return 0.0
+        if self.options["reduction_during"] == "discharge":
+            potential = self.potential
+            current = potential.applied_current_A if potential.held_voltage_V is None else potential.current_A
+            if not current < 0.0:
+                return 0.0
         return self.options["reduction_rate_1_s"]
 
     def _exchange(self, dt: float) -> float:
