@@ -26,6 +26,7 @@ from solver.reduced.kinetic_case import (Scales, build_steps, draw_voltage, prot
                                          timeseries_rows, write_csv)
 from solver.spherical1d import NewtonFailure
 from solver.units import FARADAY_C_mol
+from solver.writers import write_field_tables
 
 
 class FieldStepper:
@@ -174,6 +175,8 @@ def fe_summary(case: dict, problem, result: KineticsResult, scales: Scales, obse
     li_change_C = (stepper.amount_start_mol - stepper.li_amount_mol()) * FARADAY_C_mol
     summary["charge_balance"] = {"charge_passed_C": stepper.charge_C, "li_content_change_C": li_change_C}
     summary["mpi_ranks"] = problem.comm.size
+    for field in problem.fields.values():      # the extra fields' own entries (e.g. "o2" of [oxygen])
+        summary.update(field.summary())
     return summary
 
 
@@ -250,6 +253,7 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
             writer.close()
         summary = fe_summary(case, problem, result, scales, observer, stepper, wallclock.perf_counter() - started)
         write_outputs(folder, case, result, scales, observer, summary, comm, render)
+        write_field_tables(problem, folder)     # e.g. o2_timeseries.csv of [oxygen]
     except BaseException:
         folder.discard()
         raise

@@ -8,6 +8,7 @@ Case section (a field section, solver/fields/registry.py):
     diffusivity_m2_s = 1e-18          # required; no literature value for LRMO: a calibrated parameter
     release_per_li = 0.05             # mol O2 released per mol Li extracted while x_Li < the threshold
     release_below_li_fraction = 0.67  # oxygen redox (the 4.5 V plateau) once the TM redox is used up
+    release_onset_V = 4.4             # with [kinetics]: release while the particle potential is >= this instead
     initial_mol_m3 = 0.0              # uniform O2 at t = 0 (counted as released at t = 0; verification)
     escape = "sink"                   # "sink" (c = 0), "robin" (-D dc/dn = h c) or "none"
     escape_surfaces = ["outer_surface"]
@@ -16,6 +17,7 @@ Case section (a field section, solver/fields/registry.py):
     trap_rate_1_s = 0.0               # capture rate of mobile O2 on free RuO2 sites
     trap_capacity_mol_m3 = 780.0      # sites per volume of trap region (Langmuir blocking); omit: unlimited
     reduction_rate_1_s = 0.0          # catalytic reduction of trapped O2 back to lattice oxygen
+    reduction_during = "always"       # or "discharge" (with [kinetics]): only while the particle discharges
     profile_bins = 20                 # radial bins of the final profile
     point_field = true                # o2_mol_m3 and o2_trapped_mol_m3 in the field snapshots
 """
@@ -54,6 +56,9 @@ OPTIONS = [
            help="mol O2 released per mol Li extracted below release_below_li_fraction"),
     Option("release_below_li_fraction", NUMBER, 0.67, check=fraction_closed,
            help="Li fraction below which lattice oxygen is oxidised (the oxygen-redox plateau)"),
+    Option("release_onset_V", NUMBER, None, check=rule(lambda v: v > 0, "> 0 (V)"),
+           help="with [kinetics]: release while the particle potential is at or above this (V), in place of "
+                "release_below_li_fraction (the oxidation onset of lattice oxygen); absent: the Li-fraction rule"),
     Option("initial_mol_m3", NUMBER, 0.0, check=non_negative,
            help="uniform O2 at t = 0 (counted as released at t = 0)"),
     Option("escape", STR, "sink", choices=("sink", "robin", "none"),
@@ -68,6 +73,9 @@ OPTIONS = [
            help="trap sites per volume of trap region (Langmuir blocking); absent: unlimited"),
     Option("reduction_rate_1_s", NUMBER, 0.0, check=_at_least_zero("1/s"),
            help="first-order rate of the catalytic reduction of trapped O2 back to lattice oxygen"),
+    Option("reduction_during", STR, "always", choices=("always", "discharge"),
+           help='when trapped O2 is reduced: "always", or "discharge" (with [kinetics]: only while the particle '
+                'current is a discharge, not during charge or rest)'),
     Option("profile_bins", INT, 20, check=whole_number(2, 10**4), help="radial bins of the final O2 profile"),
     Option("point_field", BOOL, True, help="add o2_mol_m3 and o2_trapped_mol_m3 to the field snapshots"),
 ]
@@ -93,3 +101,18 @@ def validate(table) -> dict:
     if values["trap_rate_1_s"] > 0 and not values["trap_regions"]:
         raise CaseError("oxygen.trap_regions = []: a trap rate needs the regions that hold the traps")
     return values
+
+
+#: the keys that read the particle potential or current, i.e. need [kinetics] (solver/fields/potential.py)
+NEEDS_KINETICS = {"release_onset_V": lambda v: v is not None, "reduction_during": lambda v: v != "always"}
+
+
+def check_with_kinetics(oxygen: dict, has_kinetics: bool) -> None:
+    """A CaseError naming the key when an [oxygen] key that reads the particle potential is set without [kinetics]
+    (without it the particle has no potential: the Li-fraction rule and "always" are today's behaviour)."""
+    if has_kinetics:
+        return
+    for key, is_set in NEEDS_KINETICS.items():
+        if is_set(oxygen[key]):
+            raise CaseError(f"oxygen.{key} = {oxygen[key]!r}: reads the particle potential, so it needs a [kinetics] "
+                            f"section (Butler-Volmer kinetics and a [protocol]); leave it out without one")

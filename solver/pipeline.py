@@ -16,10 +16,9 @@ from solver.postprocess import ConcentrationProbe, PeakTracker, StressSampler
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.runs import (PeakSnapshots, log, log_warning, march, particle_summary, publish, snapshot_times,
-                         write_field_tables,
                          state_of_charge)
 from solver.sanity import CellQualityLookup, SanityMonitor
-from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_json
+from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_field_tables, write_json
 
 DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
 

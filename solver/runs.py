@@ -148,11 +148,3 @@ def render_pictures(result_dir: Path) -> bool:
         return False
     return True
 
-
-def write_field_tables(problem, folder: ResultFolder) -> None:
-    """The CSV files the fields keep (e.g. o2_timeseries.csv, fracture_cycles.csv): their rows so far."""
-    for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):
-        table = TimeseriesWriter(folder.path(name), problem.comm, columns)
-        for row in rows:
-            table.append(row)
-        table.close()

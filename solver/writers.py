@@ -349,3 +349,11 @@ class FieldWriter:
             compat.repair_xdmf(self.folder.path(FIELDS_XDMF))
             merge_xdmf_time_series(self.folder.path(FIELDS_XDMF))
 
+
+def write_field_tables(problem, folder: ResultFolder) -> None:
+    """The CSV files the fields keep (e.g. o2_timeseries.csv, fracture_cycles.csv): their rows so far."""
+    for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):
+        table = TimeseriesWriter(folder.path(name), problem.comm, columns)
+        for row in rows:
+            table.append(row)
+        table.close()

@@ -14,18 +14,25 @@ Model (mol O2 per m^3; c mobile, q trapped, r reduced), stepping with the Li sol
     dc/dt = div(D grad c) + S - chi_trap k_a (1 - q/q_max) c          in the particle
     dq/dt = k_a (1 - q/q_max) c - k_r q,   dr/dt = k_r q              in the trap regions
     S = nu max(-dc_Li/dt, 0) H(x_th - x_Li)                          release tied to oxygen redox
+    S = nu max(-dc_Li/dt, 0) H(V - V_onset)                          with release_onset_V and [kinetics]
     escape: c = 0 (sink), -D dc/dn = h c (Robin) or none, on escape_surfaces
 - Release: Li extraction beyond the transition-metal redox capacity is charge-compensated by lattice
   oxygen (the 4.5 V plateau of Li-rich oxides), part of which leaves as O2 (Armstrong et al., J. Am. Chem.
   Soc. 128 (2006) 8694). For Li1.20Mn0.555Ni0.158Co0.080O2, Ni2+/4+ and Co3+/4+ give 2(0.158) + 0.080 =
   0.396 e per formula unit, i.e. x_th = 1 - 0.396/1.2 = 0.67 of the Li. nu only scales the amounts: every
   fraction reported below is independent of it.
+- Release gated by the potential (release_onset_V, with [kinetics]): the oxidation of lattice oxygen sets in at
+  an electrode potential (the paper's DEMS/CV onset: 4.4 V pristine, 4.6 V Ru-1), so the release follows the
+  particle potential V of solver/fields/potential.py (the step's converged V: this field is solved after the
+  coupling) instead of a Li fraction; still only for Li extracted (max(-dc_Li/dt, 0): none on discharge).
 - Trapping: O2 binds to RuO2 1.013 eV more strongly than to Li2MnO3 (-1.497 vs -0.484 eV, docs/science.md#study-2-li-rich-lrmo-with-a-buffer-layer-and-ruo2),
   so the equilibrium partition between the two is K = exp(1.013 eV / kT) ~ 1e17 at 298 K: once captured,
   O2 does not desorb on any time scale of the charge. The trap is therefore irreversible, limited by the
   capture rate k_a and the RuO2 sites (Langmuir blocking, 1 - q/q_max); the catalytic reduction (lower
   Li2O2 reduction free energy on RuO2, 6.99 vs 9.02 eV) returns trapped O2 to the lattice at k_r, freeing
-  the site. Both rates are assumptions, stated in the case files.
+  the site. Both rates are assumptions, stated in the case files. reduction_during = "discharge" (with
+  [kinetics]): the reduction needs electrons supplied to the particle, so k_r acts only in the steps whose particle
+  current is a discharge (< 0), not during charge or rest.
 
 Discretisation and bookkeeping (mass balance at every step)
 - P1 c, backward Euler (implicit, first order), its own KSP with options prefix "oxygen_". The blocking
@@ -81,7 +88,7 @@ def radial_profile(radius_fraction: np.ndarray, values: np.ndarray, weights: np.
 class OxygenField(Field):
     name = "oxygen"
     symbol = "c_O2"
-    reads = ("transport",)       # the Li content: its decrease releases O2
+    reads = ("transport", "potential")   # the Li content (its decrease releases O2); V and I with [kinetics]
     couples_back = False
 
     def __init__(self, context: FieldContext):
@@ -131,8 +138,13 @@ class OxygenField(Field):
         dx_source = dx(metadata={"quadrature_degree": 2})
 
         u, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
+        # with [kinetics] the particle potential may switch the release and the current the reduction
+        self.potential = context.fields.get("potential")
+        self.release_gate = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
+        gated = options["release_onset_V"] is not None
         source = oxygen.release_rate(self.li, self.li_previous, self.dt, options["release_per_li"],
-                                     options["release_below_li_fraction"] * self.c_max)
+                                     None if gated else options["release_below_li_fraction"] * self.c_max,
+                                     self.release_gate)
         trap_tags = tuple(particle.cell_regions[n] for n in options["trap_regions"])
         escape_tags = tuple(particle.facet_regions[n] for n in options["escape_surfaces"])
         capture = (self.dt * self.trap_rate * self.blocking, lumped(trap_tags)) if trap_tags else None
@@ -185,9 +197,20 @@ class OxygenField(Field):
     def _lumped_total(self, nodal: np.ndarray) -> float:
         return self._sum(np.dot(self.trap_mass[: self.n_owned], nodal[: self.n_owned]))
 
+    def _reduction_rate_1_s(self) -> float:
+        """k_r of this step: 0 unless the particle discharges when reduction_during = "discharge". Galvanostatic
+        steps go by the applied current (a rest applies exactly 0; the balanced current is 0 only to round-off,
+        +-1e-28 A, whose sign means nothing), potentiostatic ones by the current that flows."""
+        if self.options["reduction_during"] == "discharge":
+            potential = self.potential
+            current = potential.applied_current_A if potential.held_voltage_V is None else potential.current_A
+            if not current < 0.0:
+                return 0.0
+        return self.options["reduction_rate_1_s"]
+
     def _exchange(self, dt: float) -> float:
         """Nodal trap update with exactly what the c equation captured; returns the amount captured (mol)."""
-        k_a, k_r = self.options["trap_rate_1_s"], self.options["reduction_rate_1_s"]
+        k_a, k_r = self.options["trap_rate_1_s"], self._reduction_rate_1_s()
         captured = dt * k_a * self.blocking.x.array * self.c.x.array * self.in_trap
         self.trapped.x.array[:] = (self.trapped.x.array + captured) / (1.0 + dt * k_r)
         self.reduced += dt * k_r * self.trapped.x.array
@@ -212,6 +235,8 @@ class OxygenField(Field):
 
     def solve(self) -> int:
         dt = self.step_dt
+        if self.options["release_onset_V"] is not None:
+            self.release_gate.value = 1.0 if self.potential.V >= self.options["release_onset_V"] else 0.0
         if dt != self._matrix_key or self.options["trap_capacity_mol_m3"] is not None:
             compat.assemble_matrix_into(self.A, self.a, self.bcs)
             self.ksp.setOperators(self.A)

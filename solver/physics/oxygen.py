@@ -7,12 +7,14 @@ from __future__ import annotations
 import ufl
 
 
-def release_rate(li, li_previous, dt, release_per_li: float, threshold_mol_m3: float):
+def release_rate(li, li_previous, dt, release_per_li: float, threshold_mol_m3: float | None, gate=1.0):
     """S = nu max(c_Li,prev - c_Li, 0) / dt where c_Li < threshold (mol O2 / m^3 / s): lattice oxygen is
-    oxidised only for the Li extracted once the transition-metal redox is used up; Li insertion releases none."""
+    oxidised only for the Li extracted once the transition-metal redox is used up; Li insertion releases none.
+    threshold None: no Li-fraction rule, the release is switched by `gate` (1 or 0: the particle potential at or
+    above the oxidation onset, solver/fields/oxygen.py)."""
     extracted = ufl.max_value(li_previous - li, 0.0)
-    redox = ufl.conditional(ufl.lt(li, threshold_mol_m3), 1.0, 0.0)
-    return release_per_li * extracted * redox / dt
+    redox = 1.0 if threshold_mol_m3 is None else ufl.conditional(ufl.lt(li, threshold_mol_m3), 1.0, 0.0)
+    return release_per_li * extracted * redox * gate / dt
 
 
 def step_residual(c, v, c_old, dt, diffusivity, source, dx, dx_source, capture=None, robin=None):

@@ -16,9 +16,8 @@ from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
 from solver.reduced.symmetry import RadialLayout, check_reducible, check_section
-from solver.runs import (PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge,
-                         write_field_tables)
-from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_json, write_pvd
+from solver.runs import PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge
+from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_field_tables, write_json, write_pvd
 
 
 def build_model(case: dict, layout: RadialLayout | None, mesh_cache: Path | None = None):

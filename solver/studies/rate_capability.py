@@ -19,14 +19,12 @@ Writes DIR/table.json and DIR/table.md.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 
 from solver.case import read_case_file
 from solver.kinetics import thermal_voltage_V
 from solver.reduced.kinetic_sweep import run_one
-from solver.studies import claim_study_folder
+from solver.studies import claim_study_folder, write_tables
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "cases"
@@ -150,10 +148,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     folder = claim_study_folder(args.out)
     results = {"seed000": seed000(), "seed002": seed002()}
-    (folder / "table.json").write_text(json.dumps(results, indent=2, default=lambda v: None if math.isnan(v) else v))
-    text = markdown(results)
-    (folder / "table.md").write_text(text)
-    print(text)
+    write_tables(folder, results, markdown(results))
     return 0
 
 
