@@ -245,7 +245,9 @@ def gmsh_model_to_mesh(model, comm, rank: int = 0, gdim: int = 3):
 def geometry_nodes(mesh) -> np.ndarray:
     """(n_cells, nodes_per_cell) geometry node indices into mesh.geometry.x: 4 per straight tetrahedron,
     10 per quadratic one (vertices first, then edge midpoints in basix edge order); 0.5 has an AdjacencyList."""
-    dofmap = mesh.geometry.dofmap
+    geometry = mesh.geometry
+    # 0.10+: the dofmaps property, one per cell type (dofmap is deprecated there); 0.5-0.9: dofmap
+    dofmap = geometry.dofmaps[0] if hasattr(type(geometry), "dofmaps") else geometry.dofmap
     if hasattr(dofmap, "array"):
         nodes_per_cell = mesh.geometry.cmap.create_dof_layout().num_dofs
         return dofmap.array.reshape(-1, nodes_per_cell)
