@@ -47,6 +47,10 @@ STOP_KEYS = ("voltage_V", "current_A", "time_s", "charge_C", "li_fraction")
 DEFAULT_TOLERANCES = {"voltage_V": 1e-6, "current_A": 1e-6, "time_s": 0.0, "charge_C": 1e-9, "li_fraction": 1e-9}
 _MAX_LOCATE = 40
 _MAX_HALVINGS = 30
+# A phase whose accepted steps stay this far below its step size makes no progress (a Zeno loop): seen at 10C on a
+# coarse 3D mesh, where each step's surface content leaves [0, c_max] unless the step is ~1e-7 s long
+_TINY_STEP_FRACTION = 1e-6
+_MAX_TINY_STEPS = 20
 #: a cc step ends when the surface Li fraction comes this close to 0 (charge) or 1 (discharge): there the exchange
 #: current density vanishes and V diverges, so a voltage cut-off beyond the OCP's end is met only in the limit
 SURFACE_LIMIT_MARGIN = 1e-4
@@ -452,6 +456,7 @@ class ProtocolRun:
         if _met(at_start):
             return _met(at_start)
         h_old = None if phase.kind == "cv" and "current_A" in phase.stops else max(at_start.values())
+        tiny_steps = 0
         while True:
             dt = min(dt, phase.dt_max_s, time_limit - t_phase)
             start = s.save()
@@ -467,6 +472,14 @@ class ProtocolRun:
                                      f"{s.surface_li_fraction():.4g}, before any stop condition "
                                      f"({', '.join(phase.stops)}) was met: an unreachable stop?)") from None
                 continue
+            tiny_steps = tiny_steps + 1 if dt < _TINY_STEP_FRACTION * phase.dt_max_s else 0
+            if tiny_steps > _MAX_TINY_STEPS:
+                s.restore(start)
+                raise SolveError(f"{record.label}: the time step collapsed at t = {self.t:.6g} s ({_MAX_TINY_STEPS} "
+                                 f"steps shorter than {_TINY_STEP_FRACTION:g} x {phase.dt_max_s:.3g} s): each longer "
+                                 f"step leaves the Li content outside [0, c_max] (surface x = "
+                                 f"{s.surface_li_fraction():.4g}) before any stop condition ({', '.join(phase.stops)}) "
+                                 "was met; refine the mesh at the wetted surfaces or lower the rate")
             values = stops.values(s, self.x_mean(), t_phase + dt)
             h = max(values.values())
             if h > 1.0:

@@ -10,7 +10,7 @@ import pytest
 
 from solver import compat
 from solver.crack_census import section_pieces, section_polygons, section_state
-from solver.runs import write_field_tables
+from solver.writers import write_field_tables
 from solver.problem import ChemoMechanicalProblem
 
 from test_anisotropic import box_particle

@@ -330,3 +330,21 @@ def test_current_distributes_over_two_wetted_surfaces_by_their_local_state():
     inner_area_share = area["inner_surface"] / sum(area.values())
     assert inner_area_share == pytest.approx(0.2, rel=0.05)
     assert 0.27 < current["inner_surface"] / sum(current.values()) < 0.34
+
+
+def test_a_collapsing_time_step_ends_the_run_as_failed_with_its_reason(tmp_path):
+    """Guards a hang: at 10C on a 71-cell LNMO octant every step longer than ~1e-7 s left the Li content outside
+    [0, c_max], so the protocol loop accepted ever shorter steps for ever. It now stops after 20 such steps and
+    keeps what was computed."""
+    import solver
+    from pathlib import Path
+
+    case_file = Path(__file__).resolve().parent.parent / "cases" / "lnmo_dense_kinetics.toml"
+    case = solver.Case.from_toml(case_file, ["mesh.cell_size_fraction=0.5", "mesh.surface_cell_size_fraction=0.4",
+                                             'protocol.steps=[{kind="cc", label="discharge", c_rate=10.0, '
+                                             'direction="discharge", stop={voltage_V=3.8}}]'])
+    result = solver.run(case, out=tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "failed" and "time step collapsed" in summary["message"], summary["message"]
+    assert "voltage_V" in summary["message"] and (tmp_path / "out" / "timeseries.csv").is_file()
+    assert result is not None
