@@ -68,6 +68,16 @@ COARSE = {
 # Per-case additions: the two central pores of gp_ncm83_unscaled (4.9 um^3) leave the coarse pores of
 # volume_scale 150 no way to meet the section targets (the sampler refuses), so its coarse run goes without them.
 CASE_COARSE = {"gp_ncm83_unscaled": ["geometry.central_pores_um3=[]"]}
+# The study cases with kinetics (solver/studies/rate_capability_3d.py, lrmo_kinetics.py) run whole protocols: fewer
+# steps per charge and a looser stop location keep each under ~15 s; their physics (wetted pores, the potential-gated
+# O2 release and reduction) is unchanged.
+KINETIC_COARSE = ["protocol.steps_per_charge=4", "protocol.voltage_tolerance_V=0.01"]
+CASE_COARSE.update({name: KINETIC_COARSE for name in ("gp_ncm83_kinetics", "p_ncm83_kinetics", "lnmo_dense_kinetics",
+                                                      "lnmo_hollow_kinetics", "lrmo_pristine_o2_kinetics",
+                                                      "lrmo_ru1_o2_kinetics")})
+# its 5 nm layer makes ~17k cells even at one cell across (the surface cells follow the layer): the coarse run takes
+# the 10 nm layer of lrmo_ru1_o2.toml (~4k cells), the code path (trapping layer, gated release) unchanged
+CASE_COARSE["lrmo_ru1_o2_kinetics"] = KINETIC_COARSE + ["geometry.shell_thickness_um=0.01"]
 
 SHIPPED = sorted(path.stem for path in CASES.glob("*.toml"))   # cases/sweeps/ holds sweep files, not cases
 
