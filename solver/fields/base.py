@@ -37,9 +37,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field as dataclass_field
 
+import numpy as np
 from mpi4py import MPI
 import dolfinx.fem
 
+from solver import compat
 from solver.case_view import CaseView
 from solver.errors import CaseError
 
@@ -92,6 +94,13 @@ class FieldContext:
             term = self.ds(regions[name])
             measure = term if measure is None else measure + term
         return measure
+
+    def surface_dofs(self, space, names) -> np.ndarray:
+        """The dofs of `space` on the named facet regions (sorted, unique; this rank's, ghosts included)."""
+        particle = self.particle
+        facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, particle.facet_regions[name])
+                                 for name in names])
+        return np.unique(dolfinx.fem.locate_dofs_topological(space, particle.mesh.topology.dim - 1, facets))
 
 
 class Field(ABC):

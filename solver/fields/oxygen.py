@@ -93,14 +93,14 @@ class OxygenField(Field):
 
     def __init__(self, context: FieldContext):
         super().__init__(context)
-        self.options = options = context.case[SECTION]
+        self.options = options = context.settings[SECTION]
         self.comm = context.comm
         particle, mesh = context.particle, context.mesh
         self.radius_m = particle.radius_m
-        self.c_max = context.case["material"]["c_max_mol_m3"]
+        self.c_max = context.settings.material.c_max_mol_m3
         self.particle_copies = 1.0 / symmetry_factor(context.case["geometry"])   # 8 for an octant model
-        for key, names, regions in (("escape_surfaces", options["escape_surfaces"], particle.facet_regions),
-                                    ("trap_regions", options["trap_regions"], particle.cell_regions)):
+        for key, names, regions in (("escape_surfaces", options.escape_surfaces, particle.facet_regions),
+                                    ("trap_regions", options.trap_regions, particle.cell_regions)):
             unknown = [n for n in names if n not in regions]
             if unknown:
                 raise CaseError(f"oxygen.{key}: {unknown[0]!r} is not a region of this geometry; "
@@ -113,15 +113,15 @@ class OxygenField(Field):
         self.reduced = np.zeros_like(self.trapped.x.array)
         self.blocking = dolfinx.fem.Function(self.space)      # 1 - q/q_max, from the previous step
         self.blocking.x.array[:] = 1.0
-        self.c.x.array[:] = options["initial_mol_m3"]
+        self.c.x.array[:] = options.initial_mol_m3
         self.c_old.x.array[:] = self.c.x.array
 
         scalar = PETSc.ScalarType
         self.dt = dolfinx.fem.Constant(mesh, scalar(1.0))
         self.step_dt = 0.0
-        self.diffusivity = dolfinx.fem.Constant(mesh, scalar(options["diffusivity_m2_s"]))
-        self.trap_rate = dolfinx.fem.Constant(mesh, scalar(options["trap_rate_1_s"]))
-        self.h = dolfinx.fem.Constant(mesh, scalar(options["mass_transfer_m_s"]))
+        self.diffusivity = dolfinx.fem.Constant(mesh, scalar(options.diffusivity_m2_s))
+        self.trap_rate = dolfinx.fem.Constant(mesh, scalar(options.trap_rate_1_s))
+        self.h = dolfinx.fem.Constant(mesh, scalar(options.mass_transfer_m_s))
         self.n_owned = self.space.dofmap.index_map.size_local
         self.radius_fraction = np.linalg.norm(compat.dof_coordinates(self.space), axis=1) / self.radius_m
 
@@ -141,14 +141,14 @@ class OxygenField(Field):
         # with [kinetics] the particle potential may switch the release and the current the reduction
         self.potential = context.fields.get("potential")
         self.release_gate = dolfinx.fem.Constant(mesh, PETSc.ScalarType(1.0))
-        gated = options["release_onset_V"] is not None
-        source = oxygen.release_rate(self.li, self.li_previous, self.dt, options["release_per_li"],
-                                     None if gated else options["release_below_li_fraction"] * self.c_max,
+        gated = options.release_onset_V is not None
+        source = oxygen.release_rate(self.li, self.li_previous, self.dt, options.release_per_li,
+                                     None if gated else options.release_below_li_fraction * self.c_max,
                                      self.release_gate)
-        trap_tags = tuple(particle.cell_regions[n] for n in options["trap_regions"])
-        escape_tags = tuple(particle.facet_regions[n] for n in options["escape_surfaces"])
+        trap_tags = tuple(particle.cell_regions[n] for n in options.trap_regions)
+        escape_tags = tuple(particle.facet_regions[n] for n in options.escape_surfaces)
         capture = (self.dt * self.trap_rate * self.blocking, lumped(trap_tags)) if trap_tags else None
-        self.robin = options["escape"] == "robin"
+        self.robin = options.escape == "robin"
         robin = (self.h, ds(escape_tags)) if self.robin else None
         terms = dict(c_old=self.c_old, dt=self.dt, diffusivity=self.diffusivity, source=source, dx=dx,
                      dx_source=dx_source, capture=capture, robin=robin)
@@ -161,7 +161,7 @@ class OxygenField(Field):
         if self.robin:
             self.escape_rate_form = dolfinx.fem.form(self.h * self.c * ds(escape_tags))
         self.bcs, self.sink_dofs = [], np.zeros(0, dtype=np.int32)
-        if options["escape"] == "sink":
+        if options.escape == "sink":
             fdim = mesh.topology.dim - 1
             facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, t) for t in escape_tags])
             self.sink_dofs = dolfinx.fem.locate_dofs_topological(self.space, fdim, facets)
@@ -201,20 +201,20 @@ class OxygenField(Field):
         """k_r of this step: 0 unless the particle discharges when reduction_during = "discharge". Galvanostatic
         steps go by the applied current (a rest applies exactly 0; the balanced current is 0 only to round-off,
         +-1e-28 A, whose sign means nothing), potentiostatic ones by the current that flows."""
-        if self.options["reduction_during"] == "discharge":
+        if self.options.reduction_during == "discharge":
             potential = self.potential
             current = potential.applied_current_A if potential.held_voltage_V is None else potential.current_A
             if not current < 0.0:
                 return 0.0
-        return self.options["reduction_rate_1_s"]
+        return self.options.reduction_rate_1_s
 
     def _exchange(self, dt: float) -> float:
         """Nodal trap update with exactly what the c equation captured; returns the amount captured (mol)."""
-        k_a, k_r = self.options["trap_rate_1_s"], self._reduction_rate_1_s()
+        k_a, k_r = self.options.trap_rate_1_s, self._reduction_rate_1_s()
         captured = dt * k_a * self.blocking.x.array * self.c.x.array * self.in_trap
         self.trapped.x.array[:] = (self.trapped.x.array + captured) / (1.0 + dt * k_r)
         self.reduced += dt * k_r * self.trapped.x.array
-        capacity = self.options["trap_capacity_mol_m3"]
+        capacity = self.options.trap_capacity_mol_m3
         if capacity is not None:
             self.blocking.x.array[:] = np.maximum(1.0 - self.trapped.x.array / capacity, 0.0)
         return self._lumped_total(captured)
@@ -223,7 +223,7 @@ class OxygenField(Field):
         """Amount that left through the escape surfaces in this step (mol)."""
         if self.robin:
             return dt * self._integrate(self.escape_rate_form)
-        if self.options["escape"] != "sink":
+        if self.options.escape != "sink":
             return 0.0
         residual = compat.assemble_accumulated(self.residual_form)   # collective: every rank assembles
         return -self._sum(residual[self.owned_sink].sum())
@@ -235,9 +235,9 @@ class OxygenField(Field):
 
     def solve(self) -> int:
         dt = self.step_dt
-        if self.options["release_onset_V"] is not None:
-            self.release_gate.value = 1.0 if self.potential.V >= self.options["release_onset_V"] else 0.0
-        if dt != self._matrix_key or self.options["trap_capacity_mol_m3"] is not None:
+        if self.options.release_onset_V is not None:
+            self.release_gate.value = 1.0 if self.potential.V >= self.options.release_onset_V else 0.0
+        if dt != self._matrix_key or self.options.trap_capacity_mol_m3 is not None:
             compat.assemble_matrix_into(self.A, self.a, self.bcs)
             self.ksp.setOperators(self.A)
             self._matrix_key = dt
@@ -326,11 +326,11 @@ class OxygenField(Field):
         return {self.c.name: self.c, self.trapped.name: self.trapped}
 
     def point_fields(self) -> list:
-        return [self.c, self.trapped] if self.options["point_field"] else []
+        return [self.c, self.trapped] if self.options.point_field else []
 
     def final_profile(self) -> dict:
         owned = slice(0, self.n_owned)
-        bins = self.options["profile_bins"]
+        bins = self.options.profile_bins
         mobile = radial_profile(self.radius_fraction[owned], self.c.x.array[owned],
                                 self.nodal_volume[owned], bins, self.comm)
         trapped = radial_profile(self.radius_fraction[owned], self.trapped.x.array[owned],
@@ -345,7 +345,7 @@ class OxygenField(Field):
         return {SUMMARY_KEY: {
             "model": dict(self.options),
             "time_s": last["time_s"],
-            "dimensionless_time": self.options["diffusivity_m2_s"] * last["time_s"] / self.radius_m**2,
+            "dimensionless_time": self.options.diffusivity_m2_s * last["time_s"] / self.radius_m**2,
             "particle_copies": self.particle_copies,
             "budget": self.budget(),
             "retained_fraction_vs_time": [[row["time_s"], row["retained_fraction"]] for row in self.history],

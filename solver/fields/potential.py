@@ -68,12 +68,7 @@ class PotentialField(Field):
         self.flux = dolfinx.fem.Function(space)          # J_k = -i_k / F at the surface nodes
         self.flux_slope = dolfinx.fem.Function(space)    # G = min(dJ/dc, 0), frozen over a step
         self.c_linear = dolfinx.fem.Function(space)      # c_k, about which J is linearised
-        particle = context.particle
-        fdim = particle.mesh.topology.dim - 1
-        names = settings.operation.wetted_surfaces
-        facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, particle.facet_regions[n])
-                                 for n in names])
-        self.nodes = np.unique(dolfinx.fem.locate_dofs_topological(space, fdim, facets))
+        self.nodes = context.surface_dofs(space, settings.operation.wetted_surfaces)
         n_owned = space.dofmap.index_map.size_local
         weights = compat.assemble_accumulated(dolfinx.fem.form(ufl.TestFunction(space) * transport.ds_wetted))
         # w_j = integral of phi_j over the wetted surfaces, owned nodes only (sums over ranks count each node once)

@@ -51,6 +51,7 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat, units
+from solver.case_view import CaseView
 from solver.errors import CaseError
 from solver.materials import cellwise_property
 from solver.shell_section import deficit_shape, region_bounds, shell_profile
@@ -69,14 +70,15 @@ class LiContent:
 
     def __init__(self, case: dict, particle, V_c, dx):
         self.case, self.particle = case, particle
-        c_max = case["material"]["c_max_mol_m3"]
+        settings = CaseView(case)
+        c_max = settings.material.c_max_mol_m3
         self.c_max = c_max
         self.profile = shell_profile(case)
         self.bounds = region_bounds(case)
         self.bounded = bool(self.bounds)
         self.active = self.bounded or self.profile is not None
-        c0 = case["operation"]["li_fraction_start"] * c_max
-        c_sf = case["material"]["stress_free_li_fraction"] * c_max
+        c0 = settings.operation.li_fraction_start * c_max
+        c_sf = settings.material.stress_free_li_fraction * c_max
         mesh = particle.mesh
         deficit = dolfinx.fem.Function(V_c, name="li_deficit_mol_m3")
         if self.profile is not None:
@@ -91,8 +93,8 @@ class LiContent:
         self.deficit = deficit if structural else None
         if not self.active:
             return
-        if case["material"]["model"] != "isotropic":
-            raise CaseError(f"material.model = {case['material']['model']!r}: the shell profile and region "
+        if settings.material.model != "isotropic":
+            raise CaseError(f"material.model = {settings.material.model!r}: the shell profile and region "
                             "Li bounds (solver/shell.py) are implemented for the isotropic model only")
         self.lower, self.upper = self._bound_fields(mesh, c_max)
         self.dx = dx

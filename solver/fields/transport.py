@@ -143,12 +143,7 @@ class TransportField(Field):
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["transport"], self.A)
 
     def _surface_concentration_bcs(self):
-        particle = self.context.particle
-        fdim = particle.mesh.topology.dim - 1
-        names = self.context.settings.operation.wetted_surfaces
-        facets = np.concatenate([compat.entities_with_tag(particle.facet_tags, particle.facet_regions[n])
-                                 for n in names])
-        dofs = dolfinx.fem.locate_dofs_topological(self.space, fdim, facets)
+        dofs = self.context.surface_dofs(self.space, self.context.settings.operation.wetted_surfaces)
         return [dolfinx.fem.dirichletbc(self.surface_concentration, dofs, self.space)]
 
     # ------------------------------------------------------------------ step state
