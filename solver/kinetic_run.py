@@ -166,7 +166,8 @@ class ProtocolCycles:
     end, where the protocol brings the particle back every cycle. The jumped cycles still pass on the run's clock,
     each as long as the last explicit one, so time and cycle numbers of timeseries.csv stay those of the cycler;
     the state a jump reaches is one row there (step -1, phase "jump", the cycle reached), with the displacement
-    solved again for the extrapolated damage (its stresses are those of that damage)."""
+    solved again for the extrapolated damage (its stresses are those of that damage). Other fields keep their state
+    over a jump: the books of [oxygen] (o2_timeseries.csv) count the explicit cycles only."""
 
     def __init__(self, run: ProtocolRun, steps: list, problem, after_step=None):
         self.run, self.steps, self.problem, self.after_step = run, steps, problem, after_step
