@@ -247,6 +247,7 @@ def fe_summary(case: dict, problem, result: KineticsResult, scales: Scales, obse
     summary["charge_balance"] = {"charge_passed_C": stepper.charge_C, "li_content_change_C": li_change_C}
     summary["mpi_ranks"] = problem.comm.size
     summary["cycles"] = result.cycles
+    summary["time"]["steps"] -= len(result.cycles["jumps"])     # a jump's row in the series is no time step
     for field in problem.fields.values():      # the extra fields' own entries (e.g. "o2" of [oxygen])
         summary.update(field.summary())
     return summary

@@ -124,6 +124,7 @@ def test_cycle_jumping_solves_fewer_cycles_than_it_reports_and_lands_near_the_ex
     assert marked == [jump["to_cycle"] for jump in log["jumps"]]
     jump_rows = [row for row in series if row["phase"] == "jump"]
     assert [int(row["cycle"]) for row in jump_rows] == marked
+    assert jumped["time"]["steps"] == len(series) - 1 - len(jump_rows)       # time steps solved: no start, no jumps
     assert np.all(np.diff(_column(series, "time_s")) >= 0) and np.all(np.diff(_column(series, "cycle")) >= 0)
     # the clock: the jumped run ends about when the explicit one does (each jumped cycle as long as the one before)
     assert jumped["final"]["time_s"] == pytest.approx(explicit["final"]["time_s"], rel=0.02)
