@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from solver import oxygen_section, units
+from solver import damage_section, oxygen_section, units
 from solver.errors import CaseError
 from solver.extensions import EXTENSIONS, validate_extensions
 from solver.fields.registry import FIELDS, validate_field_sections
@@ -375,6 +375,8 @@ def validate_case(raw: dict) -> dict:
     case.update(validate_kinetic_sections(raw, case))   # [kinetics], [protocol] (solver/protocol.py)
     if "oxygen" in case:
         oxygen_section.check_with_kinetics(case["oxygen"], "kinetics" in case)
+    if "damage" in case:
+        damage_section.check_with_protocol(case["damage"], case.get("protocol"))
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
     return case

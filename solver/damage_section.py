@@ -19,6 +19,11 @@ Case section (a field, registered in solver/fields/registry.py):
     fatigue = "none"                    # "asymptotic" or "logarithmic": Gc_eff = f(alpha_bar) Gc (below)
     fatigue_threshold_J_m3 = 2e5        # alpha_T (required with fatigue): f = 1 while alpha_bar <= alpha_T
     fatigue_log_slope = 0.5             # kappa of the logarithmic f (required there)
+    cycle_jumping = false               # extrapolate over blocks of protocol cycles (needs fatigue and [kinetics])
+    jump_fit_cycles = 2                 # explicit cycles whose ends fit the per-cycle increments
+    jump_max_damage_increment = 0.05    # no node's d rises more within one jump
+    jump_max_toughness_drop = 0.2       # no cell's Gc_eff falls by more than this fraction within one jump
+    jump_max_cycles = 1000              # the longest jump
 
 The strength of a homogeneous bar in uniaxial stress follows from the model (Pham, Amor, Marigo & Maurini,
 Int. J. Damage Mech. 20 (2011) 618; Tanne, Li, Bourdin, Marigo & Maurini, J. Mech. Phys. Solids 110 (2018) 80):
@@ -39,6 +44,12 @@ unloading does not), with their two fatigue degradation functions of the thresho
 alpha_T and kappa are material parameters fitted to a Woehler curve; none is known for NMC, so both are required
 with fatigue (no default). Below alpha_T nothing changes: the model is then the monotonic one exactly.
 
+Cycle jumping (solver/cycle_jumping.py; the jump_* keys are its CycleJumping, with its defaults): a [kinetics] case
+with [protocol] cycles solves blocks of explicit cycles and extrapolates the damage, the peak driving energy and
+alpha_bar over the cycles between (solver/kinetic_run.py). Only fatigue makes one cycle differ from the next once
+the first load has passed (without it a repeated load adds no damage, and a jump would extrapolate nothing), so
+jumping needs damage.fatigue; and it needs more protocol cycles than the block it fits.
+
 Parameters for NCM811 (what the shipped case uses, and how sure each is):
 - Gc ~ 0.5 J/m^2 and a grain-boundary strength of ~745 MPa are the values issue 17 quotes for NMC811; the strength is
   quoted second-hand from Sedlatschek et al. (docs/science.md#measured-outcomes). Neither primary source could
@@ -57,11 +68,13 @@ import math
 import numpy as np
 
 from solver import quantities
+from solver.cycle_jumping import CycleJumping
 from solver.errors import CaseError
-from solver.schema import (FLOAT, INT, STR, Option, all_of, fraction_open, fraction_unit, positive, rule,
+from solver.schema import (BOOL, FLOAT, INT, STR, Option, all_of, fraction_open, fraction_unit, positive, rule,
                            validate_table, whole_number)
 
 SECTION = "damage"
+JUMPING = CycleJumping()            # the defaults of the jump_* keys
 MODELS = ("AT1", "AT2")
 SPLITS = ("volumetric_deviatoric", "none")
 FATIGUE = ("none", "asymptotic", "logarithmic")
@@ -104,7 +117,19 @@ OPTIONS = [
     Option("fatigue_log_slope", FLOAT, None, check=positive,
            help="kappa of the logarithmic fatigue function f = (1 - kappa log10(alpha_bar / alpha_T))^2 "
                 "(required with fatigue = 'logarithmic')"),
+    Option("cycle_jumping", BOOL, False,
+           help="extrapolate the damage over blocks of protocol cycles instead of solving each (needs fatigue and a "
+                "[kinetics] case whose protocol.cycles exceed jump_fit_cycles)"),
+    Option("jump_fit_cycles", INT, JUMPING.fit_cycles, check=whole_number(2, 100),
+           help="explicit cycles before each jump, whose ends fit the per-cycle increments (with cycle_jumping)"),
+    Option("jump_max_damage_increment", FLOAT, JUMPING.max_damage_increment, check=fraction_unit,
+           help="a jump stops before any node's damage rises by more than this (with cycle_jumping)"),
+    Option("jump_max_toughness_drop", FLOAT, JUMPING.max_toughness_drop, check=fraction_open,
+           help="a jump stops before any cell's toughness falls by more than this fraction (with cycle_jumping)"),
+    Option("jump_max_cycles", INT, JUMPING.max_jump_cycles, check=whole_number(1, 10**6),
+           help="the most cycles one jump extrapolates over (with cycle_jumping)"),
 ]
+JUMP_KEYS = ("jump_fit_cycles", "jump_max_damage_increment", "jump_max_toughness_drop", "jump_max_cycles")
 
 # crack-band constants c_w of w(d) = d (AT1) and d^2 (AT2): the crack energy is Gc / c_w (w / l + l |grad d|^2)
 NORMALISATION = {"AT1": 8.0 / 3.0, "AT2": 2.0}
@@ -145,7 +170,35 @@ def validate(table) -> dict:
         if values[key] is not None and not used:
             raise CaseError(f"damage.{key} = {values[key]}: has no effect with damage.fatigue = {fatigue!r}; "
                             f"remove it or choose a fatigue model that uses it")
+    if values["cycle_jumping"] and fatigue == "none":
+        raise CaseError("damage.cycle_jumping = true: needs damage.fatigue = 'asymptotic' or 'logarithmic' (without "
+                        "fatigue a repeated load adds no damage after the first cycle: there is nothing to extrapolate)")
+    unused = [key for key in JUMP_KEYS if key in table and not values["cycle_jumping"]]
+    if unused:
+        raise CaseError(f"damage.{unused[0]} = {values[unused[0]]}: has no effect without damage.cycle_jumping = "
+                        f"true; remove it or switch cycle jumping on")
     if values["initiation_damage"] > values["crack_damage"]:
         raise CaseError(f"damage.initiation_damage = {values['initiation_damage']}: must be <= damage.crack_damage "
                         f"({values['crack_damage']}); a crack initiates before it counts as cracked")
     return values
+
+
+def jumping_of(damage: dict) -> CycleJumping | None:
+    """The CycleJumping of a validated [damage] table (None: cycle_jumping off)."""
+    if not damage["cycle_jumping"]:
+        return None
+    return CycleJumping(damage["jump_fit_cycles"], damage["jump_max_damage_increment"],
+                        damage["jump_max_toughness_drop"], damage["jump_max_cycles"])
+
+
+def check_with_protocol(damage: dict, protocol: dict | None) -> None:
+    """A CaseError naming the key when cycle jumping has no protocol cycles to jump (`protocol`: the validated
+    [protocol] of a [kinetics] case, None without [kinetics])."""
+    if not damage["cycle_jumping"]:
+        return
+    if protocol is None:
+        raise CaseError("damage.cycle_jumping = true: needs a [kinetics] case with a [protocol] of cycles (the "
+                        "protocol's cycles are what it jumps); leave it out without one")
+    if protocol["cycles"] <= damage["jump_fit_cycles"]:
+        raise CaseError(f"damage.cycle_jumping = true: protocol.cycles = {protocol['cycles']} leaves no cycle to jump; "
+                        f"it needs more than damage.jump_fit_cycles = {damage['jump_fit_cycles']} cycles")

@@ -4,8 +4,14 @@ The protocol loop, its stop conditions and their location in time are solver/kin
 module gives it a stepper on the field problem (FieldStepper: the particle potential of solver/fields/potential.py,
 one problem.advance per time step) and writes what the 1D kinetic case writes (solver/reduced/kinetic_case.py:
 timeseries.csv with voltage_V, capacity_mAh_g, ...; summary.json with the capacity per step in mAh/g and the voltage
-at each peak stress; voltage.png), plus the field files of the formulation after every protocol step (3D: with the
-surface current density, quantity `surface_current_density` of solver/quantities.py).
+at each peak stress; voltage.png), plus the field files of the formulation after every protocol step (with every field's point fields: the surface
+current density, quantity `surface_current_density`, the damage of [damage], the O2 of [oxygen]).
+
+Cycles: the protocol's cycles run through solver/cycle_jumping.run_cycles (ProtocolCycles below), so every field
+hears of each cycle's end (Field.end_cycle: the damage field's fracture_cycles.csv row) and, with
+damage.cycle_jumping, blocks of explicit cycles alternate with jumps that extrapolate the damage over the cycles
+between. Every field's timeseries_values() (damage: max_damage, crack_volume_fraction, fracture_state) join each row
+of timeseries.csv.
 
 The charge passed Q is integrated by the transport's own multistep formula (w_new Q_new + w_old Q_old +
 w_older Q_older = dt I), so Q / F equals the change of the Li content to the coupling tolerance at every step.
@@ -19,14 +25,16 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
+from solver.cycle_jumping import run_cycles
+from solver.damage_section import jumping_of
 from solver.errors import SolveError
-from solver.kinetics1d import KineticsResult, ProtocolRun, run_cycles
+from solver.kinetics1d import KineticsResult, ProtocolRun, protocol_outcome, run_cycle
 from solver.physics.transport import multistep_weights
 from solver.reduced.kinetic_case import (Scales, build_steps, draw_voltage, protocol_summary, scales_of,
                                          timeseries_rows, write_csv)
 from solver.spherical1d import NewtonFailure
 from solver.units import FARADAY_C_mol
-from solver.writers import write_field_tables
+from solver.writers import point_fields_of, write_field_tables
 
 
 class FieldStepper:
@@ -111,10 +119,7 @@ class FieldStepper:
         except SolveError:
             problem.reject_step()
             raise NewtonFailure(t_new) from None
-        values = problem.li_content_values()
-        comm = problem.comm
-        low = comm.allreduce(float(values.min()) if values.size else np.inf, op=MPI.MIN)
-        high = comm.allreduce(float(values.max()) if values.size else -np.inf, op=MPI.MAX)
+        low, high = problem.li_content_range()
         if low < 0.0 or high > self.c_max:
             problem.reject_step()
             raise NewtonFailure(t_new)      # out of the material's Li range: the step is too long (or unreachable)
@@ -126,16 +131,20 @@ class FieldStepper:
 
 
 class _Observer:
-    """After every recorded state: the stress peaks (per time, and the overall peak with voltage, step, cycle)."""
+    """After every recorded state: the stress peaks (per time, and the overall peak with voltage, step, cycle) and
+    the fields' timeseries columns (Field.timeseries_values)."""
 
-    def __init__(self, peaks_now, radius_m: float):
-        self.peaks_now, self.radius_m = peaks_now, radius_m
+    def __init__(self, peaks_now, radius_m: float, fields: dict):
+        self.peaks_now, self.radius_m, self.fields = peaks_now, radius_m, fields
         self.per_time: dict[str, list] = {}
         self.best: dict[str, dict] = {}
+        self.field_values: list[dict] = []
 
     def __call__(self, run: ProtocolRun) -> None:
         from solver import quantities
 
+        self.field_values.append({key: value for field in self.fields.values()
+                                  for key, value in field.timeseries_values().items()})
         series = run.series
         for name, (value, position) in self.peaks_now().items():
             self.per_time.setdefault(name, []).append(float(value))
@@ -147,18 +156,80 @@ class _Observer:
                                    "step": series["step"][-1], "cycle": series["cycle"][-1]}
 
 
+class ProtocolCycles:
+    """The protocol's cycles as solver/cycle_jumping.run_cycles drives them: run_cycle(k) solves cycle k (1-based)
+    of the protocol, end_cycle reaches every field (Field.end_cycle), and with cycle jumping the damage field's
+    cycle_state, toughness_fraction and jump are the jumped state.
+
+    A jump of N cycles extrapolates only what accumulates from cycle to cycle (the damage, its peak driving energy
+    and the fatigue history alpha_bar): the Li content, voltage and charge stay those of the last explicit cycle's
+    end, where the protocol brings the particle back every cycle. The jumped cycles still pass on the run's clock,
+    each as long as the last explicit one, so time and cycle numbers of timeseries.csv stay those of the cycler;
+    the state a jump reaches is one row there (step -1, phase "jump", the cycle reached), with the displacement
+    solved again for the extrapolated damage (its stresses are those of that damage). Other fields keep their state
+    over a jump: the books of [oxygen] (o2_timeseries.csv) count the explicit cycles only."""
+
+    def __init__(self, run: ProtocolRun, steps: list, problem, after_step=None):
+        self.run, self.steps, self.problem, self.after_step = run, steps, problem, after_step
+        self.fields = problem.fields
+        self.cycle = 0                   # the last cycle solved or reached
+        self.last_duration_s = 0.0       # of the last explicit cycle
+        self.solved, self.extrapolated, self.jumps = 0, 0, []
+
+    def run_cycle(self, cycle: int) -> None:
+        start_s = self.run.t
+        run_cycle(self.run, self.steps, cycle, self.after_step)
+        self.cycle, self.last_duration_s = cycle, self.run.t - start_s
+        self.solved += 1
+
+    def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
+        for field in self.fields.values():
+            field.end_cycle(cycle, extrapolated)
+
+    # ---- cycle jumping (solver/cycle_jumping.py): the damage field's state
+    @property
+    def comm(self):
+        return self.problem.comm
+
+    def cycle_state(self) -> dict:
+        return self.fields["damage"].cycle_state()
+
+    def toughness_fraction(self, cumulated):
+        return self.fields["damage"].toughness_fraction(cumulated)
+
+    def jump(self, state: dict, cycles: int) -> None:
+        duration_s = cycles * self.last_duration_s
+        self.fields["damage"].jump(state, cycles, duration_s=duration_s)
+        self.run.t += duration_s
+        self.cycle += cycles
+        self.extrapolated += cycles
+        self.jumps.append({"to_cycle": self.cycle, "cycles": cycles})
+        self.problem.solve_mechanics()
+        self.run.record(-1, self.cycle, "jump")
+
+    def summary(self, requested: int) -> dict:
+        """summary.json["cycles"]: requested, solved explicitly, extrapolated by jumps, and the jumps."""
+        return {"requested": requested, "solved": self.solved, "extrapolated": self.extrapolated,
+                "jumps": self.jumps}
+
+
 def run_protocol_on(problem, case: dict, scales: Scales, peaks_now, after_step=None):
     """(result, observer, stepper) of the case's protocol on `problem` (a ChemoMechanicalProblem with [kinetics]).
 
-    peaks_now() -> {measure: (value, position)} of the present state; after_step(run) after every protocol step."""
+    peaks_now() -> {measure: (value, position)} of the present state; after_step(run) after every protocol step.
+    The cycles run through solver/cycle_jumping.run_cycles (ProtocolCycles; jumps with damage.cycle_jumping)."""
     steps = build_steps(case, scales)
     stepper = FieldStepper(problem, case["time"]["scheme"])
     problem.solve_mechanics()
-    observer = _Observer(peaks_now, problem.particle.radius_m)
+    observer = _Observer(peaks_now, problem.particle.radius_m, problem.fields)
     potential = problem.fields["potential"]
     run = ProtocolRun(stepper, lambda x: potential.ocp(x, potential.temperature_K), observer)
-    status, message = run_cycles(run, steps, case["protocol"]["cycles"], stop_on_failure=True, after_step=after_step)
-    result = KineticsResult(None, run.series, run.records, None, None, status, message)
+    cycling = ProtocolCycles(run, steps, problem, after_step)
+    jumping = jumping_of(case["damage"]) if "damage" in case else None
+    cycles = case["protocol"]["cycles"]
+    status, message = protocol_outcome(lambda: run_cycles(cycling, cycling.run_cycle, cycles, jumping),
+                                       stop_on_failure=True)
+    result = KineticsResult(None, run.series, run.records, None, None, status, message, cycling.summary(cycles))
     return result, observer, stepper
 
 
@@ -175,6 +246,8 @@ def fe_summary(case: dict, problem, result: KineticsResult, scales: Scales, obse
     li_change_C = (stepper.amount_start_mol - stepper.li_amount_mol()) * FARADAY_C_mol
     summary["charge_balance"] = {"charge_passed_C": stepper.charge_C, "li_content_change_C": li_change_C}
     summary["mpi_ranks"] = problem.comm.size
+    summary["cycles"] = result.cycles
+    summary["time"]["steps"] -= len(result.cycles["jumps"])     # a jump's row in the series is no time step
     for field in problem.fields.values():      # the extra fields' own entries (e.g. "o2" of [oxygen])
         summary.update(field.summary())
     return summary
@@ -189,6 +262,8 @@ def write_outputs(folder, case: dict, result: KineticsResult, scales: Scales, ob
     if comm.rank != 0:
         return
     rows = timeseries_rows(result, scales, {name: np.array(v) for name, v in observer.per_time.items()})
+    for row, values in zip(rows, observer.field_values):     # the fields' columns (e.g. max_damage) at each row
+        row.update(values)
     write_csv(folder.path("timeseries.csv"), rows)
     summary["provenance"] = provenance(case)
     write_json(folder.path("summary.json"), summary)
@@ -216,8 +291,8 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
             problem = ChemoMechanicalProblem(case, particle, comm)
             sampler = StressSampler(problem, case["output"]["peak_stress"])
             peaks_now = lambda: sampler.global_peaks(sampler.evaluate())   # noqa: E731
-            # the surface current density goes out under its registry name (quantity "surface_current_density")
-            writer = FieldWriter(problem, folder, extra_point_fields=[problem.fields["potential"].current_density]) \
+            # every field's point fields (the surface current density, the damage, ...) under their registry names
+            writer = FieldWriter(problem, folder, extra_point_fields=point_fields_of(problem)) \
                 if case["output"]["fields"] else None
             write_fields = (lambda t, label: writer.write(t, 0.0, label)) if writer else None
         else:
@@ -233,7 +308,7 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
 
                 def write_fields(t, label):
                     name = f"fields_{label}.vtu"
-                    model.write_fields(folder.path(name), [problem.fields["potential"].current_density])
+                    model.write_fields(folder.path(name))      # with every field's point fields
                     snapshots.append({"file": name, "time_s": t, "state_of_charge": 0.0})
                     write_json(folder.path("snapshots.json"), snapshots)
         log(comm, f"case {case['name']}: {formulation} kinetics, {compat.cell_count_global(problem.mesh)} cells", show)

@@ -361,6 +361,7 @@ class KineticsResult:
     mesh: spherical1d.RadialMesh
     status: str = "completed"
     message: str = ""
+    cycles: dict | None = None     # FE runs (solver/kinetic_run.py): cycles requested, solved, extrapolated, jumps
 
     def column(self, name: str) -> np.ndarray:
         return np.asarray(self.series[name])
@@ -420,12 +421,14 @@ class ProtocolRun:
         self.t = 0.0
         self.series = {name: [] for name in TIMESERIES_COLUMNS}
         self.records: list[StepRecord] = []
-        self._record(-1, 0, "start")
+        self.record(-1, 0, "start")
 
     def x_mean(self) -> float:
         return self.stepper.x_mean()
 
-    def _record(self, step: int, cycle: int, phase: str) -> None:
+    def record(self, step: int, cycle: int, phase: str) -> None:
+        """A row of the series for the present state (and observe(run)): after each accepted protocol step, at the
+        start (step -1, cycle 0, "start") and where a driver marks a state of its own (a cycle jump: "jump")."""
         s = self.stepper
         x_s = s.surface_li_fraction()
         ocv = float(self.ocv_of(x_s))
@@ -491,7 +494,7 @@ class ProtocolRun:
             record.overpotential_min_V = min(record.overpotential_min_V, eta)
             record.overpotential_max_V = max(record.overpotential_max_V, eta)
             record.overpotential_integral_Vs += eta * dt
-            self._record(record.index, cycle, phase.kind)
+            self.record(record.index, cycle, phase.kind)
             met = _met(values)
             if met:
                 return met
@@ -576,18 +579,31 @@ def run_protocol(particle: KineticParticle, steps: list[Step], cycles: int = 1, 
                           status, message)
 
 
-def run_cycles(run: ProtocolRun, steps: list[Step], cycles: int, stop_on_failure: bool,
-               after_step=None) -> tuple[str, str]:
-    """Run the steps `cycles` times, calling after_step(run) after each; (status, message): a SolveError ends the
-    run as "failed" if stop_on_failure."""
+def run_cycle(run: ProtocolRun, steps: list[Step], cycle: int, after_step=None) -> None:
+    """The steps once, as cycle `cycle` (1-based: the timeseries' and summary's cycle numbers), calling
+    after_step(run) after each."""
+    for index, step in enumerate(steps):
+        run.run_step(index, cycle, step)
+        if after_step is not None:
+            after_step(run)
+
+
+def protocol_outcome(protocol, stop_on_failure: bool) -> tuple[str, str]:
+    """(status, message) of `protocol()`: a SolveError ends the run as "failed" if stop_on_failure."""
     try:
-        for cycle in range(cycles):
-            for index, step in enumerate(steps):
-                run.run_step(index, cycle, step)
-                if after_step is not None:
-                    after_step(run)
+        protocol()
     except SolveError as exc:
         if not stop_on_failure:
             raise
         return "failed", str(exc)
     return "completed", ""
+
+
+def run_cycles(run: ProtocolRun, steps: list[Step], cycles: int, stop_on_failure: bool,
+               after_step=None) -> tuple[str, str]:
+    """Run the steps `cycles` times (cycles 1 .. cycles), calling after_step(run) after each; (status, message)."""
+    def protocol():
+        for cycle in range(1, cycles + 1):
+            run_cycle(run, steps, cycle, after_step)
+
+    return protocol_outcome(protocol, stop_on_failure)

@@ -18,7 +18,8 @@ from solver.quantities import timeseries_row
 from solver.runs import (PeakSnapshots, log, log_warning, march, particle_summary, publish, snapshot_times,
                          state_of_charge)
 from solver.sanity import CellQualityLookup, SanityMonitor
-from solver.writers import FieldWriter, ResultFolder, TimeseriesWriter, write_field_tables, write_json
+from solver.writers import (FieldWriter, ResultFolder, TimeseriesWriter, point_fields_of, write_field_tables,
+                             write_json)
 
 DEFAULT_MESH_CACHE = Path(os.environ.get("PARTICLE_SOLVER_MESH_CACHE", Path(__file__).resolve().parent.parent / "meshes" / "cache"))
 
@@ -56,9 +57,8 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             tracker = PeakTracker(particle.radius_m)
             timeseries = TimeseriesWriter(folder.path("timeseries.csv"), comm)
             extensions = start_extensions(case, problem, folder)
-            point_fields = [f for field in problem.fields.values() for f in field.point_fields()]
-            point_fields += [f for ext in extensions for f in getattr(ext, "point_fields", lambda: [])()]
-            fields = FieldWriter(problem, folder, extra_point_fields=point_fields) if case["output"]["fields"] else None
+            fields = FieldWriter(problem, folder, extra_point_fields=point_fields_of(problem, extensions)) \
+                if case["output"]["fields"] else None
             t_end = end_time_s(case, particle.radius_m)
             timings["setup"] = wallclock.perf_counter() - t0
             log(comm, f"  {compat.cell_count_global(particle.mesh)} cells, "

@@ -350,6 +350,13 @@ class FieldWriter:
             merge_xdmf_time_series(self.folder.path(FIELDS_XDMF))
 
 
+def point_fields_of(problem, extensions=()) -> list:
+    """The Functions every field and extension offers for the field files (their `point_fields()`), in field order:
+    what a run passes to FieldWriter as extra point fields."""
+    fields = [f for field in problem.fields.values() for f in field.point_fields()]
+    return fields + [f for extension in extensions for f in getattr(extension, "point_fields", lambda: [])()]
+
+
 def write_field_tables(problem, folder: ResultFolder) -> None:
     """The CSV files the fields keep (e.g. o2_timeseries.csv, fracture_cycles.csv): their rows so far."""
     for name, (columns, rows) in (item for field in problem.fields.values() for item in field.tables().items()):

@@ -20,6 +20,11 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
     point_fields() -> list   Functions added to the field snapshots (fields.xdmf, fields_*.vtu) under their names
     summary() -> dict        {summary.json key: value} it adds to the run's summary (e.g. {"o2": {...}})
     tables() -> dict         {file name: (columns, rows)}: CSV files of its own in the result folder
+    end_cycle(cycle, extrapolated)   the end of a protocol cycle (1-based; `extrapolated`: reached by a cycle jump,
+                             solver/cycle_jumping.py); a cycling driver calls it on every field (e.g. damage writes
+                             a row of fracture_cycles.csv)
+    timeseries_values() -> dict   {column: value} of the present state, added to every row of a kinetic run's
+                             timeseries.csv (solver/kinetic_run.py; e.g. damage: max_damage, crack_volume_fraction)
     degrade_constitutive(law) optional: the stress law strain -> stress (UFL) with this field's degradation of
                              the stiffness applied (e.g. phase-field damage), or None (the default: it degrades
                              nothing); mechanics composes those of every field (solver/fields/mechanics.py)
@@ -30,7 +35,8 @@ A field is one unknown (Li concentration, displacement, released O2, next: damag
 
 Why an ABC with no-op defaults rather than a typing.Protocol: a passive field (one solve per step, no history)
 then implements only __init__, build and solve, and the problem calls every method of every field uniformly;
-the pipeline likewise asks every field for its point fields, summary and tables (none by default).
+the pipeline likewise asks every field for its point fields, summary and tables (none by default), and the
+kinetic run for its cycle ends and timeseries columns.
 """
 from __future__ import annotations
 
@@ -167,6 +173,13 @@ class Field(ABC):
 
     def tables(self) -> dict:
         """{file name: (columns, rows)} of CSV files this field adds to the result folder (none by default)."""
+        return {}
+
+    def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
+        """The protocol's cycle `cycle` (1-based) has ended (nothing by default)."""
+
+    def timeseries_values(self) -> dict:
+        """{timeseries.csv column: value} of the present state in a kinetic run (none by default)."""
         return {}
 
     def degrade_constitutive(self, constitutive):

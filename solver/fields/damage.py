@@ -119,6 +119,7 @@ class DamageField(Field):
         self.couples_back = context.settings.coupling.stress_assisted_diffusion
         self.elapsed_s, self._dt = 0.0, 0.0
         self.initiation = None
+        self.cycle = 1                  # the cycle under way (1-based), as the cycling driver's end_cycle counts
         self.cycle_rows = []
         self.staggered_iterations = []
 
@@ -294,18 +295,26 @@ class DamageField(Field):
     def end_cycle(self, cycle: int, extrapolated: bool = False) -> None:
         """A row of fracture_cycles.csv for the state at the end of `cycle` (1-based), `extrapolated` when a cycle
         jump reached it; the cycling driver calls it (solver/cycle_jumping.py, a cycling protocol)."""
+        self.cycle = cycle + 1
         self.cycle_rows.append({"cycle": cycle, "extrapolated": int(extrapolated),
                                 "crack_volume_fraction": self.crack_volume_fraction(),
                                 "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
                                 "max_damage": self.max_damage(), "state": self.state_name()})
 
-    def jump(self, state: dict, cycles: int) -> None:
-        """Take the extrapolated cycle_state() of `cycles` cycles later as accepted: nothing decreases, d <= 1."""
+    def jump(self, state: dict, cycles: int, duration_s: float = 0.0) -> None:
+        """Take the extrapolated cycle_state() of `cycles` cycles later as accepted: nothing decreases, d <= 1.
+        `duration_s`: the time those cycles take on the driver's clock (the initiation time stays on it). A crack
+        that the extrapolation initiates is dated to the jump's last cycle and marked `extrapolated`."""
         self.d_accepted = np.clip(state["damage"], self.d_accepted, 1.0)
         self.d.x.array[:] = self.d_accepted
         np.maximum(self.history_accepted, state["history"], out=self.history_accepted)
         np.maximum(self.cumulated, state["cumulated"], out=self.cumulated)
         self.update_toughness()
+        self.elapsed_s += duration_s
+        if self.initiation is None:
+            self._check_initiation(cycle=self.cycle + cycles - 1)
+            if self.initiation is not None:
+                self.initiation["extrapolated"] = True
 
     def reject(self) -> None:
         self.d.x.array[:] = self.d_accepted
@@ -335,7 +344,10 @@ class DamageField(Field):
         radius = np.linalg.norm(compat.dof_coordinates(self.space)[:n], axis=1) / self.context.particle.radius_m
         return self.d.x.array[:n], radius
 
-    def _check_initiation(self) -> None:
+    def _check_initiation(self, cycle: int | None = None) -> None:
+        """The initiation entry once d first exceeds initiation_damage: where, when (time, state of charge, the
+        cycle under way or `cycle`) and, with [kinetics], at which particle voltage (that of the state just solved,
+        the voltage the protocol records for this step)."""
         d, radius = self._owned()
         local = (float(d.max()), float(radius[np.argmax(d)])) if d.size else (-1.0, 0.0)
         peak, where = max(self.context.comm.allgather(local))
@@ -343,9 +355,12 @@ class DamageField(Field):
             return
         transport = self.context.fields["transport"]
         mean_li_fraction = self.context.integrate(transport.li_amount()) / transport.volume_m3 / transport.c_max
+        potential = self.context.fields.get("potential")
         self.initiation = {"radius_fraction": where, "time_s": self.elapsed_s,
                            "state_of_charge": state_of_charge(self.context.case, mean_li_fraction),
-                           "damage": peak}
+                           "damage": peak, "cycle": self.cycle if cycle is None else cycle, "extrapolated": False}
+        if potential is not None:
+            self.initiation["voltage_V"] = potential.V
 
     def _total(self, form) -> float:
         return self.context.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
@@ -398,6 +413,12 @@ class DamageField(Field):
     def max_damage(self) -> float:
         local = float(self.d.x.array.max()) if self.d.x.array.size else 0.0
         return self.context.comm.allreduce(local, op=MPI.MAX)
+
+    def timeseries_values(self) -> dict:
+        """The present state's columns of timeseries.csv: the largest damage, the crack volume fraction and the
+        census state (as the summary's)."""
+        return {"max_damage": self.max_damage(), "crack_volume_fraction": self.crack_volume_fraction(),
+                "fracture_state": self.state_name()}
 
     def tables(self) -> dict:
         """fracture_cycles.csv: one row per cycle end the cycling driver reported (none: no file)."""

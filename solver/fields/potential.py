@@ -214,3 +214,7 @@ class PotentialField(Field):
 
     def quantities(self) -> dict:
         return {self.current_density.name: self.current_density}
+
+    def point_fields(self) -> list:
+        """The surface current density (quantity `surface_current_density`, solver/protocol.py) in the field files."""
+        return [self.current_density]
