@@ -39,6 +39,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from solver import figure_style
 from solver.crack_census import STATES
@@ -53,8 +54,9 @@ FAILED, UNKNOWN = "failed", "unknown"
 WILSON_Z = 1.959963984540054        # two-sided 95 %: the normal quantile at 0.975
 
 
-@dataclass(frozen=True)
-class CycleRow:
+class CycleRow(NamedTuple):
+    """One row of a run's fracture_cycles.csv, as far as the census reads it."""
+
     cycle: int
     state: str
     extrapolated: bool
