@@ -114,6 +114,9 @@ def test_chosen_cycles_grouping_and_bad_input(hand_built):
     assert result.csv is None and not (folder.root / "census.csv").exists()
     each = census(folder, cycles=[1], pooled=[], write=False).rows    # no pooling: a group per case
     assert len(each) == 8 and sum(row["cases"] for row in each) == 8 and all("geometry.seed" in r for r in each)
+    banded = census(folder, cycles=range(1, 21))          # more cycles than error bars: the interval as a band
+    assert len(banded.rows) == 40 and banded.plot.stat().st_size > 5000
+    assert table(banded.rows, 1.0)[9]["mild"] == 1 and table(banded.rows, 1.0)[20]["unknown"] == 2
     with pytest.raises(CaseError, match=r"cycles = \[0, 2\]: must be a non-empty list of whole numbers >= 1"):
         census(folder, cycles=[0, 2])
     with pytest.raises(CaseError, match="'mesh.cell_size_fraction' is not a swept key"):

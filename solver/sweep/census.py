@@ -52,6 +52,7 @@ from solver.sweep.tables import write_csv
 CENSUS_NAME = "census"
 FAILED, UNKNOWN = "failed", "unknown"
 WILSON_Z = 1.959963984540054        # two-sided 95 %: the normal quantile at 0.975
+MAX_ERROR_BARS = 12                 # more cycles than this: the interval drawn as a band
 
 
 class CycleRow(NamedTuple):
@@ -218,7 +219,8 @@ def census(folder, cycles=None, *, sweep=None, pooled=None, write: bool = True, 
 
 
 def plot_census(rows: list[dict], keys: list[str], png: Path, name: str) -> tuple[Path | None, str]:
-    """Fraction intact against the cycle, one series per group, the Wilson interval as error bars."""
+    """Fraction intact against the cycle, one series per group, the Wilson interval as error bars (as a band when
+    there are more than MAX_ERROR_BARS cycles)."""
     drawn = [row for row in rows if row["n"] > 0]
     if not drawn:
         return None, "no particle of known state: no census plot"
@@ -232,15 +234,21 @@ def plot_census(rows: list[dict], keys: list[str], png: Path, name: str) -> tupl
     with figure_style.style():
         fig, ax = figure_style.figure("column", height_in=2.9 + 0.14 * max(len(groups) - 1, 0))
         for i, members in enumerate(groups.values()):
-            style = figure_style.series_style(i, len(groups))
+            style = figure_style.series_style(i, len(groups), len(members))
             if len(members) < 2:
                 style["linestyle"] = "none"
-            x = [row["cycle"] + (i - (len(groups) - 1) / 2) * dodge for row in members]
             y = [row["fraction_intact"] for row in members]
-            spread = [[p - row["fraction_intact_low"] for p, row in zip(y, members)],
-                      [row["fraction_intact_high"] - p for p, row in zip(y, members)]]
+            low, high = [row["fraction_intact_low"] for row in members], [row["fraction_intact_high"] for row in members]
             text = ", ".join(key_value_label(key, members[0][key]) for key in keys) or "all particles"
-            ax.errorbar(x, y, yerr=spread, capsize=2.5, label=f"{text} ({members[0]['cases']} cases)", **style)
+            label = f"{text} ({members[0]['cases']} cases)"
+            if len({row["cycle"] for row in rows}) > MAX_ERROR_BARS:   # many cycles: the interval as a band, bars would hide the curves
+                x = [row["cycle"] for row in members]
+                ax.plot(x, y, label=label, **style)
+                ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
+                continue
+            x = [row["cycle"] + (i - (len(groups) - 1) / 2) * dodge for row in members]
+            ax.errorbar(x, y, yerr=[[p - a for p, a in zip(y, low)], [b - p for p, b in zip(y, high)]], capsize=2.5,
+                        label=label, **style)
         ax.set_xlabel(figure_style.label("charge cycle"))
         ax.set_ylabel(figure_style.label("fraction of particles intact"))
         ax.set_ylim(-0.03, 1.03)
