@@ -21,16 +21,18 @@ from solver.writers import TimeseriesWriter
 SWEEP = f"""name = "hand_built"
 base = "{CASES / 'ncm811_damage.toml'}"
 seed_key = "geometry.seed"
-replicates = 4
+replicates = 5
 [grid]
 "operation.c_rate" = [1.0, 3.0]
 """
 # per case of each c-rate: its status and either its cycle rows (cycle, state, extrapolated) or its final state
 SLOW = [("completed", [(1, "intact", 0), (2, "intact", 0), (5, "mild", 1), (10, "broken", 0)]),
+        ("completed", [(1, "intact", 0), (2, "intact", 0), (5, "mild", 1), (10, "broken", 0)]),
         ("completed", [(10, "intact", 0), (1, "intact", 0)]),           # rows in any order
         ("failed", [(1, "intact", 0), (2, "mild", 0)]),                  # the solve failed after cycle 2
         ("crashed", None)]                                                # no summary, no rows
 FAST = [("completed", "broken"),                                          # one charge, no cycle rows
+        ("completed", "no damage"),                                       # a run without a fracture entry
         ("completed", [(3, "mild", 0)]),                                  # first reported at cycle 3
         ("completed", [(2, "intact", 0), (4, "broken", 1)]),
         ("pending", None)]                                                # not run yet
@@ -45,8 +47,8 @@ def write_case(folder: SweepFolder, case_id: str, status: str, evidence) -> None
     if status == "crashed":
         return
     final = evidence if isinstance(evidence, str) else evidence[-1][1]
-    write_json_atomic(folder.case_dir(case_id) / "summary.json",
-                      {"status": status, "fracture": {"state": final, "crack_volume_fraction": 0.0}})
+    fracture = {} if final == "no damage" else {"fracture": {"state": final, "crack_volume_fraction": 0.0}}
+    write_json_atomic(folder.case_dir(case_id) / "summary.json", {"status": status, **fracture})
     if isinstance(evidence, list):
         table = TimeseriesWriter(folder.case_dir(case_id) / CYCLES_FILE, MPI.COMM_SELF, CYCLE_COLUMNS)
         for cycle, state, jumped in evidence:
@@ -73,7 +75,7 @@ def table(rows, c_rate):
     return {row["cycle"]: row for row in rows if float(row["operation.c_rate"]) == c_rate}
 
 
-COUNTED = ("cases", "pending", "failed", "unknown", "n", "intact", "mild", "broken", "extrapolated")
+COUNTED = ("cases", "pending", "no_fracture", "failed", "unknown", "n", "intact", "mild", "broken", "extrapolated")
 
 
 def test_states_carry_over_jumped_cycles_and_failures_count_as_failed(hand_built):
@@ -82,23 +84,23 @@ def test_states_carry_over_jumped_cycles_and_failures_count_as_failed(hand_built
     slow, fast = table(result.rows, 1.0), table(result.rows, 3.0)
     assert sorted(slow) == sorted(fast) == [1, 2, 3, 4, 5, 10]   # every cycle some particle reported
     counts = {c: tuple(row[k] for k in COUNTED) for c, row in slow.items()}
-    #               cases pending failed unknown n intact mild broken extrapolated
-    assert counts == {1: (4, 0, 1, 0, 3, 3, 0, 0, 0),     # the crashed case is failed from the start
-                      2: (4, 0, 1, 0, 3, 2, 1, 0, 0),
-                      3: (4, 0, 2, 0, 2, 2, 0, 0, 0),     # failed after its last row; 3 and 4: rows of cycle 2
-                      4: (4, 0, 2, 0, 2, 2, 0, 0, 0),
-                      5: (4, 0, 2, 0, 2, 1, 1, 0, 1),     # the jump's extrapolated row
-                      10: (4, 0, 2, 0, 2, 1, 0, 1, 0)}
+    #               cases pending no_fracture failed unknown n intact mild broken extrapolated
+    assert counts == {1: (5, 0, 0, 1, 0, 4, 4, 0, 0, 0),     # the crashed case is failed from the start
+                      2: (5, 0, 0, 1, 0, 4, 3, 1, 0, 0),
+                      3: (5, 0, 0, 2, 0, 3, 3, 0, 0, 0),     # failed after its last row; 3, 4: rows of cycle 2
+                      4: (5, 0, 0, 2, 0, 3, 3, 0, 0, 0),
+                      5: (5, 0, 0, 2, 0, 3, 1, 2, 0, 2),     # the jumps' extrapolated rows
+                      10: (5, 0, 0, 2, 0, 3, 1, 0, 2, 0)}
     counts = {c: tuple(row[k] for k in COUNTED) for c, row in fast.items()}
-    assert counts == {1: (4, 1, 0, 1, 2, 1, 0, 1, 0),     # one charge: broken at cycle 1; first row at 3: unknown
-                      2: (4, 1, 0, 2, 1, 1, 0, 0, 0),     # the one-charge run never reached cycle 2
-                      3: (4, 1, 0, 1, 2, 1, 1, 0, 0),
-                      4: (4, 1, 0, 2, 1, 0, 0, 1, 1),     # after the last row of a finished run: unknown
-                      5: (4, 1, 0, 3, 0, 0, 0, 0, 0),
-                      10: (4, 1, 0, 3, 0, 0, 0, 0, 0)}
+    assert counts == {1: (5, 1, 1, 0, 1, 2, 1, 0, 1, 0),     # one charge: broken at cycle 1; first row at 3: unknown
+                      2: (5, 1, 1, 0, 2, 1, 1, 0, 0, 0),     # the one-charge run never reached cycle 2
+                      3: (5, 1, 1, 0, 1, 2, 1, 1, 0, 0),
+                      4: (5, 1, 1, 0, 2, 1, 0, 0, 1, 1),     # after the last row of a finished run: unknown
+                      5: (5, 1, 1, 0, 3, 0, 0, 0, 0, 0),
+                      10: (5, 1, 1, 0, 3, 0, 0, 0, 0, 0)}
     row = slow[2]
-    assert (row["fraction_intact"], row["fraction_mild"], row["fraction_broken"]) == (2 / 3, 1 / 3, 0.0)
-    assert row["fraction_intact_se"] == pytest.approx(math.sqrt(2 / 9 / 3), rel=1e-12)
+    assert (row["fraction_intact"], row["fraction_mild"], row["fraction_broken"]) == (3 / 4, 1 / 4, 0.0)
+    assert row["fraction_intact_se"] == pytest.approx(math.sqrt(3 / 16 / 4), rel=1e-12)
     with open(result.csv, newline="") as handle:
         written = list(csv.DictReader(handle))
     assert len(written) == 12 and "geometry.seed" not in written[0]       # the seed is pooled, not a column
@@ -110,13 +112,13 @@ def test_chosen_cycles_grouping_and_bad_input(hand_built):
     _, sweep, folder = hand_built
     result = census(folder, cycles=[1, 30, 100], sweep=sweep, write=False)
     late = table(result.rows, 1.0)[30]
-    assert (late["failed"], late["unknown"], late["n"], late["fraction_intact"]) == (2, 2, 0, None)
+    assert (late["failed"], late["unknown"], late["n"], late["fraction_intact"]) == (2, 3, 0, None)
     assert result.csv is None and not (folder.root / "census.csv").exists()
     each = census(folder, cycles=[1], pooled=[], write=False).rows    # no pooling: a group per case
-    assert len(each) == 8 and sum(row["cases"] for row in each) == 8 and all("geometry.seed" in r for r in each)
+    assert len(each) == 10 and sum(row["cases"] for row in each) == 10 and all("geometry.seed" in r for r in each)
     banded = census(folder, cycles=range(1, 21))          # more cycles than error bars: the interval as a band
     assert len(banded.rows) == 40 and banded.plot.stat().st_size > 5000
-    assert table(banded.rows, 1.0)[9]["mild"] == 1 and table(banded.rows, 1.0)[20]["unknown"] == 2
+    assert table(banded.rows, 1.0)[9]["mild"] == 2 and table(banded.rows, 1.0)[20]["unknown"] == 3
     with pytest.raises(CaseError, match=r"cycles = \[0, 2\]: must be a non-empty list of whole numbers >= 1"):
         census(folder, cycles=[0, 2])
     with pytest.raises(CaseError, match="'mesh.cell_size_fraction' is not a swept key"):
@@ -149,7 +151,7 @@ def test_aggregate_only_writes_the_census_in_the_driver(hand_built):
     assert f"census: {folder.root / 'census.csv'}" in done.stdout
     with open(folder.root / "census.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["cycle"], r["n"], r["intact"]) for r in rows[:3]] == [("1", "3", "3"), ("2", "3", "2"), ("3", "2", "2")]
+    assert [(r["cycle"], r["n"], r["intact"]) for r in rows[:3]] == [("1", "4", "4"), ("2", "4", "3"), ("3", "3", "3")]
     assert not (folder.root / "census.png").exists()          # --no-plot
 
 

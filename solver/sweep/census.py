@@ -17,18 +17,19 @@ What a particle's state is at cycle k (the particle: one case of the sweep whose
 - after the last row of a run that finished (completed or cut off): "unknown" (the run never reached that cycle).
 - a case that did not finish (failed, crashed, timeout, invalid, lost), or whose cycle table cannot be read:
   "failed" at every cycle after its last readable row (at every cycle without one), never intact.
-- cases not run yet (pending) and finished runs without a fracture entry (no [damage] section) are no particles
-  of the census; pending ones are counted per group in `pending`.
+- cases not run yet and finished runs without a fracture entry (no [damage] section) are no particles of the
+  census; they are counted per group in `pending` and `no_fracture`.
 
 Groups are the values of the swept keys other than the sweep's `seed_key` (the replicates of one parameter point are
-pooled). Per group and cycle (one row of DIR/census.csv): `cases`, `pending`, `failed`, `unknown`, `n` (particles of
-known state), the counts `intact`, `mild`, `broken`, `extrapolated`, and for each state its fraction of `n` with the
-binomial standard error sqrt(p (1 - p) / n) and the 95 % Wilson score interval (`fraction_<state>_low`/`_high`: it
-stays inside [0, 1] and is not empty at p = 0 or 1, where the standard error is 0). Failed and unknown particles are
-not in `n`: their share is reported beside it, so that a census with many failures reads as such.
+pooled). Per group and cycle (one row of DIR/census.csv): `cases`, `pending`, `no_fracture`, `failed`, `unknown`,
+`n` (particles of known state), the counts `intact`, `mild`, `broken`, `extrapolated`, and for each state its
+fraction of `n` with the binomial standard error sqrt(p (1 - p) / n) and the 95 % Wilson score interval
+(`fraction_<state>_low`/`_high`: it stays inside [0, 1] and is not empty at p = 0 or 1, where the standard error is
+0). Failed and unknown particles are not in `n`: their counts stand beside it, so that a census with many failures
+reads as such.
 
 DIR/census.png (+ .pdf, .svg, house style): the fraction intact against the cycle per group, with the Wilson
-interval as error bars. Runs in the sweep driver's aggregation (solver/sweep/aggregate.py) whenever a case has a
+interval as error bars (a band over more than MAX_ERROR_BARS cycles). Runs in the sweep driver's aggregation (solver/sweep/aggregate.py) whenever a case has a
 fracture entry; nothing here imports dolfinx.
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ from solver.crack_census import STATES
 from solver.damage_section import CYCLES_FILE
 from solver.errors import CaseError
 from solver.sweep.plot import key_value_label
-from solver.sweep.store import GOOD_STATUSES, SweepFolder, read_json
+from solver.sweep.store import CaseState, SweepFolder, read_json
 from solver.sweep.tables import write_csv
 
 CENSUS_NAME = "census"
@@ -104,9 +105,9 @@ def read_cycle_rows(path: Path) -> tuple[CycleRow, ...]:
     return tuple(sorted(found, key=lambda r: r.cycle))
 
 
-def particle(folder: SweepFolder, case_id: str, problems: list[str]) -> Particle | None:
-    """The census evidence of one case; None when it is no particle of the census (pending, or no fracture entry)."""
-    state = folder.state(case_id)
+def particle(folder: SweepFolder, case_id: str, state: CaseState, problems: list[str]) -> Particle | None:
+    """The census evidence of one case in `state`; None when it is no particle of the census (pending, or no
+    fracture entry)."""
     if not state.finished:
         return None
     fracture = (state.summary or {}).get("fracture")
@@ -117,6 +118,8 @@ def particle(folder: SweepFolder, case_id: str, problems: list[str]) -> Particle
     if table.is_file():
         try:
             rows = read_cycle_rows(table)
+            if not rows:   # the field writes no file rather than an empty one
+                raise ValueError("no rows")
         except (OSError, ValueError, KeyError) as exc:
             problems.append(f"{table}: {exc}; counted as failed")
             return Particle(case_id, (), finished=False)
@@ -143,15 +146,17 @@ def group_of(inputs: dict, keys: list[str]) -> str:
     return json.dumps([inputs.get(key) for key in keys], sort_keys=True)
 
 
-def census_rows(cases: list[tuple[str, dict]], particles: dict[str, Particle | None], keys: list[str],
-                cycles: list[int]) -> list[dict]:
-    """One row per group (in order of first appearance) and cycle; `cases` are (case id, swept inputs)."""
+def census_rows(cases: list[tuple[str, dict]], particles: dict[str, Particle | None], pending: set[str],
+                keys: list[str], cycles: list[int]) -> list[dict]:
+    """One row per group (in order of first appearance) and cycle; `cases` are (case id, swept inputs), `pending`
+    the ids of those not run yet."""
     groups: dict[str, list[tuple[str, dict]]] = {}
     for case_id, inputs in cases:
         groups.setdefault(group_of(inputs, keys), []).append((case_id, inputs))
     rows = []
     for members in groups.values():
         present = [particles[case_id] for case_id, _ in members if particles.get(case_id) is not None]
+        waiting = sum(case_id in pending for case_id, _ in members)
         for cycle in cycles:
             counts = dict.fromkeys((*STATES, FAILED, UNKNOWN), 0)
             extrapolated = 0
@@ -161,9 +166,10 @@ def census_rows(cases: list[tuple[str, dict]], particles: dict[str, Particle | N
                 extrapolated += jumped
             n = sum(counts[s] for s in STATES)
             row = {key: members[0][1].get(key) for key in keys}
-            row.update({"cycle": cycle, "cases": len(members), "pending": len(members) - len(present),
-                        "failed": counts[FAILED], "unknown": counts[UNKNOWN], "n": n,
-                        **{s: counts[s] for s in STATES}, "extrapolated": extrapolated})
+            row.update({"cycle": cycle, "cases": len(members), "pending": waiting,
+                        "no_fracture": len(members) - waiting - len(present), "failed": counts[FAILED],
+                        "unknown": counts[UNKNOWN], "n": n, **{s: counts[s] for s in STATES},
+                        "extrapolated": extrapolated})
             for state in STATES:
                 row.update({f"fraction_{state}{suffix}": value for suffix, value in binomial(counts[state], n).items()})
             rows.append(row)
@@ -206,10 +212,12 @@ def census(folder, cycles=None, *, sweep=None, pooled=None, write: bool = True, 
         raise CaseError(f"pooled = {pooled!r}: {unknown[0]!r} is not a swept key ({', '.join(swept) or 'none'})")
     keys = [key for key in swept if key not in pooled]
     problems: list[str] = []
-    particles = {case_id: particle(folder, case_id, problems) for case_id, _ in cases}
+    states = {case_id: folder.state(case_id) for case_id, _ in cases}
+    particles = {case_id: particle(folder, case_id, states[case_id], problems) for case_id, _ in cases}
+    pending = {case_id for case_id, state in states.items() if not state.finished}
     if cycles is None:
         cycles = sorted({row.cycle for one in particles.values() if one for row in one.rows}) or [1]
-    rows = census_rows(cases, particles, keys, check_cycles(cycles))
+    rows = census_rows(cases, particles, pending, keys, check_cycles(cycles))
     result = Census(rows, None, None, "not written", problems)
     if write:
         result.csv = write_csv(rows, folder.root / f"{CENSUS_NAME}.csv")
