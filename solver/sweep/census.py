@@ -29,8 +29,8 @@ fraction of `n` with the binomial standard error sqrt(p (1 - p) / n) and the 95 
 reads as such.
 
 DIR/census.png (+ .pdf, .svg, house style): the fraction intact against the cycle per group, with the Wilson
-interval as error bars (a band over more than MAX_ERROR_BARS cycles). Runs in the sweep driver's aggregation (solver/sweep/aggregate.py) whenever a case has a
-fracture entry; nothing here imports dolfinx.
+interval as error bars (a band over more than MAX_ERROR_BARS cycles). Runs in the sweep driver's aggregation
+(solver/sweep/aggregate.py) whenever a case has a fracture entry; nothing here imports dolfinx.
 """
 from __future__ import annotations
 
@@ -239,6 +239,7 @@ def plot_census(rows: list[dict], keys: list[str], png: Path, name: str) -> tupl
     gaps = [b - a for a, b in zip(cycles, cycles[1:])]
     # groups side by side at each cycle, so that equal fractions do not hide each other's error bars
     dodge = 0.25 * min(gaps, default=1) / max(len(groups), 1)
+    banded = len({row["cycle"] for row in rows}) > MAX_ERROR_BARS   # bars at many cycles would hide the curves
     with figure_style.style():
         fig, ax = figure_style.figure("column", height_in=2.9 + 0.14 * max(len(groups) - 1, 0))
         for i, members in enumerate(groups.values()):
@@ -246,10 +247,11 @@ def plot_census(rows: list[dict], keys: list[str], png: Path, name: str) -> tupl
             if len(members) < 2:
                 style["linestyle"] = "none"
             y = [row["fraction_intact"] for row in members]
-            low, high = [row["fraction_intact_low"] for row in members], [row["fraction_intact_high"] for row in members]
+            low = [row["fraction_intact_low"] for row in members]
+            high = [row["fraction_intact_high"] for row in members]
             text = ", ".join(key_value_label(key, members[0][key]) for key in keys) or "all particles"
             label = f"{text} ({members[0]['cases']} cases)"
-            if len({row["cycle"] for row in rows}) > MAX_ERROR_BARS:   # many cycles: the interval as a band, bars would hide the curves
+            if banded:
                 x = [row["cycle"] for row in members]
                 ax.plot(x, y, label=label, **style)
                 ax.fill_between(x, low, high, color=style["color"], alpha=0.18, linewidth=0)
