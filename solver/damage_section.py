@@ -62,10 +62,6 @@ from solver.schema import (FLOAT, INT, STR, Option, all_of, fraction_open, fract
                            validate_table, whole_number)
 
 SECTION = "damage"
-# the per-cycle table the field writes (solver/fields/damage.py) and the sweep's census reads (solver/sweep/census.py)
-CYCLES_FILE = "fracture_cycles.csv"
-CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
-                 "max_damage", "state")
 MODELS = ("AT1", "AT2")
 SPLITS = ("volumetric_deviatoric", "none")
 FATIGUE = ("none", "asymptotic", "logarithmic")
@@ -74,6 +70,11 @@ FATIGUE = ("none", "asymptotic", "logarithmic")
 DAMAGE = quantities.Quantity("damage", "", "damage", "d", "fraction", "extension", "damage",
                              cmap="inferno", aliases=("d",))
 quantities.register(DAMAGE)
+
+# the per-cycle table the field writes (solver/fields/damage.py) and the sweep's census reads (solver/sweep/census.py)
+CYCLES_FILE = "fracture_cycles.csv"
+CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
+                 "max_damage", "state")
 
 OPTIONS = [
     Option("model", STR, "AT2", choices=MODELS,
