@@ -84,6 +84,11 @@ DAMAGE = quantities.Quantity("damage", "", "damage", "d", "fraction", "extension
                              cmap="inferno", aliases=("d",))
 quantities.register(DAMAGE)
 
+# the per-cycle table the field writes (solver/fields/damage.py) and the sweep's census reads (solver/sweep/census.py)
+CYCLES_FILE = "fracture_cycles.csv"
+CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
+                 "max_damage", "state")
+
 OPTIONS = [
     Option("model", STR, "AT2", choices=MODELS,
            help="AT1: linear crack density, elastic until the strength; AT2: quadratic, damage from the first load"),

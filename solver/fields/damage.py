@@ -45,7 +45,8 @@ import dolfinx.fem
 
 from solver import compat, linalg
 from solver.crack_census import section_pieces, section_polygons, section_state
-from solver.damage_section import NORMALISATION, elastic_limit_J_m3, fatigue_factor, strength_Pa
+from solver.damage_section import (CYCLE_COLUMNS, CYCLES_FILE, NORMALISATION, elastic_limit_J_m3, fatigue_factor,
+                                   strength_Pa)
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.fields.coupling import FixedPointCoupling
@@ -53,9 +54,6 @@ from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
-CYCLES_FILE = "fracture_cycles.csv"
-CYCLE_COLUMNS = ("cycle", "extrapolated", "crack_volume_fraction", "cracked_grain_boundary_area_fraction",
-                 "max_damage", "state")
 SECTION_TOLERANCE = 1e-9           # nodes within this x R of z = 0 lie on the central section
 MIRRORS = ("symmetry_x", "symmetry_y")   # symmetry planes that cut the central section
 

@@ -11,13 +11,13 @@ the sweep driver, which never imports dolfinx; it refuses to run where dolfinx i
 """
 from __future__ import annotations
 
-import csv
 import os
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from solver.sweep import tables
+from solver.sweep.census import census
 from solver.sweep.spec import Sweep
 from solver.sweep.store import SweepFolder
 
@@ -70,33 +70,11 @@ def collect_rows(sweep: Sweep, folder: SweepFolder) -> list[dict]:
 
 
 def columns_of(rows: list[dict]) -> list[str]:
-    columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    columns.pop("case_dir", None)
-    return [*columns, "case_dir"]
-
-
-def _replace_atomically(path: Path, write) -> Path:
-    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        write(scratch)
-        os.replace(scratch, path)
-    finally:
-        scratch.unlink(missing_ok=True)
-    return path
+    return tables.columns_of(rows, last=("case_dir",))
 
 
 def write_csv(rows: list[dict], path: Path) -> Path:
-    columns = columns_of(rows)
-
-    def write(target):
-        with open(target, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow(["" if row.get(c) is None else row[c] for c in columns])
-    return _replace_atomically(path, write)
+    return tables.write_csv(rows, path, columns_of(rows))
 
 
 def _arrow_column(values: list):
@@ -120,7 +98,7 @@ def write_parquet(rows: list[dict], path: Path) -> Path:
 
     columns = columns_of(rows)
     table = pa.table({c: _arrow_column([row.get(c) for row in rows]) for c in columns})
-    return _replace_atomically(path, lambda target: pq.write_table(table, target))
+    return tables.replace_atomically(path, lambda target: pq.write_table(table, target))
 
 
 def read_parquet(path: Path) -> list[dict]:
@@ -137,6 +115,7 @@ class Aggregate:
     parquet: Path
     plot: Path | None
     plot_note: str = ""
+    census: object = None       # solver.sweep.census.Census when a case has a fracture entry
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -147,7 +126,8 @@ class Aggregate:
 
 def aggregate(sweep: Sweep, folder: SweepFolder, metric: str | None = None, x: str | None = None,
               series: str | None = None, plot: bool = True) -> Aggregate:
-    """Write DIR/results.csv, DIR/results.parquet and (if anything finished) DIR/results_<metric>.png."""
+    """Write DIR/results.csv, DIR/results.parquet and (if anything finished) DIR/results_<metric>.png; when a case
+    has a fracture entry, the census as well (DIR/census.csv, DIR/census.png: solver/sweep/census.py)."""
     check_no_dolfinx()
     rows = collect_rows(sweep, folder)
     csv_path = write_csv(rows, folder.root / f"{TABLE_NAME}.csv")
@@ -158,4 +138,7 @@ def aggregate(sweep: Sweep, folder: SweepFolder, metric: str | None = None, x: s
 
         png, note = plot_metric(sweep, rows, folder.root, metric or sweep.plot.metric, x or sweep.plot.x,
                                 series or sweep.plot.series)
-    return Aggregate(rows, csv_path, parquet_path, png, note)
+    fracture = None
+    if any("fracture.state" in row for row in rows):   # a damage sweep: the census per cycle as well
+        fracture = census(folder, sweep=sweep, plot=plot)
+    return Aggregate(rows, csv_path, parquet_path, png, note, fracture)

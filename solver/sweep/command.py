@@ -29,7 +29,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--emit-slurm-array", type=Path, metavar="FILE",
                         help="write an sbatch job-array script for the unfinished cases instead of running")
     parser.add_argument("--case", metavar="ID_OR_INDEX", help="run this one case here without Dask (array tasks)")
-    parser.add_argument("--aggregate-only", action="store_true", help="only rewrite the table and plot")
+    parser.add_argument("--aggregate-only", action="store_true",
+                        help="only rewrite the table and plot (and a damage sweep's census)")
     parser.add_argument("--retry-failed", action="store_true", help="run failed and invalid cases again")
     parser.add_argument("--metric", help="table column to plot (default: [plot] metric or peak.von_mises.value_Pa)")
     parser.add_argument("--x", help="swept key on the plot's x axis (default: the first swept key)")
@@ -117,6 +118,11 @@ def report_text(report) -> str:
     lines = [f"sweep: {report.total} case(s): {counts} ({report.skipped} skipped as already finished)",
              f"table: {aggregate.csv} and {aggregate.parquet.name}",
              f"plot: {aggregate.plot} ({aggregate.plot_note})" if aggregate.plot else f"plot: none ({aggregate.plot_note})"]
+    if aggregate.census is not None:
+        fracture = aggregate.census
+        drawn = f" and {fracture.plot.name}" if fracture.plot else f" ({fracture.note})"
+        lines.append(f"census: {fracture.csv}{drawn}")
+        lines.extend(f"  {problem}" for problem in fracture.problems)
     failed = [row for row in aggregate.rows if row["status"] not in ("completed", "cutoff", "pending")]
     for row in failed:
         lines.append(f"  {row['status']}: {report.folder.root / row['case_dir'] / 'error.json'}: {row['message']}")

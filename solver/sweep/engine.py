@@ -63,6 +63,7 @@ def write_manifest(folder: SweepFolder, sweep: Sweep) -> list[str]:
     write_json_atomic(folder.root / "sweep.json", {
         "name": sweep.name, "description": sweep.description, "base": str(sweep.base),
         "base_fingerprint": fingerprint, "fixed": sweep.fixed, "swept_keys": list(sweep.swept_keys),
+        "seed_key": sweep.seed_key,
         "run": asdict(sweep.run), "plot": asdict(sweep.plot), "source": sweep.source,
         "cases": [{"index": c.index, "case_id": c.case_id, "inputs": c.inputs} for c in sweep.cases],
     })

@@ -48,6 +48,13 @@ def key_axis(key: str) -> str:
     return figure_style.label(*key_label(key))
 
 
+def key_value_label(key: str, value) -> str:
+    """A legend entry of one value of a swept key: "particle radius = 5.0 µm", words from the schema's help."""
+    title, unit = key_label(key)
+    unit = f" {figure_style.unit_text(unit)}" if unit else ""
+    return f"{figure_style.name_text(title)} = {value}{unit}"
+
+
 def default_axes(sweep: Sweep, x: str | None, series: str | None) -> tuple[str | None, str | None]:
     swept = list(sweep.swept_keys)
     x = x or (swept[0] if swept else None)
@@ -86,8 +93,6 @@ def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: s
     scale, ylabel = metric_axis(metric)
     xs, labels = _positions([row[x] for row in points])
     position = {id(row): value for row, value in zip(points, xs)}
-    series_title, series_unit = key_label(series) if series else ("", "")
-    series_unit = f" {figure_style.unit_text(series_unit)}" if series_unit else ""
     with figure_style.style():
         fig, ax = figure_style.figure("column", height_in=2.9 + 0.14 * max(len(groups) - 1, 0))
         for i, (group, members) in enumerate(groups.items()):
@@ -96,7 +101,7 @@ def plot_metric(sweep: Sweep, rows: list[dict], out_dir: Path, metric: str, x: s
             if len(members) < 2:
                 style["linestyle"] = "none"
             ax.plot([position[id(row)] for row in members], [row[metric] * scale for row in members],
-                    label=f"{figure_style.name_text(series_title)} = {group}{series_unit}" if series else None, **style)
+                    label=key_value_label(series, group) if series else None, **style)
         if labels is not None:
             ax.set_xticks(range(len(labels)), labels)
             ax.tick_params(axis="x", which="minor", bottom=False, top=False)

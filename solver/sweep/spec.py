@@ -101,6 +101,7 @@ class Sweep:
     run: RunOptions = RunOptions()
     plot: PlotOptions = PlotOptions()
     source: dict = field(default_factory=dict)
+    seed_key: str | None = None     # the swept key that only draws replicates (pooled by the fracture census)
 
     def case(self, key: str) -> SweepCase:
         """A case by id or by index (as text or int)."""
@@ -297,7 +298,7 @@ def sweep_from_dict(raw: dict, origin: str | Path = ".", name: str | None = None
             cases.append(SweepCase(len(cases), identity, inputs, overrides))
     return Sweep(name=sweep_name, description=description, base=base_path, fixed=fixed, swept_keys=swept,
                  cases=tuple(cases), run=_run_options(raw.get("run", {})),
-                 plot=_plot_options(raw.get("plot", {}), swept), source=raw)
+                 plot=_plot_options(raw.get("plot", {}), swept), source=raw, seed_key=seed_key)
 
 
 def load_sweep(path: str | Path) -> Sweep:
