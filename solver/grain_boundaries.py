@@ -19,6 +19,11 @@ What is computed after every accepted step
   volume-weighted mean tension (mean of max(sigma_1, 0)). Peaks at triple lines and where grain
   boundaries meet the free surface are elastic singularities of the sharp-interface model and grow with
   mesh refinement; the percentile and the mean are the mesh-robust measures.
+- The 2D section study's measures on the whole particle (solver/section_statistics.py, the same functions): per
+  zone (core r/R < core_radius_fraction, rim) the volume fraction with max principal and hoop stress above each of
+  report_thresholds, their volume-mean tension, and the grain-boundary AREA fraction with t_n above each threshold;
+  kept at the step of the largest core mean max-principal tension ("peak") and at the last step ("end"), in the
+  layout of a section run's step (solver/studies/section_study.py reads both).
 
 Outputs: summary.json["grain_boundaries"], grain_boundaries.csv (one row per step) and, with
 point_field, a P1 field gb_normal_traction_Pa (area-weighted facet traction at grain-boundary
@@ -36,6 +41,7 @@ from mpi4py import MPI
 import dolfinx.fem
 
 from solver import compat
+from solver import section_statistics
 from solver.errors import CaseError
 from solver.grain_boundary_section import SECTION, ZONES, weighted_quantile, zone_of
 from solver.postprocess import StressSampler
@@ -149,6 +155,8 @@ class GrainBoundaryTraction:
         self._sample_weights = self._dof_volumes(self.sampler.source.space, self.sampler.source.n_owned)
         sample_r = np.linalg.norm(self.sampler.points, axis=1) / self.radius_m
         self.sample_core = zone_of(sample_r, self.core_fraction)
+        self._radius_fractions = {"samples": sample_r,
+                                  "facets": np.linalg.norm(self.facets.centroid, axis=1) / self.radius_m}
         self.mean_c_form = dolfinx.fem.form(problem.c * problem.dx)
 
         self.nodal = dolfinx.fem.Function(self.p1, name="gb_normal_traction_Pa")
@@ -161,6 +169,7 @@ class GrainBoundaryTraction:
         self.area_fraction = Extreme()
         self.mismatch = Extreme()
         self.threshold_extremes = {t: Extreme() for t in self.options["report_thresholds_Pa"]}
+        self.zone_statistics: dict[str, dict] = {}      # "peak", "end": the section study's measures (module doc)
         self.zone_extremes = {zone: {name: Extreme() for name in (
             "gb_peak_normal_traction_Pa", "gb_area_fraction_above_critical", "max_principal_peak_Pa",
             "max_principal_p99_Pa", "max_principal_mean_tension_Pa")} for zone in ZONES}
@@ -250,7 +259,25 @@ class GrainBoundaryTraction:
                 else float("nan"))
         mean_c = self._sum(dolfinx.fem.assemble_scalar(self.mean_c_form)) / self.problem.volume_m3
         stats["mean_li_fraction"] = mean_c / self.problem.c_max
+        stats["zone_statistics"] = self._zone_statistics(measures, stats["gb_side_mismatch_rms_Pa"])
         return stats
+
+    def _zone_statistics(self, measures: dict, mismatch_rms_Pa: float) -> dict:
+        """The section study's zone measures over all ranks (collective; gathered on rank 0, which has the few
+        values per cell that the fractions and means need, then broadcast)."""
+        samples, facets = self._radius_fractions["samples"], self._radius_fractions["facets"]
+        local = {"max_principal": (measures["max_principal"], self._sample_weights, samples),
+                 "hoop": (measures["hoop"], self._sample_weights, samples),
+                 "gb_normal_traction": (self.traction, self.facets.area, facets)}
+        gathered = self.comm.gather(local, root=0)
+        result = None
+        if self.comm.rank == 0:
+            thresholds = list(self.threshold_extremes)
+            result = {name: section_statistics.zone_statistics(
+                *(np.concatenate([part[name][k] for part in gathered]) for k in range(3)),
+                thresholds, self.core_fraction) for name in local}
+            result["gb_side_mismatch_rms_Pa"] = mismatch_rms_Pa
+        return self.comm.bcast(result, root=0)
 
     # ------------------------------------------------------------------ extension interface
     def after_step(self, step: int, t_s: float, dt_s: float) -> None:
@@ -278,6 +305,13 @@ class GrainBoundaryTraction:
                                                      radius_fraction=float(np.linalg.norm(position) / self.radius_m))
             extremes["max_principal_p99_Pa"].update(stats[f"max_principal_p99_{zone}_Pa"], t_s, soc)
             extremes["max_principal_mean_tension_Pa"].update(stats[f"max_principal_mean_tension_{zone}_Pa"], t_s, soc)
+        zones = dict(stats["zone_statistics"], time_s=t_s, state_of_charge=soc,
+                     li_fraction=stats["mean_li_fraction"])
+        self.zone_statistics["end"] = zones
+        peak = self.zone_statistics.get("peak")
+        core_tension = zones["max_principal"]["core"]["mean_tension_Pa"]
+        if peak is None or core_tension > peak["max_principal"]["core"]["mean_tension_Pa"]:
+            self.zone_statistics["peak"] = zones
         row = {key: stats.get(key) for key in CSV_COLUMNS}
         row.update(time_s=t_s, state_of_charge=soc)
         for zone in ZONES:
@@ -310,4 +344,5 @@ class GrainBoundaryTraction:
             "by_zone": {zone: {name: extreme.as_dict("value") for name, extreme in extremes.items()}
                         for zone, extremes in self.zone_extremes.items()},
             "final": {k: v for k, v in self.last_row.items()},
+            "zone_statistics": self.zone_statistics,
         }

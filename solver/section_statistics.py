@@ -1,4 +1,6 @@
 """Area and grain-boundary statistics of a 2D section's stress field (numpy only; solver/studies/section_study.py).
+The zone functions take any weights: the 3D [grain_boundaries] extension (solver/grain_boundaries.py) passes cell
+volumes and facet areas to compare full particles by the same measures.
 
 Peaks of a polycrystal section sit where grain boundaries meet pores or each other, points where the
 linear-elastic misfit stress is singular and the peak grows with mesh refinement; fractions of area (or of

@@ -292,6 +292,30 @@ def test_grain_boundary_traction_on_the_laminate(tmp_path):
         max(np.linalg.eigvalsh(stresses[0])[-1], np.linalg.eigvalsh(stresses[1])[-1]), rel=1e-6)
     # the P1 picture field carries the facet traction at the boundary vertices
     assert extension.nodal.x.array.max() == pytest.approx(traction, rel=1e-7)
+    # the section study's zone measures on the 3D particle: each layer's sigma_1 is uniform (closed form), so a zone's
+    # volume fraction above t is the weight of its samples in the cells of layers whose sigma_1 exceeds t; the boundary
+    # (one plane, uniform t_n) is all above a threshold below t_n and none above one over it
+    zones = summary["zone_statistics"]
+    assert zones["peak"] == zones["end"] and zones["end"]["time_s"] == 1.0
+    layer_s1 = np.array([np.linalg.eigvalsh(s)[-1] for s in stresses])
+    points, weights = extension.sampler.points, extension._sample_weights
+    cells = np.arange(compat.owned_cell_count(problem.mesh), dtype=np.int32)
+    upper = dolfinx.mesh.compute_midpoints(problem.mesh, 3, cells)[:, 2] > size[2] / 2
+    dofs = compat.cell_dofs(extension.sampler.source.space)[cells]
+    layer = np.zeros(len(points), dtype=int)              # a vertex sample on the boundary plane: its cell's layer
+    layer[dofs.ravel()] = np.repeat(upper.astype(int), dofs.shape[1])
+    s1 = layer_s1[layer]
+    core = np.linalg.norm(points, axis=1) / extension.radius_m < extension.core_fraction
+    assert core.any() and (~core).any()                    # both zones hold samples
+    for zone, mask in (("core", core), ("rim", ~core)):
+        entry = zones["end"]["max_principal"][zone]
+        assert entry["mean_tension_Pa"] == pytest.approx(
+            weights[mask] @ np.maximum(s1[mask], 0) / weights[mask].sum(), rel=1e-6)
+        for t in (250e6, 500e6, 1000e6, 2000e6):
+            assert entry["fraction_above"][t] == pytest.approx(weights[mask & (s1 > t)].sum() / weights[mask].sum())
+    gb_zone = "core" if extension.facet_core.all() else "rim"
+    assert zones["end"]["gb_normal_traction"][gb_zone]["fraction_above"] == {
+        t: (1.0 if t < traction else 0.0) for t in (250e6, 500e6, 1000e6, 2000e6)}
     assert (tmp_path / "grain_boundaries.csv").read_text().count("\n") == 2
 
 

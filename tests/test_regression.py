@@ -68,6 +68,10 @@ COARSE = {
 # Per-case additions: the two central pores of gp_ncm83_unscaled (4.9 um^3) leave the coarse pores of
 # volume_scale 150 no way to meet the section targets (the sampler refuses), so its coarse run goes without them.
 CASE_COARSE = {"gp_ncm83_unscaled": ["geometry.central_pores_um3=[]"]}
+# The 1000-grain full-3D particles: the kind's coarse grains and pores (their case's fine grain-boundary cells made
+# coarse too), without the central pores for the reason above; P1 displacement and the report thresholds as in the case
+FULL_3D_COARSE = ["mesh.interface_cell_size_fraction=0.3", "geometry.central_pores_um3=[]"]
+CASE_COARSE.update({name: FULL_3D_COARSE for name in ("p_ncm83_1000_grains", "gp_ncm83_1000_grains")})
 # The study cases with kinetics (solver/studies/rate_capability_3d.py, lrmo_kinetics.py) run whole protocols: fewer
 # steps per charge and a looser stop location keep each under ~15 s; their physics (wetted pores, the potential-gated
 # O2 release and reduction) is unchanged.

@@ -126,7 +126,7 @@ def run_section(case: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------ rows and tables
-def _state_columns(state: dict, tag: str) -> dict:
+def state_columns(state: dict, tag: str) -> dict:
     row = {}
     for name, short in (("max_principal", "s1"), ("hoop", "hoop"), ("gb_normal_traction", "gb")):
         for zone in stats.ZONES:
@@ -147,8 +147,8 @@ def run_row(name: str, seed: int, result: dict) -> dict:
            "seed": seed, "grains": result["grains"], "cells": result["cells"], "status": result["status"],
            "section_porosity": result["section_porosity"], "seconds": result["seconds"],
            "peak_soc": peak["state_of_charge"], "end_soc": steps[-1]["state_of_charge"]}
-    row.update(_state_columns(peak, "peak"))
-    row.update(_state_columns(steps[-1], "end"))
+    row.update(state_columns(peak, "peak"))
+    row.update(state_columns(steps[-1], "end"))
     return row
 
 
