@@ -47,6 +47,7 @@ E_PA, NU, GC_J_M2 = 210e9, 0.3, 2700.0
 C_MAX, OMEGA, X_REF = 49000.0, 1.39e-6, 0.95
 REFERENCE_PEAK_KN = 0.6915        # phasefieldx example 1711 (module docstring)
 REFERENCE_PEAK_DISPLACEMENT_UM = 5.58
+REFERENCE_FORCE_AT_1_UM_KN = 0.1378     # nearly elastic (d < 0.01)
 UM = 1e-6
 
 
@@ -159,13 +160,14 @@ def crack_nodes(problem, threshold: float = 0.95) -> np.ndarray:
 
 
 def assert_straight_crack_through(problem, band_cell_um: float) -> None:
-    """The cracked nodes (d > 0.95) lie on the notch line within |y| <= l and span from the notch tip (within one
-    band cell of x = 0) to the right edge; behind the tip only the notch faces' neighbours."""
+    """The cracked nodes (d > 0.95) lie on the notch line within |y| <= l and span from the notch tip (within two
+    band cells of x = 0: the notch faces' nodes next to the tip crack too; measured -0.99 cells) to the right edge
+    without a gap."""
     cracked = crack_nodes(problem)
     assert len(cracked)
     assert np.abs(cracked[:, 1]).max() <= LENGTH_UM, cracked[np.abs(cracked[:, 1]).argmax()]
     assert cracked[:, 0].max() == pytest.approx(SIDE_UM / 2)
-    assert -band_cell_um <= cracked[:, 0].min() <= band_cell_um
+    assert -2 * band_cell_um <= cracked[:, 0].min() <= 2 * band_cell_um
     # the crack is continuous: no gap wider than two band cells between cracked nodes along x
     assert np.diff(np.sort(cracked[:, 0])).max() <= 2 * band_cell_um
 
@@ -180,6 +182,8 @@ def test_sent_crack_runs_straight_from_the_notch_tip_and_peaks_near_the_referenc
     peak = curve[:, 1].max()
     assert_straight_crack_through(problem, LENGTH_UM / 2)
     assert peak == pytest.approx(REFERENCE_PEAK_KN, rel=0.06), curve
+    # the stiffness and the reaction: measured 0.1422 kN, +3.2 % (P1 triangles of 50 um away from the band)
+    assert curve[0, 1] == pytest.approx(REFERENCE_FORCE_AT_1_UM_KN, rel=0.05)
     assert curve[-1, 1] < 0.05 * peak          # broken through: the specimen carries (almost) nothing
 
 
