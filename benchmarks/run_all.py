@@ -1,6 +1,6 @@
 """Every benchmark in one go, each in its own process, then the RATIO lines collected at the end.
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics damage]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
 Full sizes take ~60-90 minutes on a 2-core machine (the 1M-unknown scaling point and LU at 500k
@@ -35,6 +35,8 @@ BENCHMARKS = {
               "--set", 'output.peak_stress="recovered"']),
     "adaptive": ("adaptive_steps.py", ["--3d"], ["--fixed", "20", "80", "--tolerances", "1e-2", "1e-3"]),
     "kinetics": ("kinetics_step.py", [], ["--cell-size", "0.25", "--steps", "4"]),
+    # one damage solve vs one mechanics solve on the shipped damage particle and a 30-grain polycrystal (~5 min)
+    "damage": ("damage_cost.py", [], ["--particles", "dense"]),
 }
 
 

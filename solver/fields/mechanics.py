@@ -79,7 +79,7 @@ class MechanicsField(Field):
                                                       context.dx, self.kinematics.strain)
         # a degraded stiffness follows another field's state: the matrix changes between solves
         self.stiffness_varies = bool(self.degradations())
-        self.bcs = self._symmetry_bcs()
+        self.bcs = self.boundary_conditions()
         self.a = dolfinx.fem.form(bilinear)
         self.L = dolfinx.fem.form(linear)
         self.A = compat.assemble_matrix(self.a, self.bcs)
@@ -96,7 +96,9 @@ class MechanicsField(Field):
         prefix, preset = context.solvers.get(self.name, default)
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["mechanics"], self.A)
 
-    def _symmetry_bcs(self):
+    def boundary_conditions(self) -> list:
+        """The Dirichlet conditions of u: zero normal displacement on the symmetry planes. A subclass may add its
+        own (a loaded specimen: tests/test_damage_sent.py holds and pulls its edges through dolfinx Constants)."""
         particle = self.context.particle
         fdim = particle.mesh.topology.dim - 1
         bcs = []
