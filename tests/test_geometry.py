@@ -320,6 +320,22 @@ def test_grain_orientations_are_rotations_and_radially_textured():
     assert aligned.sum() == particle.description["textured_grains"] == 4
 
 
+def test_radial_shell_texture_aligns_only_shell_grains():
+    """orientation = "radial_shell": every grain centred at r >= 0.5 R has its c axis radial, the core none."""
+    from solver.geometry.orientations import grain_rotations
+
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-1.0, 1.0, size=(200, 3))
+    rotations, textured = grain_rotations(rng, centres, "radial_shell", 1.0, "c", shell_inner_radius=0.5)
+    radius = np.linalg.norm(centres, axis=1)
+    radial = centres / radius[:, None]
+    aligned = np.abs(np.einsum("nij,j,ni->n", rotations, [0.0, 0.0, 1.0], radial)) > 1 - 1e-9
+    assert np.array_equal(textured, radius >= 0.5) and np.array_equal(aligned, textured)
+    assert 0 < textured.sum() < len(centres)
+    half = grain_rotations(np.random.default_rng(3), centres, "radial_shell", 0.5, "c", shell_inner_radius=0.5)[1]
+    assert half.sum() == round(0.5 * (radius >= 0.5).sum()) and not np.any(half & (radius < 0.5))
+
+
 def test_voronoi_complex_shares_faces_and_fills_the_box():
     from scipy.spatial import ConvexHull
 

@@ -37,15 +37,22 @@ def aligning(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def grain_rotations(rng: np.random.Generator, centres: np.ndarray, mode: str, fraction: float = 1.0,
-                    axis: str = "c") -> tuple[np.ndarray, np.ndarray]:
+                    axis: str = "c", shell_inner_radius: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(rotations, textured mask). mode "radial": a random `fraction` of the grains get their crystal
-    `axis` along the radial direction of their centre (random spin about it); the rest are random."""
+    `axis` along the radial direction of their centre (random spin about it); the rest are random.
+    mode "radial_shell": the same for a random `fraction` of the grains whose centre lies at or beyond
+    `shell_inner_radius` (the units of `centres`): a randomly oriented core inside a radially textured shell, as
+    in particles whose outer primaries grow as radially aligned rods."""
     count = len(centres)
     rotations = random_rotations(rng, count)
     textured = np.zeros(count, dtype=bool)
-    if mode != "radial":
+    if mode not in ("radial", "radial_shell"):
         return rotations, textured
-    textured[rng.permutation(count)[:round(fraction * count)]] = True
+    candidates = np.arange(count)
+    if mode == "radial_shell":
+        candidates = np.flatnonzero(np.linalg.norm(centres, axis=1) >= shell_inner_radius)
+    # the same draws as before for "radial" (candidates = all grains): seeded geometries keep their orientations
+    textured[candidates[rng.permutation(len(candidates))[:round(fraction * len(candidates))]]] = True
     crystal_axis = CRYSTAL_AXES[axis]
     for i in np.flatnonzero(textured):
         radial = centres[i] / np.linalg.norm(centres[i]) if np.linalg.norm(centres[i]) > 0 else rng.normal(size=3)

@@ -28,10 +28,15 @@ OPTIONS = [
     # one Voronoi complex (shared faces): 200 dense grains mesh in ~18 s, 1000 in ~4 min; the studies use 30
     Option("grain_count", INT, 20, check=whole_number(2, 2000), help="number of Voronoi grains"),
     SEED,
-    Option("orientation", STR, "random", choices=("random", "radial"),
-           help="random grain orientations, or radially textured"),
+    Option("orientation", STR, "random", choices=("random", "radial", "radial_shell"),
+           help="random grain orientations, radially textured, or radial_shell: a random core inside a radially "
+                "textured shell"),
     Option("radial_texture_fraction", FLOAT, 1.0, check=fraction_closed,
-           help="with orientation = 'radial': fraction of grains whose radial_axis points radially"),
+           help="with orientation = 'radial' (or 'radial_shell'): fraction of the grains (of the shell) whose "
+                "radial_axis points radially"),
+    Option("textured_shell_inner_fraction", FLOAT, 0.5, check=fraction_open,
+           help="with orientation = 'radial_shell': grains whose centre lies at r >= this x radius form the "
+                "textured shell"),
     Option("radial_axis", STR, "c", choices=("a", "b", "c"), help="crystal axis aligned with the radius"),
     Option("grain_spacing_fraction", FLOAT, 0.5, check=fraction_open,
            help="minimum seed distance / mean grain spacing (regularises grain shapes)"),
@@ -46,8 +51,8 @@ def build(geometry: dict, mesh: dict) -> Assembly:
     started = time.perf_counter()
     rng = np.random.default_rng([geometry["seed"], 11])
     seeds = grain_seeds(rng, geometry["grain_count"], radius, geometry["grain_spacing_fraction"])
-    rotations, textured = grain_rotations(rng, seeds, geometry["orientation"],
-                                          geometry["radial_texture_fraction"], geometry["radial_axis"])
+    rotations, textured = grain_rotations(rng, seeds, geometry["orientation"], geometry["radial_texture_fraction"],
+                                          geometry["radial_axis"], geometry["textured_shell_inner_fraction"] * radius)
     pores, moved, dropped = _intergranular_pores(geometry, radius, seeds)
     stages = {"seeds_and_pores": time.perf_counter() - started}
     started = time.perf_counter()

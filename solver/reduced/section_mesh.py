@@ -231,7 +231,8 @@ def section_layout(geometry: dict) -> dict:
     rotations = textured = None
     if polycrystal:
         rotations, textured = grain_rotations(rng, np.column_stack([seeds, np.zeros(count)]), geometry["orientation"],
-                                              geometry["radial_texture_fraction"], geometry["radial_axis"])
+                                              geometry["radial_texture_fraction"], geometry["radial_axis"],
+                                              geometry["textured_shell_inner_fraction"] * radius)
     centres, pore_radii, rings = section_pores(rng, geometry, radius) if polycrystal else (np.empty((0, 2)),
                                                                                           np.empty(0), [])
     return {"radius_um": radius, "seeds_um": seeds, "rotations": rotations,
