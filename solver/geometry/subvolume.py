@@ -30,7 +30,8 @@ from solver.geometry.assembly import RADIUS, SEED, Assembly, KindSpec, radius_um
 from solver.geometry.occ import box, cut_assign, fragment_assign, polyhedral_complex, synchronize, volumes_of
 from solver.geometry.orientations import grain_rotations
 from solver.geometry.voronoi import grain_seeds_in_box, voronoi_complex
-from solver.schema import FLOAT, INT, STR, Option, fraction_closed, fraction_open, positive, rule, whole_number
+from solver.geometry.polycrystal import GRAIN_LAYOUT_OPTIONS
+from solver.schema import FLOAT, INT, Option, fraction_open, positive, rule, whole_number
 from solver.units import UM_TO_M
 
 FACE = "cube_face"
@@ -47,13 +48,7 @@ OPTIONS = [
     Option("grain_count", INT, None, check=whole_number(2, 2000),
            help="number of Voronoi grains instead of grain_size_um (neither: a dense homogeneous cube)"),
     SEED,
-    Option("orientation", STR, "random", choices=("random", "radial"),
-           help="random grain orientations, or radially textured (about the particle centre)"),
-    Option("radial_texture_fraction", FLOAT, 1.0, check=fraction_closed,
-           help="with orientation = 'radial': fraction of grains whose radial_axis points radially"),
-    Option("radial_axis", STR, "c", choices=("a", "b", "c"), help="crystal axis aligned with the radius"),
-    Option("grain_spacing_fraction", FLOAT, 0.5, check=fraction_open,
-           help="minimum seed distance / mean grain spacing (regularises grain shapes)"),
+    *GRAIN_LAYOUT_OPTIONS,
     Option("interior_fraction", FLOAT, 0.5, check=fraction_open,
            help="edge of the centred window the statistics read / cube edge (the faces' boundary layer "
                 "stays outside it)"),
