@@ -273,6 +273,29 @@ def sphere_stresses(r_m, c_of_r: Profile, radius_m: float, young_modulus_Pa: flo
                                   dc, K)
 
 
+def sphere_displacement(r_m, c_of_r: Profile, radius_m: float, poisson_ratio: float,
+                        partial_molar_volume_m3_mol: float, c_ref_mol_m3) -> np.ndarray:
+    """Radial displacement of the traction-free solid sphere of sphere_stresses (Timoshenko & Goodier, thermal
+    stresses in a sphere, alpha T -> Omega (c - c_ref) / 3):
+
+        u(r) = (1 + nu)/(1 - nu) e_I(r) / r^2 + 2 (1 - 2 nu)/(1 - nu) r e_I(R) / R^3,  e_I(r) = Omega I(r) / 3
+
+    with I(r) = int_0^r (c - c_ref) s^2 ds. Independent of E; a uniform c gives the free expansion
+    u = Omega (c - c_ref) r / 3. Its strains u' and u/r give sphere_stresses (tests/test_subvolume.py).
+    Returns u_r (m) shaped like r_m (u = 0 at r = 0)."""
+    _check_positive(radius_m=radius_m)
+    if not -1.0 < poisson_ratio < 0.5:
+        raise ValueError(f"poisson_ratio = {poisson_ratio}: must be in (-1, 0.5)")
+    r = np.asarray(r_m, dtype=float)
+    if np.any(r < 0.0) or np.any(r > radius_m):
+        raise ValueError("r_m: every radius must lie in [0, radius_m]")
+    I_r, I_R = _gauss_moment_table(c_of_r, c_ref_mol_m3, r, 0.0, radius_m, ())
+    third = partial_molar_volume_m3_mol / 3.0
+    inner = np.where(r > 0.0, I_r / np.where(r > 0.0, r, 1.0) ** 2, 0.0)
+    return third * ((1.0 + poisson_ratio) * inner + 2.0 * (1.0 - 2.0 * poisson_ratio) * r * I_R / radius_m**3) \
+        / (1.0 - poisson_ratio)
+
+
 def galvanostatic_sphere_stresses(r_m, t_s, radius_m: float, diffusivity_m2_s: float,
                                   flux_mol_m2_s: float, young_modulus_Pa: float, poisson_ratio: float,
                                   partial_molar_volume_m3_mol: float,

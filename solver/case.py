@@ -379,6 +379,9 @@ def validate_case(raw: dict) -> dict:
         damage_section.check_with_protocol(case["damage"], case.get("protocol"))
     if case["material"]["stress_free_li_fraction"] is None:
         case["material"]["stress_free_li_fraction"] = case["operation"]["li_fraction_start"]
+    if case["geometry"]["kind"] == "subvolume":
+        from solver.geometry.subvolume import check_case
+        check_case(case)
     return case
 
 

@@ -34,19 +34,24 @@ class Extension:
     validate: Callable[[dict], dict]
     implementation: str
     options: tuple[Option, ...] = ()
+    # geometry kind -> "module:Class" where a kind needs its own (a sub-volume's zones are its window and faces)
+    by_geometry_kind: tuple[tuple[str, str], ...] = ()
 
 
 EXTENSIONS: dict[str, Extension] = {
     "grain_boundaries": Extension(grain_boundary_section.validate, "solver.grain_boundaries:GrainBoundaryTraction",
-                                  tuple(grain_boundary_section.OPTIONS)),
+                                  tuple(grain_boundary_section.OPTIONS),
+                                  (("subvolume", "solver.subvolume_statistics:SubvolumeStatistics"),)),
     "region_peaks": Extension(shell_section.validate_region_peaks, "solver.shell:RegionPeaks",
                               tuple(shell_section.REGION_PEAKS_OPTIONS)),
 }
 
 
-def extension_class(section: str):
-    """The FE class of extension `section`, imported from the module EXTENSIONS names."""
-    module_name, _, class_name = EXTENSIONS[section].implementation.partition(":")
+def extension_class(section: str, geometry_kind: str | None = None):
+    """The FE class of extension `section` (for that geometry kind), imported from the module EXTENSIONS names."""
+    extension = EXTENSIONS[section]
+    implementation = dict(extension.by_geometry_kind).get(geometry_kind, extension.implementation)
+    module_name, _, class_name = implementation.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
@@ -57,4 +62,5 @@ def validate_extensions(raw: dict) -> dict:
 
 def start_extensions(case: dict, problem, folder) -> list:
     """The extensions of a validated case, built on its problem."""
-    return [extension_class(section)(case, problem, folder) for section in EXTENSIONS if section in case]
+    kind = case["geometry"]["kind"]
+    return [extension_class(section, kind)(case, problem, folder) for section in EXTENSIONS if section in case]

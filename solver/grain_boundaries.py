@@ -142,7 +142,7 @@ class GrainBoundaryTraction:
         self.p1 = compat.scalar_space(mesh, 1)
         self.facets = grain_boundary_facets(mesh, particle.facet_tags, particle.facet_regions["grain_boundary"],
                                             self.p1)
-        self.facet_core = zone_of(np.linalg.norm(self.facets.centroid, axis=1) / self.radius_m, self.core_fraction)
+        self.facet_core = self.core_mask(self.facets.centroid)
         self.area_total = self._sum(float(self.facets.area.sum()))
         self.area_by_zone = {zone: self._sum(float(self.facets.area[mask].sum()))
                              for zone, mask in self._zones(self.facet_core).items()}
@@ -153,9 +153,8 @@ class GrainBoundaryTraction:
 
         self.sampler = StressSampler(problem)
         self._sample_weights = self._dof_volumes(self.sampler.source.space, self.sampler.source.n_owned)
-        sample_r = np.linalg.norm(self.sampler.points, axis=1) / self.radius_m
-        self.sample_core = zone_of(sample_r, self.core_fraction)
-        self._radius_fractions = {"samples": sample_r,
+        self.sample_core = self.core_mask(self.sampler.points)
+        self._radius_fractions = {"samples": np.linalg.norm(self.sampler.points, axis=1) / self.radius_m,
                                   "facets": np.linalg.norm(self.facets.centroid, axis=1) / self.radius_m}
         self.mean_c_form = dolfinx.fem.form(problem.c * problem.dx)
 
@@ -180,6 +179,10 @@ class GrainBoundaryTraction:
             self._writer.writeheader()
 
     # ------------------------------------------------------------------ helpers
+    def core_mask(self, points_m: np.ndarray) -> np.ndarray:
+        """Which points (metres) are in the zone "core": r / R < core_radius_fraction (a sub-volume redefines it)."""
+        return zone_of(np.linalg.norm(points_m, axis=1) / self.radius_m, self.core_fraction)
+
     @staticmethod
     def _zones(core_mask: np.ndarray) -> dict[str, np.ndarray]:
         return {"core": core_mask, "outer": ~core_mask}
@@ -260,6 +263,7 @@ class GrainBoundaryTraction:
         mean_c = self._sum(dolfinx.fem.assemble_scalar(self.mean_c_form)) / self.problem.volume_m3
         stats["mean_li_fraction"] = mean_c / self.problem.c_max
         stats["zone_statistics"] = self._zone_statistics(measures, stats["gb_side_mismatch_rms_Pa"])
+        self.last_stats = stats
         return stats
 
     def _zone_statistics(self, measures: dict, mismatch_rms_Pa: float) -> dict:

@@ -50,7 +50,7 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
             timings["mesh"] = wallclock.perf_counter() - t0
 
             t0 = wallclock.perf_counter()
-            problem = ChemoMechanicalProblem(case, particle, comm)
+            problem = ChemoMechanicalProblem(case, particle, comm, fields=formulation_fields(case))
             sampler = StressSampler(problem, case["output"]["peak_stress"])
             probe = ConcentrationProbe(problem)
             sanity = SanityMonitor(problem.c_max, case["output"]["sanity"] == "fatal", lambda text: log_warning(text, comm))
@@ -124,6 +124,14 @@ def run_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, mesh_cache
         raise
     publish(folder, case, comm, render)
     return summary
+
+
+def formulation_fields(case: dict) -> dict | None:
+    """Core field classes a geometry replaces: a sub-volume's carry the particle-scale field on its faces."""
+    if case["geometry"]["kind"] != "subvolume":
+        return None
+    from solver.subvolume import SUBVOLUME_FIELDS
+    return SUBVOLUME_FIELDS
 
 
 def outcome_summary(case, outcome, final, problem, particle, tracker, sampler, extensions, t_end, timings,

@@ -138,6 +138,9 @@ KINDS = {
     "porous": (SMALL_POROUS, {"bulk"}, {"outer_surface", "pore_surface"}),
     "polycrystal": ({"kind": "polycrystal", "radius_um": 1.0, "grain_count": 6}, {f"grain_{i}" for i in range(6)},
                     {"outer_surface", "grain_boundary"}),
+    "subvolume": ({"kind": "subvolume", "radius_um": 1.0, "edge_um": 0.5, "centre_radius_fraction": 0.4,
+                   "grain_count": 5}, {f"grain_{i}" for i in range(5)}, {"cube_face", "grain_boundary"}),
+    "subvolume_dense": ({"kind": "subvolume", "radius_um": 1.0, "edge_um": 0.5}, {"bulk"}, {"cube_face"}),
 }
 
 

@@ -63,6 +63,10 @@ COARSE = {
     "polycrystal": ["geometry.grain_count=4", "geometry.volume_scale=150",
                     "geometry.volume_classes_um3=[[0.01, 0.03, 0.8], [0.03, 0.2, 0.2]]",
                     "mesh.cell_size_fraction=0.5", "mesh.surface_cell_size_fraction=0.3", "time.steps=2"],
+    # a sub-volume: a 1 um cube of the 0.5 um grains (15 instead of 122) with the unscaled pores that reach into
+    # it, ~2 cells across a grain; particle-scale faces, layered-oxide grains and [grain_boundaries] as in the case
+    "subvolume": ["geometry.edge_um=1.0", "mesh.cell_size_fraction=0.1", "mesh.surface_cell_size_fraction=0.1",
+                  "time.steps=2"],
 }
 
 # Per-case additions: the two central pores of gp_ncm83_unscaled (4.9 um^3) leave the coarse pores of
@@ -133,6 +137,8 @@ def golden_scalars(summary: dict) -> dict:
         out.update(_peak("grain_boundaries.peak_normal_traction", gb["peak_normal_traction"]))
         out["grain_boundaries.facets"] = gb["facets"]
         out["grain_boundaries.area_m2"] = gb["grain_boundary_area_m2"]
+        if "interior" in gb:   # a sub-volume's window (solver/subvolume_statistics.py)
+            out["grain_boundaries.interior.max_principal_mean_Pa"] = gb["interior"]["final"]["max_principal_mean_Pa"]
         # (the area fractions above thresholds are left out: a facet crossing a threshold jumps them by its
         # whole area, so they are not continuous in the solver tolerance)
     if "fracture" in summary:

@@ -59,7 +59,7 @@ class TransportField(Field):
             self.li_content.check_initial_state(self.c)
         self.temperature = dolfinx.fem.Constant(mesh, scalar(operation.temperature_K))
 
-        self.ds_wetted = context.surface_measure(operation.wetted_surfaces, "operation.wetted_surfaces")
+        self.ds_wetted = context.surface_measure(self.wetted_surfaces(), "operation.wetted_surfaces")
         self.volume_m3 = context.integrate(1.0 * context.dx)
         self.wetted_area_m2 = context.integrate(1.0 * self.ds_wetted)
         self.galvanostatic = operation.mode == "galvanostatic"
@@ -76,6 +76,10 @@ class TransportField(Field):
         self.diffusivity_is_variable = context.material.diffusivity_is_variable
         self.sigma_h = None
         self._matrix_key = None
+
+    def wetted_surfaces(self) -> list[str]:
+        """The facet regions the surface flux or concentration acts on (a sub-volume: its cube faces)."""
+        return self.context.settings.operation.wetted_surfaces
 
     def _states(self):
         return (self.c, self.c_old, self.c_older, self.c_iterate)

@@ -47,6 +47,8 @@ class KindSpec:
     # the sized spherical facet regions, from the normalised dict, before anything is built (sphere_surface);
     # pores and grain boundaries are left out, so the element-count estimate errs low
     surfaces: Callable[[dict], dict[str, tuple]] = outer_surface
+    # the meshed volume in um^3 from the normalised dict (None: the ball, or its octant)
+    volume_um3: Callable[[dict], float] | None = None
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Assembly:
     layer_thickness_um: dict[str, float] = field(default_factory=dict)  # facet name -> thin layer it bounds
     pores: object | None = None                    # PoreSet actually meshed (nominal sizes)
     grain_orientations: np.ndarray | None = None
+    exterior_planes: tuple = ()                    # (axis, value_um, facet name) of planar exterior faces
 
 
 def radius_um(geometry: dict) -> float:

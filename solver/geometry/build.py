@@ -21,7 +21,7 @@ from solver.units import UM_TO_M
 CELL_IDS = {"bulk": 1, "shell": 2, "islands": 3}
 GRAIN_ID_OFFSET = 100
 FACET_IDS = {"outer_surface": 1, "pore_surface": 2, "inner_surface": 3, "shell_interface": 4,
-             "island_interface": 5, "island_surface": 6, "grain_boundary": 7,
+             "island_interface": 5, "island_surface": 6, "grain_boundary": 7, "cube_face": 8,
              "symmetry_x": 11, "symmetry_y": 12, "symmetry_z": 13}
 DEFAULT_CACHE = Path("meshes/cache")
 
@@ -91,7 +91,7 @@ def _mesh_on_this_rank(geometry: dict, mesh: dict, key: str, cache_dir, report: 
     with report.stage(f"building {geometry['kind']} geometry"):
         built = spec.build(geometry, mesh)
     geometry_seconds = time.perf_counter() - started
-    facets = name_surfaces(built.cell_regions, built.radius_um, built.inner_radius_um)
+    facets = name_surfaces(built.cell_regions, built.radius_um, built.inner_radius_um, built.exterior_planes)
     cell_regions = {name: cell_id(name) for name in sorted(built.cell_regions, key=cell_id)}
     facet_regions = {name: FACET_IDS[name] for name in sorted(facets, key=FACET_IDS.get)}
     add_physical_groups(built.cell_regions, facets, cell_regions, facet_regions)

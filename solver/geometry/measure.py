@@ -28,6 +28,8 @@ _LEVELS = {4: 2, 3: 3}   # midpoint subdivisions of a straddling tetrahedron / s
 def measure_particle(particle) -> dict:
     comm = particle.mesh.comm
     desc = particle.description
+    if desc["kind"] == "subvolume":
+        return measure_subvolume(particle)
     cells = _owned_cells(particle)
     tags = _owned_cell_tags(particle, len(cells))
     volumes = _tet_volumes(cells)
@@ -38,11 +40,7 @@ def measure_particle(particle) -> dict:
     radius = particle.radius_m
     ball = 4.0 / 3.0 * math.pi * radius**3 * symmetry
 
-    out = {"kind": desc["kind"], "radius_m": radius, "cells": int(comm.allreduce(len(cells))),
-           "vertices": int(particle.mesh.topology.index_map(0).size_global),
-           "min_quality": desc["quality"]["min_quality"], "quality_p01": desc["quality"]["quality_p01"],
-           "quality_measure": desc["quality"]["quality_measure"], "seconds": desc["seconds"],
-           "build_seconds": desc["build_seconds"], "cache_hit": desc["cache_hit"]}
+    out = _mesh_basics(particle, cells)
     out.update(_volumes(particle, comm, tags, cell_volumes))
     out["surface_areas_m2"] = {name: comm.allreduce(_facet_areas(particle, tag))
                                for name, tag in particle.facet_regions.items()}
@@ -86,6 +84,42 @@ def measure_particle(particle) -> dict:
     out["porosity_mesh_by_ring"] = _rings(ring_edges, sections[1 + n_profile:])
     if pores is not None:
         out["porosity_mesh_minus_analytic_pp"] = _differences_pp(out)
+    return out
+
+
+def _mesh_basics(particle, cells: np.ndarray) -> dict:
+    desc, comm = particle.description, particle.mesh.comm
+    return {"kind": desc["kind"], "radius_m": particle.radius_m, "cells": int(comm.allreduce(len(cells))),
+            "vertices": int(particle.mesh.topology.index_map(0).size_global),
+            "min_quality": desc["quality"]["min_quality"], "quality_p01": desc["quality"]["quality_p01"],
+            "quality_measure": desc["quality"]["quality_measure"], "seconds": desc["seconds"],
+            "build_seconds": desc["build_seconds"], "cache_hit": desc["cache_hit"]}
+
+
+def measure_subvolume(particle) -> dict:
+    """A sub-volume cube (solver/geometry/subvolume.py): volumes, its porosity on the mesh (whole cube and the
+    statistics window, by the volume of the cells' subdivision parts) against the profile, grains and pores."""
+    comm, desc = particle.mesh.comm, particle.description
+    cells = _owned_cells(particle)
+    volumes = _tet_volumes(cells)
+    out = _mesh_basics(particle, cells)
+    out.update(_volumes(particle, comm, _owned_cell_tags(particle, len(cells)), volumes))
+    edge = desc["edge_um"] * UM_TO_M
+    centre = np.asarray(desc["centre_um"]) * UM_TO_M
+    window = 0.5 * desc["interior_fraction"] * edge
+    inside = 0.0
+    for child in _split(np.eye(4)):   # the eight children's centroids resolve the window's edge within a cell
+        part = np.einsum("kb,nbd->nkd", child, cells)
+        in_window = np.all(np.abs(part.mean(axis=1) - centre) <= window, axis=1)
+        inside += float(_tet_volumes(part)[in_window].sum())
+    out["porosity_mesh_cube"] = 1.0 - out["volume_mesh_m3"] / edge**3
+    out["porosity_mesh_interior"] = 1.0 - comm.allreduce(inside) / (2 * window) ** 3
+    for key in ("edge_um", "centre_radius_fraction", "interior_fraction", "grain_count", "pore_count",
+                "porosity_geometry", "porosity_profile_at_centre", "porosity_profile_mean_in_cube"):
+        if key in desc:
+            out[key] = desc[key]
+    out["surface_areas_m2"] = {name: comm.allreduce(_facet_areas(particle, tag))
+                               for name, tag in particle.facet_regions.items()}
     return out
 
 

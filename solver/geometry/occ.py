@@ -172,8 +172,9 @@ def interface_name(a: str, b: str) -> str | None:
 
 
 def name_surfaces(cell_regions: dict[str, list[int]], radius_um: float,
-                  inner_radius_um: float | None = None) -> dict[str, list[int]]:
-    """Facet region name -> surface tags, from what each surface bounds and where it lies."""
+                  inner_radius_um: float | None = None, planes=()) -> dict[str, list[int]]:
+    """Facet region name -> surface tags, from what each surface bounds and where it lies. `planes`:
+    (axis, value_um, name) of named planar exterior faces (a sub-volume's cube_face), tested first."""
     import gmsh
     region_of_volume = {v: name for name, vols in cell_regions.items() for v in vols}
     tol = 1e-6 * radius_um
@@ -184,7 +185,7 @@ def name_surfaces(cell_regions: dict[str, list[int]], radius_um: float,
         if len(owners) == 2:
             name = interface_name(*owners)
         elif len(owners) == 1:
-            name = _exterior_name(tag, owners[0], radius_um, inner_radius_um, tol)
+            name = _exterior_name(tag, owners[0], radius_um, inner_radius_um, tol, planes)
         else:
             name = None
         if name is not None:
@@ -192,8 +193,12 @@ def name_surfaces(cell_regions: dict[str, list[int]], radius_um: float,
     return facets
 
 
-def _exterior_name(tag: int, owner: str, radius_um: float, inner_radius_um: float | None, tol: float) -> str:
+def _exterior_name(tag: int, owner: str, radius_um: float, inner_radius_um: float | None, tol: float,
+                   planes=()) -> str:
     points = _surface_samples(tag)
+    for axis, value, name in planes:
+        if np.all(np.abs(points[:, axis] - value) < tol):
+            return name
     for axis, name in enumerate(("symmetry_x", "symmetry_y", "symmetry_z")):
         if np.all(np.abs(points[:, axis]) < tol):
             return name
@@ -219,6 +224,11 @@ def add_physical_groups(cell_regions: dict[str, list[int]], facet_regions: dict[
 def entity_tags(dim: int) -> list[int]:
     import gmsh
     return [tag for _, tag in gmsh.model.getEntities(dim)]
+
+
+def synchronize() -> None:
+    import gmsh
+    gmsh.model.occ.synchronize()
 
 
 def volumes_of(tags: Iterable[int]) -> float:

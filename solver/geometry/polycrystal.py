@@ -23,11 +23,8 @@ from solver.geometry.orientations import grain_rotations
 from solver.geometry.voronoi import grain_seeds, voronoi_complex
 from solver.schema import FLOAT, INT, STR, Option, fraction_closed, fraction_open, whole_number
 
-OPTIONS = [
-    RADIUS,
-    # one Voronoi complex (shared faces): 200 dense grains mesh in ~18 s, 1000 in ~4 min; the studies use 30
-    Option("grain_count", INT, 20, check=whole_number(2, 2000), help="number of Voronoi grains"),
-    SEED,
+# the grains' orientations and seed spacing (a sub-volume's grains too: solver/geometry/subvolume.py)
+GRAIN_LAYOUT_OPTIONS = [
     Option("orientation", STR, "random", choices=("random", "radial", "radial_shell"),
            help="random grain orientations, radially textured, or radial_shell: a random core inside a radially "
                 "textured shell"),
@@ -40,6 +37,14 @@ OPTIONS = [
     Option("radial_axis", STR, "c", choices=("a", "b", "c"), help="crystal axis aligned with the radius"),
     Option("grain_spacing_fraction", FLOAT, 0.5, check=fraction_open,
            help="minimum seed distance / mean grain spacing (regularises grain shapes)"),
+]
+
+OPTIONS = [
+    RADIUS,
+    # one Voronoi complex (shared faces): 200 dense grains mesh in ~18 s, 1000 in ~4 min; the studies use 30
+    Option("grain_count", INT, 20, check=whole_number(2, 2000), help="number of Voronoi grains"),
+    SEED,
+    *GRAIN_LAYOUT_OPTIONS,
     Option("pore_placement", STR, "grain_boundary", choices=("grain_boundary", "sampled"),
            help="move sampled pores onto the nearest grain boundary, or keep the sampled centres"),
     *pore_tools.PORE_OPTIONS,

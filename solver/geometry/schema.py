@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from solver.errors import CaseError
-from solver.geometry import core_shell, hollow, polycrystal, porous, sphere
+from solver.geometry import core_shell, hollow, polycrystal, porous, sphere, subvolume
 from solver.geometry import pores as pore_tools
 from solver.geometry.assembly import KindSpec, ball_volume, radius_um, symmetry_factor
 from solver.geometry.sizing import MAX_ESTIMATED_CELLS, Sizes, estimate_cells
@@ -10,7 +10,8 @@ from solver.schema import (BOOL, FLOAT, INT, STR, Option, at_least, fraction_hal
                            validate_table, whole_number)
 
 GEOMETRY_KINDS: dict[str, KindSpec] = {spec.name: spec for spec in
-                                       (sphere.SPEC, hollow.SPEC, core_shell.SPEC, porous.SPEC, polycrystal.SPEC)}
+                                       (sphere.SPEC, hollow.SPEC, core_shell.SPEC, porous.SPEC, polycrystal.SPEC,
+                                        subvolume.SPEC)}
 
 
 MESH_OPTIONS = [
@@ -76,9 +77,9 @@ def check_cell_estimate(geometry: dict, mesh: dict) -> None:
     """Refuse, before gmsh runs, a mesh whose estimated element count is past sizing.MAX_ESTIMATED_CELLS
     (a 0.001 R core-shell shell meshed for more than 10 minutes), naming the key that makes it fine."""
     radius = radius_um(geometry)
-    count, where, size, key = estimate_cells(Sizes.from_options(mesh, radius),
-                                             ball_volume(radius) * symmetry_factor(geometry),
-                                             GEOMETRY_KINDS[geometry["kind"]].surfaces(geometry))
+    spec = GEOMETRY_KINDS[geometry["kind"]]
+    volume = spec.volume_um3(geometry) if spec.volume_um3 else ball_volume(radius) * symmetry_factor(geometry)
+    count, where, size, key = estimate_cells(Sizes.from_options(mesh, radius), volume, spec.surfaces(geometry))
     if count > MAX_ESTIMATED_CELLS:
         raise CaseError(f"{key}: the mesh would have about {count:.2g} tetrahedra (cells of {size:.3g} um at "
                         f"{where}), more than the {MAX_ESTIMATED_CELLS:,} that fit; make the cells there larger")
@@ -91,7 +92,7 @@ def check_geometry_order(geometry: dict, mesh: dict) -> None:
     if mesh["geometry_order"] == 1:
         return
     kind = geometry["kind"]
-    if kind in ("porous", "polycrystal"):
+    if kind in ("porous", "polycrystal", "subvolume"):
         blocker = f"geometry.kind = {kind!r}"
     elif pore_tools.has_pores(geometry):
         blocker = "pores (geometry.porosity / pore options)"

@@ -16,12 +16,32 @@ from solver.errors import CaseError
 def grain_seeds(rng: np.random.Generator, count: int, radius: float, spacing_fraction: float) -> np.ndarray:
     """`count` points in the ball, pairwise >= spacing_fraction x the mean grain spacing apart."""
     spacing = (4.0 / 3.0 * math.pi * radius**3 / count) ** (1.0 / 3.0)
-    hard_core = spacing_fraction * spacing
-    reach = radius - 0.5 * hard_core
+    reach = radius - 0.5 * spacing_fraction * spacing
+
+    def propose():
+        p = rng.uniform(-reach, reach, size=3)
+        return p if np.linalg.norm(p) <= reach else None
+
+    return _hard_core_points(propose, count, spacing_fraction * spacing, spacing_fraction)
+
+
+def grain_seeds_in_box(rng: np.random.Generator, count: int, half_width: float,
+                       spacing_fraction: float) -> np.ndarray:
+    """`count` points in the cube |x|_inf <= half_width (a sub-volume's grains, solver/geometry/subvolume.py),
+    pairwise >= spacing_fraction x the mean grain spacing apart."""
+    spacing = ((2.0 * half_width) ** 3 / count) ** (1.0 / 3.0)
+    reach = half_width - 0.5 * spacing_fraction * spacing
+    return _hard_core_points(lambda: rng.uniform(-reach, reach, size=3), count, spacing_fraction * spacing,
+                             spacing_fraction)
+
+
+def _hard_core_points(propose, count: int, hard_core: float, spacing_fraction: float) -> np.ndarray:
+    """Random sequential addition: proposals (None = rejected by the region) kept when >= hard_core from
+    every point kept before, until `count` are kept."""
     seeds: list[np.ndarray] = []
     for _ in range(5000 * count):
-        p = rng.uniform(-reach, reach, size=3)
-        if np.linalg.norm(p) > reach:
+        p = propose()
+        if p is None:
             continue
         if seeds and np.min(np.linalg.norm(np.asarray(seeds) - p, axis=1)) < hard_core:
             continue

@@ -208,54 +208,68 @@ TABLE_METRICS = tuple(f"{tag}_{m}" for tag in ("peak", "end") for m in (
     "gb_core_above_250MPa", "gb_rim_above_250MPa", "gb_core_above_745MPa", "gb_rim_above_745MPa"))
 
 
-def _number(value) -> str:
+def format_number(value) -> str:
     return "-" if not isinstance(value, (int, float)) or not math.isfinite(value) else f"{value:.3g}"
 
 
 def report(rows: list[dict]) -> str:
     """table.md: the seed means +- std per case, the GP - P differences against the spread, and every run."""
-    summary = seed_summary(rows, TABLE_METRICS + ("peak_soc",))
     lines = ["# Gradient-porous study on 2D central sections\n",
              f"core = r/R < {CORE_RADIUS_FRACTION}; s1 = max principal stress; fractions are of area (s1, hoop) or "
              "grain-boundary length (gb: normal traction); mean tension = area mean of max(s1, 0) in MPa; 'peak' = "
-             "the step of the largest core mean tension, 'end' = end of charge.\n",
-             "## Mean ± sample std over seeds\n",
-             "| metric | " + " | ".join(f"{e['case']} (n={e['n']})" for e in summary) + " |",
-             "|---|" + "---|" * len(summary)]
-    for metric in ("peak_soc",) + TABLE_METRICS:
-        lines.append(f"| {metric} | " + " | ".join(
-            f"{_number(e[metric + '_mean'])} ± {_number(e[metric + '_std'])}" for e in summary) + " |")
-    lines += ["\n## GP - P (difference of seed means; exceeds spread = |diff| > 2 standard errors)\n",
-              "| material | metric | GP - P | std. error | exceeds spread |", "|---|---|---|---|---|"]
-    for entry in gp_minus_p(summary, TABLE_METRICS):
-        verdict = {True: "yes", False: "no", None: "-"}[entry["exceeds_spread"]]
-        lines.append(f"| {entry['material']} | {entry['metric']} | {_number(entry['gp_minus_p'])} | "
-                     f"{_number(entry['standard_error'])} | {verdict} |")
-    lines += ["\n## GP - P paired by seed (same grains and orientations, other pores; significant = |mean| > 2 std / "
-              "sqrt(n))\n", "| material | metric | n | mean GP - P | std | significant |", "|---|---|---|---|---|---|"]
-    for entry in paired_differences(rows, TABLE_METRICS):
-        verdict = {True: "yes", False: "no", None: "-"}[entry["exceeds_spread"]]
-        lines.append(f"| {entry['material']} | {entry['metric']} | {entry['n']} | {_number(entry['mean'])} | "
-                     f"{_number(entry['std'])} | {verdict} |")
+             "the step of the largest core mean tension, 'end' = end of charge.\n"]
+    lines += comparison_lines(rows, TABLE_METRICS, ("peak_soc",))
     columns = ("case", "seed", "grains", "cells", "section_porosity", "peak_soc", "peak_s1_core_mean_tension_MPa",
                "peak_s1_rim_mean_tension_MPa", "peak_s1_core_above_500MPa", "peak_s1_rim_above_500MPa",
                "peak_gb_core_above_745MPa", "peak_gb_rim_above_745MPa", "end_s1_core_mean_tension_MPa",
                "end_s1_rim_mean_tension_MPa", "peak_gb_side_mismatch_rms_MPa", "seconds")
-    lines += ["\n## Runs\n", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + run_lines(rows, columns)) + "\n"
+
+
+def comparison_lines(rows: list[dict], metrics, described=(), group: str = "material") -> list[str]:
+    """The markdown tables of a GP / P comparison: seed means +- std per case (of `described` and `metrics`), GP - P
+    of the means against the seed spread, and GP - P paired by seed; `group` heads the pairing column (rows pair
+    gp_<material> with p_<material>)."""
+    summary = seed_summary(rows, tuple(metrics) + tuple(described))
+    lines = ["## Mean ± sample std over seeds\n",
+             "| metric | " + " | ".join(f"{e['case']} (n={e['n']})" for e in summary) + " |",
+             "|---|" + "---|" * len(summary)]
+    for metric in tuple(described) + tuple(metrics):
+        lines.append(f"| {metric} | " + " | ".join(
+            f"{format_number(e[metric + '_mean'])} ± {format_number(e[metric + '_std'])}" for e in summary) + " |")
+    lines += ["\n## GP - P (difference of seed means; exceeds spread = |diff| > 2 standard errors)\n",
+              f"| {group} | metric | GP - P | std. error | exceeds spread |", "|---|---|---|---|---|"]
+    for entry in gp_minus_p(summary, metrics):
+        verdict = {True: "yes", False: "no", None: "-"}[entry["exceeds_spread"]]
+        lines.append(f"| {entry['material']} | {entry['metric']} | {format_number(entry['gp_minus_p'])} | "
+                     f"{format_number(entry['standard_error'])} | {verdict} |")
+    lines += ["\n## GP - P paired by seed (same grains and orientations, other pores; significant = |mean| > 2 std / "
+              f"sqrt(n))\n", f"| {group} | metric | n | mean GP - P | std | significant |", "|---|---|---|---|---|---|"]
+    for entry in paired_differences(rows, metrics):
+        verdict = {True: "yes", False: "no", None: "-"}[entry["exceeds_spread"]]
+        lines.append(f"| {entry['material']} | {entry['metric']} | {entry['n']} | {format_number(entry['mean'])} | "
+                     f"{format_number(entry['std'])} | {verdict} |")
+    return lines
+
+
+def run_lines(rows: list[dict], columns) -> list[str]:
+    """The markdown table of every run's `columns`."""
+    lines = ["\n## Runs\n", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(str(row[c]) if isinstance(row[c], str) else _number(row[c])
+        lines.append("| " + " | ".join(str(row[c]) if isinstance(row[c], str) else format_number(row[c])
                                        for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def write_outputs(rows: list[dict], out: Path) -> Path:
+def write_outputs(rows: list[dict], out: Path, render=None) -> Path:
+    """rows.csv and table.md (drawn by `render`, default this study's report) in `out`; returns table.md's path."""
     keys = list(dict.fromkeys(k for row in rows for k in row))
     with open(out / "rows.csv", "w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
     path = out / "table.md"
-    path.write_text(report(rows))
+    path.write_text((render or report)(rows))
     return path
 
 
