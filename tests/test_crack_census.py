@@ -58,6 +58,20 @@ def test_the_section_area_of_a_tetrahedron():
                                                                                     (5, 5, 6, 6)]
 
 
+def test_triangles_in_the_plane_are_cut_as_the_general_rule_cuts_them():
+    """The vectorised path for a mesh lying in the plane (2D section, meridian) gives the general loop's areas and
+    sides: one triangle off the plane sends the same triangles through the loop."""
+    rng = np.random.default_rng(3)
+    flat = np.zeros((50, 3, 3))
+    flat[:, :, :2] = rng.random((50, 3, 2))
+    ids = rng.permuted(np.tile(np.arange(40), 4))[:150].reshape(50, 3)
+    fast_areas, fast_sides = section_polygons(flat, ids, 1e-12)
+    off = np.array([[[0, 0, -1], [1, 0, 1], [0, 1, 1]]], float)
+    loop_areas, loop_sides = section_polygons(np.concatenate([flat, off]), np.vstack([ids, [[97, 98, 99]]]), 1e-12)
+    assert np.allclose(fast_areas, loop_areas[:50], rtol=1e-12, atol=0)
+    assert sorted(map(tuple, fast_sides)) == sorted(map(tuple, loop_sides[loop_sides[:, 0] < 50]))
+
+
 def test_the_cut_cells_tile_the_section():
     """Shifted so that z = 0 cuts the cells through their middle: the cut areas add up to the box's cross-section."""
     damage = box_damage(cells=(4, 2, 2), shift_z_m=-0.3 * UM)
