@@ -78,6 +78,11 @@ CASE_COARSE.update({name: KINETIC_COARSE for name in ("gp_ncm83_kinetics", "p_nc
 # its 5 nm layer makes ~17k cells even at one cell across (the surface cells follow the layer): the coarse run takes
 # the 10 nm layer of lrmo_ru1_o2.toml (~4k cells), the code path (trapping layer, gated release) unchanged
 CASE_COARSE["lrmo_ru1_o2_kinetics"] = KINETIC_COARSE + ["geometry.shell_thickness_um=0.01"]
+# the cycling fracture section: 4 grains on coarse cells (the polycrystal overrides), two cycles of the kinetic
+# protocol (fatigue carried from the first to the second), l raised to what the coarse cells resolve, and the
+# staggered tolerance of the other damage cases (RTOL_FRACTURE assumes 1e-4; the case's 1e-2 is for cost)
+CASE_COARSE["section_ncm83_damage_cycles"] = KINETIC_COARSE + ["protocol.cycles=2", "damage.length_scale_um=3",
+                                                               "damage.staggered_tolerance=1e-4"]
 
 SHIPPED = sorted(path.stem for path in CASES.glob("*.toml"))   # cases/sweeps/ holds sweep files, not cases
 

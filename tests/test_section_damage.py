@@ -119,3 +119,30 @@ def test_the_census_of_a_2d_section_is_the_connectivity_of_the_whole_mesh(crack,
     assert fracture["cracked_grain_boundary_measure"] == "length"
     assert fracture["state_from"].startswith("the whole 2D section")
     assert damage.boundary.measure.sum() == pytest.approx(1e-6, rel=1e-12)      # the boundary's length, m
+
+
+@pytest.mark.slow
+def test_the_shipped_cycling_section_case_runs_from_the_cli_with_its_damage_picture(cli, tmp_path):
+    """cases/section_ncm83_damage_cycles.toml on the coarse overrides of tests/test_regression.py (4 grains, two
+    cycles): the kinetic section run writes the fracture summary, the damage in its field files and the damage
+    picture of the section. (Slow: the run and the renderer's process take ~40 s on 2 shared cores; the run alone,
+    without pictures, is in tests/test_regression.py.)"""
+    import json
+
+    import meshio
+
+    from conftest import CASES
+    from test_regression import overrides_for
+
+    out = tmp_path / "run"
+    sets = [item for override in overrides_for("section_ncm83_damage_cycles") if override != "output.pictures=false"
+            for item in ("--set", override)]
+    done = cli("run", CASES / "section_ncm83_damage_cycles.toml", "--out", out, *sets)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["formulation"] == "section_2d" and [s["cycle"] for s in summary["steps"]] == [0, 0, 1, 1]
+    fracture = summary["fracture"]
+    assert fracture["cracked_grain_boundary_measure"] == "length" and fracture["state"] in ("intact", "mild", "broken")
+    assert fracture["fatigue"]["model"] == "asymptotic" and 0 < fracture["max_damage"] <= 1
+    assert meshio.read(out / "fields_final.vtu").point_data["damage"].max() == pytest.approx(fracture["max_damage"])
+    assert (out / "cross_section_damage.png").stat().st_size > 0
