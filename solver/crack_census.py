@@ -12,7 +12,8 @@ plane z = 0 through the particle's centre:
   neighbours on the section itself (`section_pieces`);
 - "broken": at least two pieces each holding at least damage.broken_piece_fraction of the section's area, i.e. the
   cracks cut the section apart (a crack across the particle, or radial cracks meeting at the centre), which no
-  crack from the surface that ends inside the particle does; "mild": cracks somewhere, but not splitting the
+  crack from the surface that ends inside the particle does; also when no intact piece of that size is left at
+  all (a pulverised section: the cracks leave only fragments); "mild": cracks somewhere, but not splitting the
   section so; "intact": no point of the particle above crack_damage.
 
 On the axisymmetric formulation's meridian (triangles, all at z = 0) the section is the meridian itself, a plane
@@ -114,4 +115,5 @@ def section_state(cracked: bool, pieces: list, mirrors: int, modelled_area: floa
         joined = 2 ** int(np.count_nonzero(touched))
         if joined * area >= piece_fraction * whole:
             large += 2**mirrors // joined
-    return "broken" if large >= 2 else "mild"
+    # one large piece: a crack that does not split the section; none: only fragments are left (pulverised)
+    return "mild" if large == 1 else "broken"

@@ -108,6 +108,15 @@ def test_pieces_touching_mirror_planes_are_joined_with_their_images():
     assert section_state(True, [(1.0, np.array([True, True]))], 2, 1.0, 0.1) == "mild"
     assert section_state(True, [(0.5, np.array([True, False]))], 2, 1.0, 0.1) == "broken"
     assert section_state(False, [], 2, 1.0, 0.1) == "intact"
+
+
+def test_a_pulverised_section_is_broken():
+    """Cracks that leave only fragments (no intact piece of broken_piece_fraction) break the section, as do cracks
+    that leave nothing intact; one large piece with fragments beside it is a chipped, "mild" section."""
+    fragments = [(0.05, np.array([False])) for _ in range(4)]
+    assert section_state(True, fragments, 0, 1.0, 0.1) == "broken"
+    assert section_state(True, [], 0, 1.0, 0.1) == "broken"
+    assert section_state(True, [(0.8, np.array([False])), *fragments], 0, 1.0, 0.1) == "mild"
     sides = np.array([[0, 1, 1, 2, 2], [0, 2, 2, 3, 3], [1, 1, 1, 2, 2], [1, 5, 5, 6, 6], [2, 3, 3, 4, 4]])
     pieces = section_pieces(sides, np.array([1.0, 2.0, 4.0]), np.array([[True], [False], [False]]))  # 0, 1 share
     assert sorted((area, bool(t[0])) for area, t in pieces) == [(3.0, True), (4.0, False)]
