@@ -12,12 +12,14 @@ plane z = 0 through the particle's centre:
   neighbours on the section itself (`section_pieces`);
 - "broken": at least two pieces each holding at least damage.broken_piece_fraction of the section's area, i.e. the
   cracks cut the section apart (a crack across the particle, or radial cracks meeting at the centre), which no
-  crack from the surface that ends inside the particle does; "mild": cracks somewhere, but not splitting the
+  crack from the surface that ends inside the particle does; also when no intact piece of that size is left at
+  all (a pulverised section: the cracks leave only fragments); "mild": cracks somewhere, but not splitting the
   section so; "intact": no point of the particle above crack_damage.
 
 On the axisymmetric formulation's meridian (triangles, all at z = 0) the section is the meridian itself, a plane
 through the symmetry axis, which for a body of revolution is every such plane; its mirrors are the axis
-(symmetry_x) and the equator (symmetry_y), as an octant's.
+(symmetry_x) and the equator (symmetry_y), as an octant's. On a 2D central section (solver.formulation =
+"section_2d") the whole mesh is the central section: every triangle is a section cell, and there are no mirrors.
 
 Symmetry planes (symmetry_x, symmetry_y: mirrors that cut the section) count: a piece touching t of the m mirror
 planes is joined with its 2^t images, so the whole section holds 2^m / 2^t copies of it, each of 2^t times its
@@ -42,10 +44,12 @@ def section_polygons(vertices: np.ndarray, vertex_ids: np.ndarray, tolerance: fl
     vertex numbers (v, v) or (a, b) so that two cells name a shared corner alike. A side row holds the cell's
     index and the names of its two corners in order: two cells with the same side are neighbours on the section.
     Cells the plane misses or only touches at an edge or a vertex have area 0 and no sides."""
-    areas = np.zeros(len(vertices))
-    sides = []
     z = vertices[:, :, 2]
     corners = vertices.shape[1]
+    if corners == 3 and np.all(np.abs(z) <= tolerance):
+        return _plane_triangles(vertices, vertex_ids)
+    areas = np.zeros(len(vertices))
+    sides = []
     candidates = np.flatnonzero((z.min(axis=1) <= tolerance) & (z.max(axis=1) >= -tolerance))
     for k in candidates:
         points = [(vertices[k, i, :2], (vertex_ids[k, i], vertex_ids[k, i])) for i in range(corners)
@@ -67,6 +71,19 @@ def section_polygons(vertices: np.ndarray, vertex_ids: np.ndarray, tolerance: fl
             first, second = sorted((corner, following))
             sides.append((k, *first, *second))
     return areas, np.array(sides, dtype=np.int64).reshape(-1, 5)
+
+
+def _plane_triangles(vertices: np.ndarray, vertex_ids: np.ndarray):
+    """section_polygons of triangles that lie in the plane (a 2D section or meridian: the whole mesh is the
+    section), vectorised: each triangle is its own cut, its sides are its edges, named as section_polygons names
+    them (corners (v, v), the lower name first)."""
+    a, b = vertices[:, 1, :2] - vertices[:, 0, :2], vertices[:, 2, :2] - vertices[:, 0, :2]
+    areas = 0.5 * np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+    cells = np.repeat(np.arange(len(vertices)), 3)
+    first = vertex_ids[:, [0, 1, 2]].ravel()
+    second = vertex_ids[:, [1, 2, 0]].ravel()
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    return areas, np.column_stack([cells, low, low, high, high]).astype(np.int64)
 
 
 def section_pieces(sides: np.ndarray, areas: np.ndarray, touches: np.ndarray) -> list[tuple[float, np.ndarray]]:
@@ -98,4 +115,5 @@ def section_state(cracked: bool, pieces: list, mirrors: int, modelled_area: floa
         joined = 2 ** int(np.count_nonzero(touched))
         if joined * area >= piece_fraction * whole:
             large += 2**mirrors // joined
-    return "broken" if large >= 2 else "mild"
+    # one large piece: a crack that does not split the section; none: only fragments are left (pulverised)
+    return "mild" if large == 1 else "broken"

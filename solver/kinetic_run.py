@@ -1,4 +1,5 @@
-"""A [kinetics] case on the finite-element problem (solver.formulation "3d" or "axisymmetric"): protocol -> outputs.
+"""A [kinetics] case on the finite-element problem (solver.formulation "3d", "axisymmetric" or "section_2d"): protocol
+-> outputs.
 
 The protocol loop, its stop conditions and their location in time are solver/kinetics1d.py's ProtocolRun; this
 module gives it a stepper on the field problem (FieldStepper: the particle potential of solver/fields/potential.py,
@@ -271,8 +272,24 @@ def write_outputs(folder, case: dict, result: KineticsResult, scales: Scales, ob
         draw_voltage(folder.path("voltage.png"), rows, case["name"])
 
 
+def _planar_model(case: dict, mesh_cache):
+    """The 2D model of a validated case: the axisymmetric meridian, or the central section (section_2d: a prism of
+    unit thickness charged through its rim, so its current, charge and mass are per metre of thickness and
+    C-rates, mA/g and mAh/g, their ratios, keep their meaning)."""
+    if case["solver"]["formulation"] == "section_2d":
+        from solver.reduced.section import SectionModel
+        from solver.reduced.symmetry import check_section
+
+        check_section(case)
+        return SectionModel(case, mesh_cache)
+    from solver.reduced.axisymmetric import AxisymmetricModel
+    from solver.reduced.symmetry import check_reducible
+
+    return AxisymmetricModel(case, check_reducible(case))
+
+
 def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: bool | None = None) -> dict:
-    """Run a validated [kinetics] case in the 3D or axisymmetric formulation; returns the summary."""
+    """Run a validated [kinetics] case in the 3D, axisymmetric or section_2d formulation; returns the summary."""
     from solver.runs import log, publish
     from solver.writers import ResultFolder, write_json
 
@@ -296,11 +313,8 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
                 if case["output"]["fields"] else None
             write_fields = (lambda t, label: writer.write(t, 0.0, label)) if writer else None
         else:
-            from solver.reduced.axisymmetric import AxisymmetricModel
-            from solver.reduced.symmetry import check_reducible
-
             comm = MPI.COMM_SELF
-            model = AxisymmetricModel(case, check_reducible(case))
+            model = _planar_model(case, mesh_cache)
             problem, peaks_now, writer = model.problem, model.peaks, None
             write_fields = None
             if case["output"]["fields"]:
@@ -327,6 +341,8 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
         if writer:
             writer.close()
         summary = fe_summary(case, problem, result, scales, observer, stepper, wallclock.perf_counter() - started)
+        if formulation != "3d":
+            summary.update(getattr(model, "summary_extra", dict)())   # what only one formulation knows (section)
         write_outputs(folder, case, result, scales, observer, summary, comm, render)
         write_field_tables(problem, folder)     # e.g. o2_timeseries.csv of [oxygen]
     except BaseException:

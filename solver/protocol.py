@@ -21,8 +21,10 @@
     molar_mass_g_mol (default: the named curve's formula unit), li_per_formula_unit (default: the curve's, else 1).
 
 Without [protocol], a [kinetics] case runs the old Li-fraction window of [operation] as one cc step (c_rate,
-direction, stop at li_fraction_end). Kinetics run in every formulation: spherical_1d (solver/kinetics1d.py), 3d and
-axisymmetric (solver/fields/potential.py, solver/kinetic_run.py).
+direction, stop at li_fraction_end). Kinetics run in every formulation: spherical_1d (solver/kinetics1d.py), 3d,
+axisymmetric and section_2d (solver/fields/potential.py, solver/kinetic_run.py). A section_2d model is a prism of unit
+thickness charged through its rim: its volume is an area (m^2 per m), its mass, current and charge are per unit
+thickness (g/m, A/m, C/m); C-rates, mA/g and mAh/g are ratios of these and keep their meaning.
 """
 from __future__ import annotations
 
@@ -215,10 +217,6 @@ def validate_kinetic_sections(raw: dict, case: dict) -> dict:
                             "reaction)")
         return {}
     kinetics = validate_table(raw["kinetics"], KINETICS_OPTIONS, "kinetics")
-    if case["solver"]["formulation"] == "section_2d":
-        # the section is a prism charged through its rim: a current per unit thickness, not a particle's current
-        raise CaseError("[kinetics]: not available with solver.formulation = 'section_2d' (a section is a prism "
-                        "charged through its rim); use '3d', 'axisymmetric' or 'spherical_1d'")
     given = [key for key in ("rate_constant_m2_5_mol0_5_s", "exchange_current_density_A_m2") if kinetics[key] is not None]
     if len(given) != 1:
         raise CaseError("kinetics: give exactly one of rate_constant_m2_5_mol0_5_s, exchange_current_density_A_m2 "

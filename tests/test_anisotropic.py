@@ -70,11 +70,16 @@ def crystal_eigenstrain(rotation: np.ndarray, table: str = "ncm83", x=X_NOW, x_r
 
 # ----------------------------------------------------------------------------- meshes and cases
 def box_particle(size_m, cells, grain_of_midpoint, orientations, facet_rules, interfaces=()):
-    """A ParticleMesh on a dolfinx box [0, size]: grains by cell midpoint, facets tagged by rules."""
+    """A ParticleMesh on a dolfinx box [0, size] (tetrahedra; a rectangle of triangles when size_m has two
+    entries): grains by cell midpoint, facets tagged by rules."""
     comm = MPI.COMM_WORLD
-    mesh = dolfinx.mesh.create_box(comm, [np.zeros(3), np.asarray(size_m, float)], list(cells),
-                                   cell_type=dolfinx.mesh.CellType.tetrahedron,
-                                   ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
+    corners = [np.zeros(len(size_m)), np.asarray(size_m, float)]
+    if len(size_m) == 2:
+        mesh = dolfinx.mesh.create_rectangle(comm, corners, list(cells), cell_type=dolfinx.mesh.CellType.triangle,
+                                             ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
+    else:
+        mesh = dolfinx.mesh.create_box(comm, corners, list(cells), cell_type=dolfinx.mesh.CellType.tetrahedron,
+                                       ghost_mode=dolfinx.mesh.GhostMode.shared_facet)
     tdim = mesh.topology.dim
     n_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
     all_cells = np.arange(n_cells, dtype=np.int32)

@@ -58,6 +58,20 @@ def test_the_section_area_of_a_tetrahedron():
                                                                                     (5, 5, 6, 6)]
 
 
+def test_triangles_in_the_plane_are_cut_as_the_general_rule_cuts_them():
+    """The vectorised path for a mesh lying in the plane (2D section, meridian) gives the general loop's areas and
+    sides: one triangle off the plane sends the same triangles through the loop."""
+    rng = np.random.default_rng(3)
+    flat = np.zeros((50, 3, 3))
+    flat[:, :, :2] = rng.random((50, 3, 2))
+    ids = rng.permuted(np.tile(np.arange(40), 4))[:150].reshape(50, 3)
+    fast_areas, fast_sides = section_polygons(flat, ids, 1e-12)
+    off = np.array([[[0, 0, -1], [1, 0, 1], [0, 1, 1]]], float)
+    loop_areas, loop_sides = section_polygons(np.concatenate([flat, off]), np.vstack([ids, [[97, 98, 99]]]), 1e-12)
+    assert np.allclose(fast_areas, loop_areas[:50], rtol=1e-12, atol=0)
+    assert sorted(map(tuple, fast_sides)) == sorted(map(tuple, loop_sides[loop_sides[:, 0] < 50]))
+
+
 def test_the_cut_cells_tile_the_section():
     """Shifted so that z = 0 cuts the cells through their middle: the cut areas add up to the box's cross-section."""
     damage = box_damage(cells=(4, 2, 2), shift_z_m=-0.3 * UM)
@@ -94,6 +108,15 @@ def test_pieces_touching_mirror_planes_are_joined_with_their_images():
     assert section_state(True, [(1.0, np.array([True, True]))], 2, 1.0, 0.1) == "mild"
     assert section_state(True, [(0.5, np.array([True, False]))], 2, 1.0, 0.1) == "broken"
     assert section_state(False, [], 2, 1.0, 0.1) == "intact"
+
+
+def test_a_pulverised_section_is_broken():
+    """Cracks that leave only fragments (no intact piece of broken_piece_fraction) break the section, as do cracks
+    that leave nothing intact; one large piece with fragments beside it is a chipped, "mild" section."""
+    fragments = [(0.05, np.array([False])) for _ in range(4)]
+    assert section_state(True, fragments, 0, 1.0, 0.1) == "broken"
+    assert section_state(True, [], 0, 1.0, 0.1) == "broken"
+    assert section_state(True, [(0.8, np.array([False])), *fragments], 0, 1.0, 0.1) == "mild"
     sides = np.array([[0, 1, 1, 2, 2], [0, 2, 2, 3, 3], [1, 1, 1, 2, 2], [1, 5, 5, 6, 6], [2, 3, 3, 4, 4]])
     pieces = section_pieces(sides, np.array([1.0, 2.0, 4.0]), np.array([[True], [False], [False]]))  # 0, 1 share
     assert sorted((area, bool(t[0])) for area, t in pieces) == [(3.0, True), (4.0, False)]

@@ -33,7 +33,7 @@ LENGTH_UM, GC = 1.0, 0.5
 BAR_M = (1e-6, 0.5e-6, 0.5e-6)
 
 
-def bar_case(damage: dict) -> dict:
+def bar_case(damage: dict, solver: dict | None = None) -> dict:
     raw = {
         "name": "damage bar",
         "geometry": {"kind": "sphere", "radius_um": 1.0},
@@ -44,7 +44,7 @@ def bar_case(damage: dict) -> dict:
         "time": {"t_end_s": 1.0},
         # LU: the bar's displacement does not change with d (held ends, uniform state), so the staggered iteration's
         # mechanics solves start at the answer and CG + GAMG stops on roundoff (indefinite preconditioner)
-        "solver": {"linear_rtol": 1e-12, "mechanics_preconditioner": "lu"},
+        "solver": {"linear_rtol": 1e-12, "mechanics_preconditioner": "lu", **(solver or {})},
         "output": {"progress": False},
         "damage": {"length_scale_um": LENGTH_UM, "fracture_energy_J_m2": GC, "staggered_tolerance": 1e-8, **damage},
     }
@@ -76,7 +76,7 @@ def load_path(problem, strains, energies: bool = False):
     mechanics, damage = problem.fields["mechanics"], problem.fields["damage"]
     axis = ufl.as_vector([1.0, 0.0, 0.0])
     stress_form = dolfinx.fem.form(ufl.inner(ufl.dot(problem.stress(), axis), axis) * problem.dx)
-    volume = np.prod(BAR_M)
+    volume = problem.volume_m3          # a 2D bar's: its area (per unit thickness, as its integrals)
     out = []
     for e in strains:
         set_uniform_li_fraction(problem, X_REF - 3 * e / (OMEGA * C_MAX))
@@ -213,7 +213,7 @@ def test_the_1d_formulation_refuses_damage_instead_of_ignoring_it():
     raw = {**_raw_minimal(), "damage": {"length_scale_um": LENGTH_UM, "fracture_energy_J_m2": GC},
            "solver": {"formulation": "spherical_1d"}}
     with pytest.raises(CaseError, match=r"\[damage\]: this field runs with solver.formulation = '3d' or "
-                                        r"'axisymmetric' only"):
+                                        r"'axisymmetric' or 'section_2d' only"):
         check_reducible(validate_case(raw))
 
 

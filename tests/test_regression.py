@@ -89,6 +89,11 @@ CASE_COARSE["lrmo_ru1_o2_kinetics"] = KINETIC_COARSE + ["geometry.shell_thicknes
 # 100 cycles with cycle jumping: 12 cycles, and fatigue from a 2x lower threshold, so that the coarse run both jumps
 # (3 jumps, 8 cycles solved) and damages (max d 0.028 at cycle 12), in ~7 s
 CASE_COARSE["ncm811_damage_cycles"] = KINETIC_COARSE + ["protocol.cycles=12", "damage.fatigue_threshold_J_m3=5e4"]
+# the cycling fracture section: 4 grains on coarse cells (the polycrystal overrides), two cycles of the kinetic
+# protocol (fatigue carried from the first to the second), l raised to what the coarse cells resolve, and the
+# staggered tolerance of the other damage cases (RTOL_FRACTURE assumes 1e-4; the case's 1e-2 is for cost)
+CASE_COARSE["section_ncm83_damage_cycles"] = KINETIC_COARSE + ["protocol.cycles=2", "damage.length_scale_um=3",
+                                                               "damage.staggered_tolerance=1e-4"]
 
 SHIPPED = sorted(path.stem for path in CASES.glob("*.toml"))   # cases/sweeps/ holds sweep files, not cases
 

@@ -35,6 +35,7 @@ cycle_state() and jump()).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,6 @@ from solver.damage_section import (CYCLE_COLUMNS, CYCLES_FILE, NORMALISATION, el
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.fields.coupling import FixedPointCoupling
-from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
@@ -69,6 +69,16 @@ class CentralSection:
     sides: np.ndarray
     touches: np.ndarray
     mirrors: int
+
+
+@dataclass
+class GrainBoundary:
+    """This rank's owned grain-boundary facets: the P1 dofs of their vertices (n, tdim) and their measures (n,):
+    areas (m^2) of the triangles of a 3D mesh, lengths (m) of the edges of a 2D section (`measure_name`)."""
+
+    vertex_dofs: np.ndarray
+    measure: np.ndarray
+    measure_name: str
 
 
 class LinearDamageSolve:
@@ -182,13 +192,35 @@ class DamageField(Field):
         self.cell_size_over_length_scale = self._resolution()
         self.section = self._central_section()
         particle = context.particle
-        self.boundary = (grain_boundary_facets(particle.mesh, particle.facet_tags,
-                                               particle.facet_regions["grain_boundary"], self.space)
-                         if "grain_boundary" in particle.facet_regions else None)
+        self.boundary = self._grain_boundary() if "grain_boundary" in particle.facet_regions else None
         if self.cell_size_over_length_scale > 0.5:
             log_warning(f"damage.length_scale_um = {self.length_scale_m * 1e6:g}: the largest cell is "
                         f"{self.cell_size_over_length_scale:.2g} l; phase-field cracks need h <= l / 2 (refine the "
                         f"mesh or raise the length scale)", context.comm)
+
+    def _grain_boundary(self) -> GrainBoundary:
+        """This rank's owned grain-boundary facets: the P1 dofs of their vertices and their measures (3D: triangle
+        areas; a 2D section: edge lengths), from the vertex coordinates."""
+        particle = self.context.particle
+        mesh = particle.mesh
+        tdim = mesh.topology.dim
+        for a, b in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)):
+            mesh.topology.create_connectivity(a, b)
+        f2c, f2v, c2v = (mesh.topology.connectivity(*p) for p in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)))
+        facets = compat.entities_with_tag(particle.facet_tags, particle.facet_regions["grain_boundary"])
+        facets = facets[facets < mesh.topology.index_map(tdim - 1).size_local]
+        cell_dofs = compat.cell_dofs(self.space)          # P1 on simplices: dof j of a cell sits at its vertex j
+        dofs = np.zeros((len(facets), tdim), dtype=np.int64)
+        for k, facet in enumerate(facets):
+            cell = f2c.links(facet)[0]
+            on_facet = np.isin(c2v.links(cell), f2v.links(facet))
+            dofs[k] = cell_dofs[cell][on_facet]
+        corners = compat.dof_coordinates(self.space)[dofs]                       # (n, tdim, 3)
+        edges = corners[:, 1:] - corners[:, :1]                                  # (n, tdim - 1, 3)
+        gram = np.einsum("nij,nkj->nik", edges, edges)
+        # the (tdim - 1)-volume of a simplex spanned by the edges: sqrt(det Gram) / (tdim - 1)!
+        measure = np.sqrt(np.maximum(np.linalg.det(gram), 0.0)) / math.factorial(tdim - 1)
+        return GrainBoundary(dofs, measure, "area" if tdim == 3 else "length")
 
     def _resolution(self) -> float:
         """The largest cell diameter over l (the crack profile needs h <= l / 2): a simplex's diameter is its
@@ -399,14 +431,15 @@ class DamageField(Field):
         return comm.bcast(state, root=0)
 
     def cracked_grain_boundary_area_fraction(self) -> float:
-        """The grain-boundary area with d > crack_damage at all three nodes of its facet (d is continuous: both
-        grains see it) over the whole grain-boundary area; 0 without grain boundaries."""
+        """The grain-boundary area with d > crack_damage at every vertex of its facet (d is continuous: both grains
+        see it) over the whole grain-boundary area; on a 2D section the boundary is a set of lines, so the fraction
+        is one of lengths (the summary's `cracked_grain_boundary_measure` says which); 0 without grain boundaries."""
         if self.boundary is None:
             return 0.0
-        comm = self.context.comm
+        comm, measure = self.context.comm, self.boundary.measure
         cracked = np.all(self.d.x.array[self.boundary.vertex_dofs] > self.options.crack_damage, axis=1)
-        total = comm.allreduce(float(self.boundary.area.sum()), op=MPI.SUM)
-        return comm.allreduce(float(self.boundary.area[cracked].sum()), op=MPI.SUM) / total if total > 0 else 0.0
+        total = comm.allreduce(float(measure.sum()), op=MPI.SUM)
+        return comm.allreduce(float(measure[cracked].sum()), op=MPI.SUM) / total if total > 0 else 0.0
 
     def crack_volume_fraction(self) -> float:
         """The volume with d > crack_damage over the particle's volume."""
@@ -427,8 +460,9 @@ class DamageField(Field):
         return {CYCLES_FILE: (CYCLE_COLUMNS, self.cycle_rows)} if self.cycle_rows else {}
 
     def summary(self) -> dict:
-        """{"fracture": ...}: the model, the state, crack volume fraction (volume with d > crack_damage over the
-        particle volume), cracked grain-boundary area fraction, dissipated energy, initiation (None: no crack
+        """{"fracture": ...}: the model, the state and the section it is read from, crack volume fraction (volume
+        with d > crack_damage over the particle volume; a 2D section: areas), cracked grain-boundary area fraction
+        (a 2D section: of lengths; `cracked_grain_boundary_measure`), dissipated energy, initiation (None: no crack
         initiated), resolution and fatigue (None: off)."""
         context, options = self.context, self.options
         young_modulus = context.settings.material.young_modulus_Pa
@@ -437,6 +471,8 @@ class DamageField(Field):
             "state": self.state_name(),
             "crack_volume_fraction": self.crack_volume_fraction(),
             "cracked_grain_boundary_area_fraction": self.cracked_grain_boundary_area_fraction(),
+            "cracked_grain_boundary_measure": self.boundary.measure_name if self.boundary else None,
+            "state_from": self._state_basis(),
             "max_damage": self.max_damage(),
             "initiation": self.initiation,
             "crack_energy_J": self.crack_energy_J(),
@@ -447,6 +483,15 @@ class DamageField(Field):
             "staggered_iterations_max": max(self.staggered_iterations, default=0),
             "fatigue": self._fatigue_summary(),
         }}
+
+    def _state_basis(self) -> str:
+        """Which section the census state reads (solver/crack_census.py)."""
+        if self.context.settings.solver.formulation == "section_2d":
+            return "the whole 2D section (it is the central section)"
+        if self.context.mesh.topology.dim == 2:
+            return "the meridian (a plane through the symmetry axis; mirrors: axis and equator)"
+        return "the central section z = 0 of the 3D mesh" + (" (mirrors: symmetry planes)" if self.section.mirrors
+                                                               else "")
 
     def _fatigue_summary(self) -> dict | None:
         """The fatigue model, alpha_T, the largest cumulated alpha_bar and the lowest Gc_eff / Gc (None: off)."""

@@ -41,7 +41,7 @@ class FieldSection:
 FIELDS: dict[str, FieldSection] = {
     "oxygen": FieldSection(oxygen_section.validate, "solver.fields.oxygen:OxygenField", tuple(oxygen_section.OPTIONS)),
     "damage": FieldSection(damage_section.validate, "solver.fields.damage:DamageField", tuple(damage_section.OPTIONS),
-                           formulations=("3d", "axisymmetric")),
+                           formulations=("3d", "axisymmetric", "section_2d")),
 }
 
 #: fields switched on by a section that solver/case.py validates itself (it needs the other sections):

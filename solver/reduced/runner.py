@@ -135,9 +135,9 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
     """Run a validated case with solver.formulation 'spherical_1d', 'axisymmetric' or 'section_2d'; returns the
     summary. mesh_cache: where section meshes are cached (the 1D and meridian meshes take well under a second)."""
     if "kinetics" in case:   # electrode kinetics and protocols: 1D solver/reduced/kinetic_case.py, FE kinetic_run.py
-        if case["solver"]["formulation"] == "axisymmetric":
+        if case["solver"]["formulation"] in ("axisymmetric", "section_2d"):
             from solver.kinetic_run import run_fe_kinetic_case
-            return run_fe_kinetic_case(case, out_dir, comm, render=render)
+            return run_fe_kinetic_case(case, out_dir, comm, mesh_cache=mesh_cache, render=render)
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
     if case["solver"]["formulation"] == "section_2d":

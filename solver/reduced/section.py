@@ -29,6 +29,12 @@ from solver.reduced.planar import PlanarModel
 from solver.reduced.section_mesh import build_section_mesh
 
 
+#: how to read the extensive numbers of a section's summary.json
+PER_UNIT_THICKNESS = ("the section is a prism of unit thickness: volume_m3 is its area (m^2), wetted_area_m2 its wetted "
+                      "perimeter (m); amounts, masses, currents and charges are per metre of thickness; C-rates, mA/g "
+                      "and mAh/g are ratios of these and keep their meaning")
+
+
 class SectionProblem(ChemoMechanicalProblem):
     """ChemoMechanicalProblem on a 2D section: PlaneStrain kinematics, and with solver.section_axial_strain = "free"
     the axial strain that leaves the section free of axial force."""
@@ -59,6 +65,8 @@ class SectionModel(PlanarModel):
                          mesh_seconds)
 
     def summary_extra(self) -> dict:
-        """summary.json["section"]: the final uniform axial strain (generalised plane strain; 0 in plane strain)."""
+        """summary.json["section"]: the final uniform axial strain (generalised plane strain; 0 in plane strain) and
+        what the extensive numbers of the summary mean for a prism of unit thickness."""
         return {"section": {"axial_strain": self.problem.axial_strain(),
-                            "axial": self.case["solver"]["section_axial_strain"]}}
+                            "axial": self.case["solver"]["section_axial_strain"],
+                            "per_unit_thickness": PER_UNIT_THICKNESS}}
