@@ -1,10 +1,10 @@
 """Crack initiation in a random NMC811 polycrystal during the first charge, against Parks et al. (issue 17 validation).
 
-    python -m solver.studies.crack_initiation --out DIR [--seeds N] [--quick] [--force]
+    python -m solver.studies.crack_initiation --out DIR [--seeds N] [--jobs J] [--quick] [--force]
 
 Runs cases/ncm811_polycrystal_initiation.toml (3D, random grains, Butler-Volmer kinetics, CC charge to 4.3 V, AT1
 damage with weaker grain boundaries) for geometry.seed = 1..N (grain layout and orientations; each a
-`python -m solver run` subprocess, resumable) and tabulates per seed and over the seeds:
+`python -m solver run` subprocess, resumable; --jobs of them at a time) and tabulates per seed and over the seeds:
 
 - where the first crack starts (damage.initiation_damage first exceeded): r / R, "core" (r < 0.5 R) or "rim";
 - the particle voltage and state of charge at initiation;
@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from solver.section_statistics import zone_masks
@@ -40,7 +41,8 @@ COLUMNS = (("seed", "seed", "{}"), ("cells", "cells", "{}"),
            ("initiation_radius_fraction", "initiation r/R", "{:.2f}"), ("zone", "zone", "{}"),
            ("initiation_voltage_V", "initiation V", "{:.3f}"), ("initiation_state_of_charge", "initiation SOC", "{:.2f}"),
            ("fastest_growth_voltage_V", "fastest crack growth at V", "{:.3f}"),
-           ("crack_volume_fraction", "crack volume fraction at 4.3 V", "{:.3f}"), ("state", "state", "{}"))
+           ("crack_volume_fraction", "crack volume fraction at 4.3 V", "{:.3f}"), ("state", "state", "{}"),
+           ("status", "run", "{}"))
 
 
 def fastest_growth_voltage(voltage_V, crack_volume_fraction) -> float:
@@ -72,7 +74,7 @@ def row_of(seed: int, summary: dict, timeseries: list[dict]) -> dict:
             "fastest_growth_voltage_V": fastest_growth_voltage([r["voltage_V"] for r in timeseries],
                                                                [r["crack_volume_fraction"] for r in timeseries]),
             "crack_volume_fraction": fracture["crack_volume_fraction"], "state": fracture["state"],
-            "run_time_s": summary.get("wall_time_s", math.nan)}
+            "status": summary["status"], "run_time_s": summary.get("wall_time_s", math.nan)}
 
 
 def read_timeseries(folder: Path) -> list[dict]:
@@ -86,7 +88,7 @@ def markdown(rows: list[dict]) -> str:
     stats = aggregate(rows, (), METRICS)[0] if rows else {"n": 0}
     core = sum(row["zone"] == "core" for row in rows)
     summary_row = {"seed": f"mean ± std ({stats['n']} seeds)", "cells": "",
-                   "zone": f"core in {core} of {len(rows)}", "state": ""}
+                   "zone": f"core in {core} of {len(rows)}", "state": "", "status": ""}
     for metric in METRICS:
         mean, std = stats.get(f"{metric}_mean", math.nan), stats.get(f"{metric}_std", math.nan)
         summary_row[metric] = "-" if not math.isfinite(mean) else \
@@ -94,7 +96,7 @@ def markdown(rows: list[dict]) -> str:
     parks = {"seed": "Parks et al. 2023 (as issue 17 quotes)", "cells": "", "zone": PARKS["zone"],
              "initiation_radius_fraction": "centre", "initiation_voltage_V": f"~{PARKS['initiation_voltage_V']}",
              "initiation_state_of_charge": "-", "fastest_growth_voltage_V": f"> {PARKS['fastest_growth_voltage_V']}",
-             "crack_volume_fraction": f"~{PARKS['crack_volume_fraction']}", "state": ""}
+             "crack_volume_fraction": f"~{PARKS['crack_volume_fraction']}", "state": "", "status": ""}
     text_columns = [(key, title, "{}") for key, title, _ in COLUMNS]
     return ("# Crack initiation in a random NMC811 polycrystal, first charge to 4.3 V\n\n"
             + markdown_table(rows, COLUMNS) + "\n" + markdown_table([summary_row, parks], text_columns)
@@ -104,17 +106,23 @@ def markdown(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = study_parser(__doc__, quick_help="8 grains, coarse mesh, 4 steps (a smoke test)")
     parser.add_argument("--seeds", type=int, default=3, help="geometry.seed = 1..N (default 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds = {args.seeds}: must be >= 1")
+    if args.jobs < 1:
+        parser.error(f"--jobs = {args.jobs}: must be >= 1")
     folder = claim_study_folder(args.out)
-    rows = []
-    for seed in range(1, args.seeds + 1):
-        run = folder / "runs" / f"seed_{seed}"
+
+    def run(seed: int) -> dict | None:
         overrides = [f"geometry.seed={seed}", *(QUICK if args.quick else ())]
-        summary = run_case_once(REPO / "cases" / f"{CASE}.toml", run, overrides, args.force)
-        if summary is not None and "fracture" in summary:
-            rows.append(row_of(seed, summary, read_timeseries(run)))
+        return run_case_once(REPO / "cases" / f"{CASE}.toml", folder / "runs" / f"seed_{seed}", overrides, args.force)
+
+    seeds = range(1, args.seeds + 1)
+    with ThreadPoolExecutor(args.jobs) as pool:     # each run is its own process: threads only wait
+        summaries = list(pool.map(run, seeds))
+    rows = [row_of(seed, summary, read_timeseries(folder / "runs" / f"seed_{seed}"))
+            for seed, summary in zip(seeds, summaries) if summary is not None and "fracture" in summary]
     write_csv(folder / "rows.csv", rows)
     write_tables(folder, {"rows": rows, "parks_2023": PARKS}, markdown(rows))
     return 0 if len(rows) == args.seeds else 1
