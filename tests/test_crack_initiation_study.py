@@ -32,12 +32,12 @@ def _fake_run(folder, seed):
     initiation = {1: {"radius_fraction": 0.2, "voltage_V": 4.05, "state_of_charge": 0.6},
                   2: {"radius_fraction": 0.9, "voltage_V": 4.15, "state_of_charge": 0.7}}.get(seed)
     final = {1: 0.08, 2: 0.02, 3: 0.0}[seed]
-    summary = {"status": "completed", "time": {}, "mesh": {"cells": 100 * seed}, "wall_time_s": 1.0,
+    summary = {"status": "completed", "time": {}, "mesh": {"cells": 100 * seed}, "timing_s": {"total": 1.0},
                "fracture": {"initiation": initiation, "crack_volume_fraction": final,
                             "state": "broken" if final > 0.05 else ("mild" if final else "intact")}}
     (folder / "summary.json").write_text(json.dumps(summary))
-    rows = ["voltage_V,crack_volume_fraction,fracture_state", "3.8,0,intact", "4.0,0,intact",
-            f"4.1,{final / 4},mild", f"4.3,{final},mild"]
+    rows = ["time_s,phase,voltage_V,crack_volume_fraction,fracture_state", "0,start,3.8,0,intact", "1,cc,4.0,0,intact",
+            f"2,cc,4.1,{final / 4},mild", f"3,cc,4.3,{final},mild"]
     (folder / "timeseries.csv").write_text("\n".join(rows) + "\n")
     return summary
 

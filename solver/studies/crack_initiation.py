@@ -10,7 +10,8 @@ damage with weaker grain boundaries) for geometry.seed = 1..N (grain layout and 
 - the particle voltage and state of charge at initiation;
 - the voltage at which the crack volume grows fastest (the largest d(crack volume fraction) / dV between two
   recorded states of the charge);
-- the crack volume fraction at the end of the charge (4.3 V);
+- the crack volume fraction at the end of the charge (4.3 V; at the end of the run for one that failed, which the
+  table's "run" column says);
 
 next to Parks et al., J. Mater. Chem. A 11 (2023) 21322 (docs/crack_initiation_study.md says which of their
 numbers could be checked). --quick: a coarse mesh, 8 grains and 4 steps (a smoke test of the pipeline, not a
@@ -41,8 +42,8 @@ COLUMNS = (("seed", "seed", "{}"), ("cells", "cells", "{}"),
            ("initiation_radius_fraction", "initiation r/R", "{:.2f}"), ("zone", "zone", "{}"),
            ("initiation_voltage_V", "initiation V", "{:.3f}"), ("initiation_state_of_charge", "initiation SOC", "{:.2f}"),
            ("fastest_growth_voltage_V", "fastest crack growth at V", "{:.3f}"),
-           ("crack_volume_fraction", "crack volume fraction at 4.3 V", "{:.3f}"), ("state", "state", "{}"),
-           ("status", "run", "{}"))
+           ("crack_volume_fraction", "crack volume fraction at the end (4.3 V if completed)", "{:.3f}"),
+           ("state", "state", "{}"), ("status", "run", "{}"), ("run_time_s", "run time (s)", "{:.0f}"))
 
 
 def fastest_growth_voltage(voltage_V, crack_volume_fraction) -> float:
@@ -64,7 +65,7 @@ def zone_of(radius_fraction: float) -> str:
 
 
 def row_of(seed: int, summary: dict, timeseries: list[dict]) -> dict:
-    """One seed's row from its summary.json and timeseries.csv rows (dicts of floats and the fracture_state)."""
+    """One seed's row from its summary.json and timeseries.csv rows (read_timeseries)."""
     fracture = summary["fracture"]
     initiation = fracture["initiation"] or {}
     radius = initiation.get("radius_fraction", math.nan)
@@ -74,12 +75,13 @@ def row_of(seed: int, summary: dict, timeseries: list[dict]) -> dict:
             "fastest_growth_voltage_V": fastest_growth_voltage([r["voltage_V"] for r in timeseries],
                                                                [r["crack_volume_fraction"] for r in timeseries]),
             "crack_volume_fraction": fracture["crack_volume_fraction"], "state": fracture["state"],
-            "status": summary["status"], "run_time_s": summary.get("wall_time_s", math.nan)}
+            "status": summary["status"], "run_time_s": summary["timing_s"]["total"]}
 
 
 def read_timeseries(folder: Path) -> list[dict]:
+    """The voltage and crack volume fraction of every recorded state of a run (timeseries.csv)."""
     with open(folder / "timeseries.csv") as stream:
-        return [{key: value if key == "fracture_state" else float(value) for key, value in row.items() if value}
+        return [{key: float(row[key]) for key in ("voltage_V", "crack_volume_fraction")}
                 for row in csv.DictReader(stream)]
 
 
@@ -88,7 +90,7 @@ def markdown(rows: list[dict]) -> str:
     stats = aggregate(rows, (), METRICS)[0] if rows else {"n": 0}
     core = sum(row["zone"] == "core" for row in rows)
     summary_row = {"seed": f"mean ± std ({stats['n']} seeds)", "cells": "",
-                   "zone": f"core in {core} of {len(rows)}", "state": "", "status": ""}
+                   "zone": f"core in {core} of {len(rows)}", "state": "", "status": "", "run_time_s": ""}
     for metric in METRICS:
         mean, std = stats.get(f"{metric}_mean", math.nan), stats.get(f"{metric}_std", math.nan)
         summary_row[metric] = "-" if not math.isfinite(mean) else \
@@ -96,7 +98,8 @@ def markdown(rows: list[dict]) -> str:
     parks = {"seed": "Parks et al. 2023 (as issue 17 quotes)", "cells": "", "zone": PARKS["zone"],
              "initiation_radius_fraction": "centre", "initiation_voltage_V": f"~{PARKS['initiation_voltage_V']}",
              "initiation_state_of_charge": "-", "fastest_growth_voltage_V": f"> {PARKS['fastest_growth_voltage_V']}",
-             "crack_volume_fraction": f"~{PARKS['crack_volume_fraction']}", "state": "", "status": ""}
+             "crack_volume_fraction": f"~{PARKS['crack_volume_fraction']}", "state": "", "status": "",
+             "run_time_s": ""}
     text_columns = [(key, title, "{}") for key, title, _ in COLUMNS]
     return ("# Crack initiation in a random NMC811 polycrystal, first charge to 4.3 V\n\n"
             + markdown_table(rows, COLUMNS) + "\n" + markdown_table([summary_row, parks], text_columns)
