@@ -20,7 +20,6 @@ result). Writes DIR/rows.csv, DIR/table.json and DIR/table.md.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +33,7 @@ CASE = "ncm811_polycrystal_initiation"
 CORE_RADIUS_FRACTION = 0.5          # "core": inside half the radius (the paper's "centre")
 QUICK = ("geometry.grain_count=8", "mesh.cell_size_fraction=0.3", "mesh.surface_cell_size_fraction=0.3",
          "protocol.steps_per_charge=4", "protocol.voltage_tolerance_V=0.01")
-# What issue 17 quotes from Parks et al. (2023): the study doc says which of these the stored text confirmed.
+# What issue 17 quotes from Parks et al. (2023); none of it could be checked against the paper's text (the study doc)
 PARKS = {"zone": "core", "initiation_voltage_V": 4.0, "fastest_growth_voltage_V": 4.1, "crack_volume_fraction": 0.09}
 METRICS = ("initiation_radius_fraction", "initiation_voltage_V", "initiation_state_of_charge",
            "fastest_growth_voltage_V", "crack_volume_fraction")
