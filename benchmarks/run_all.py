@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
-Full sizes take ~60-90 minutes on a 2-core machine (the 1M-unknown scaling points and LU at 500k
-dominate); --quick runs every benchmark on small sizes in a few minutes (a smoke test of the scripts, not the
+Full sizes take ~75-105 minutes on a 2-core machine (estimated; the 1M-unknown scaling points on 1 and 2 ranks
+and LU at 500k dominate); --quick runs every benchmark on small sizes in a few minutes (a smoke test of the scripts, not the
 targets). Numbers are noisy on shared machines: the ratios inside one run are what count.
 """
 from __future__ import annotations
