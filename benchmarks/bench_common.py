@@ -55,8 +55,8 @@ PARTICLES = {
     "sphere": BenchParticle(CASE, CELLS_AT_UNIT_SIZE * UNKNOWNS_PER_CELL,
                             settings=('geometry.symmetry="full"', "mesh.min_quality=0.01")),
     # the realistic microstructure: P-NCM83 (anisotropic layered-oxide grains, ~50 pores of the study's scaled
-    # FIB-SEM volumes) with 100 Voronoi grains; measured 150k unknowns at h = 0.15, 263k at 0.095. Grain
-    # boundaries meeting pores leave slivers (minSICN ~1e-4), accepted as in benchmarks/mesh_scaling.py
+    # FIB-SEM volumes) with 100 Voronoi grains; measured 150k unknowns at h = 0.15, 263k at 0.095. Voronoi edges
+    # of < 1 nm leave slivers (minSICN ~1e-3, docs/performance.md section 3), accepted as in mesh_scaling.py
     "polycrystal": BenchParticle(REPO / "cases" / "p_ncm83.toml", 129.0, fixed_unknowns=1.12e5,
                                  settings=("geometry.grain_count=100", "mesh.min_quality=1e-5")),
 }
