@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from solver.launcher import MPI_ENVIRONMENT, mpi_command
@@ -26,15 +27,49 @@ UNKNOWNS_PER_CELL = 5.2
 CELLS_AT_UNIT_SIZE = 16.5
 
 
+@dataclass(frozen=True)
+class BenchParticle:
+    """A benchmark particle meshed with one cell size h (fraction of R) everywhere, sized for a target unknown
+    count by unknowns ~ fixed_unknowns + unknowns_at_unit_size / h^3 (measured; the fixed part is what the pores'
+    curvature refines whatever h is). The benchmarks print the unknowns they got."""
+    case: Path
+    unknowns_at_unit_size: float
+    fixed_unknowns: float = 0.0
+    settings: tuple[str, ...] = ()
+
+    def cell_size(self, unknowns: float) -> float:
+        """Uniform cell size (fraction of R) whose mesh has about `unknowns` unknowns (below the fixed part's
+        reach the coarsest sensible mesh: a fifth of the target left to h)."""
+        free = max(unknowns - self.fixed_unknowns, 0.2 * unknowns)
+        return (self.unknowns_at_unit_size / free) ** (1.0 / 3.0)
+
+    def overrides(self, cell_size_fraction: float, extra=()) -> list[str]:
+        """Case overrides: the particle's settings and the uniform cell size (volume, surfaces, interfaces)."""
+        h = f"{cell_size_fraction:.5f}"
+        return [*self.settings, f"mesh.cell_size_fraction={h}", f"mesh.surface_cell_size_fraction={h}",
+                f"mesh.interface_cell_size_fraction={h}", *extra]
+
+
+PARTICLES = {
+    # the verification sphere as a full (floating) sphere
+    "sphere": BenchParticle(CASE, CELLS_AT_UNIT_SIZE * UNKNOWNS_PER_CELL,
+                            settings=('geometry.symmetry="full"', "mesh.min_quality=0.01")),
+    # the realistic microstructure: P-NCM83 (anisotropic layered-oxide grains, ~50 pores of the study's scaled
+    # FIB-SEM volumes) with 100 Voronoi grains; measured 150k unknowns at h = 0.15, 263k at 0.095. Voronoi edges
+    # of < 1 nm leave slivers (minSICN ~1e-3, docs/performance.md section 3), accepted as in mesh_scaling.py
+    "polycrystal": BenchParticle(REPO / "cases" / "p_ncm83.toml", 129.0, fixed_unknowns=1.12e5,
+                                 settings=("geometry.grain_count=100", "mesh.min_quality=1e-5")),
+}
+
+
 def cell_size_for_unknowns(unknowns: float) -> float:
     """Uniform cell size (fraction of R) whose full-sphere mesh has about `unknowns` unknowns."""
-    return (CELLS_AT_UNIT_SIZE * UNKNOWNS_PER_CELL / unknowns) ** (1.0 / 3.0)
+    return PARTICLES["sphere"].cell_size(unknowns)
 
 
 def sphere_overrides(cell_size_fraction: float, extra=()) -> list[str]:
     """The verification sphere as a full (floating) sphere with a uniform mesh of the given size."""
-    return ['geometry.symmetry="full"', f"mesh.cell_size_fraction={cell_size_fraction:.5f}",
-            f"mesh.surface_cell_size_fraction={cell_size_fraction:.5f}", "mesh.min_quality=0.01", *extra]
+    return PARTICLES["sphere"].overrides(cell_size_fraction, extra)
 
 
 def peak_memory_bytes() -> int:
@@ -62,6 +97,37 @@ def run_worker(task: dict, ranks: int = 1, timeout_s: float = 600.0) -> dict:
         return {"error": "killed (out of memory?)" if killed else f"exit {done.returncode}: {tail[:200]}",
                 "wall_s": time.perf_counter() - started}
     return json.loads(lines[-1])
+
+
+def step_row(result: dict) -> dict:
+    """The table row of one worker `steps` result: per-step times, per-unknown costs, iterations, memory."""
+    n = result["unknowns"]
+    return {"ranks": result["ranks"], "unknowns": n, "cells": result["cells"], "step_s": result["mean_step_s"],
+            "cpu_s": result["mean_cpu_s"], "ksp_s": result["mean_ksp_s"],
+            "us_per_unknown": 1e6 * result["mean_step_s"] / n, "cpu_us_per_unknown": 1e6 * result["mean_cpu_s"] / n,
+            "mech_its": max(its[1] for its in result["iterations"]),
+            "kb_per_unknown": result["peak_memory_bytes"] / n / 1024,
+            "marginal_kb": (result["peak_memory_bytes"] - result["baseline_memory_bytes"]) / n / 1024,
+            "first_solve_s": result["first_mechanics_s"]}
+
+
+def rank_ratios(name: str, by_ranks: dict[int, list[dict]]) -> list[str]:
+    """RATIO lines of the speed-up of every rank count over the first, size by size (rows gain `speedup`)."""
+    counts = sorted(by_ranks)
+    first = {row["unknowns"]: row for row in by_ranks[counts[0]]}
+    for row in by_ranks[counts[0]]:
+        row["speedup"] = 1.0
+    lines = []
+    for ranks in counts[1:]:
+        for row in by_ranks[ranks]:
+            one = first.get(row["unknowns"])
+            if one is None:
+                continue
+            row["speedup"] = one["step_s"] / row["step_s"]
+            lines.append(f"RATIO {name}, {row['unknowns']} unknowns: time per step {counts[0]} -> {ranks} ranks "
+                         f"speed-up {row['speedup']:.2f} (KSPSolve {one['ksp_s'] / row['ksp_s']:.2f}; "
+                         f"mechanics iterations {one['mech_its']} -> {row['mech_its']})")
+    return lines
 
 
 def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/mpi_ranks.py [--unknowns 1.5e5] [--ranks 1 2] [--steps 3]
 
 Each rank count runs benchmarks/worker.py under mpirun (a fresh job; mesh from the cache). Prints wall time
-per step (slowest rank), bare KSPSolve time and the speed-up against the first rank count. On a 2-core
+per step (slowest rank), bare KSPSolve time and the speed-up against the first rank count.
+(benchmarks/scaling.py measures 1 and 2 ranks at every size; this one takes any rank counts at one size.) On a 2-core
 machine shared with other work the speed-up is bounded by the cores actually free.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from bench_common import banner, cell_size_for_unknowns, run_worker, sphere_overrides, table
+from bench_common import banner, cell_size_for_unknowns, rank_ratios, run_worker, sphere_overrides, step_row, table
 
 
 def main() -> None:
@@ -26,27 +27,22 @@ def main() -> None:
     overrides = sphere_overrides(cell_size_for_unknowns(args.unknowns), args.overrides)
     # the mesh is built (and cached) by a serial run first, so no rank count pays for meshing
     run_worker({"task": "steps", "steps": 0, "overrides": overrides}, timeout_s=args.timeout)
-    rows = []
+    by_ranks = {}
     for ranks in args.ranks:
         result = run_worker({"task": "steps", "steps": args.steps, "overrides": overrides}, ranks=ranks,
                             timeout_s=args.timeout)
         if "error" in result:
             print(f"  {ranks} rank(s): {result['error']}")
             continue
-        rows.append({"ranks": ranks, "unknowns": result["unknowns"], "step_s": result["mean_step_s"],
-                     "ksp_s": result["mean_ksp_s"], "first_s": result["first_mechanics_s"],
-                     "mech_its": max(its[1] for its in result["iterations"])})
-    if not rows:
+        by_ranks[ranks] = [step_row(result)]
+    if not by_ranks:
         return
-    for row in rows:
-        row["speedup"] = rows[0]["step_s"] / row["step_s"]
-        row["ksp_speedup"] = rows[0]["ksp_s"] / row["ksp_s"]
-    print(table(rows, [("ranks", "ranks", "d"), ("unknowns", "unknowns", "d"), ("step_s", "s/step", ".2f"),
-                       ("ksp_s", "KSP s/step", ".2f"), ("first_s", "1st solve s", ".2f"), ("mech_its", "mech its", "d"),
-                       ("speedup", "speed-up", ".2f"), ("ksp_speedup", "KSP speed-up", ".2f")]))
-    for row in rows[1:]:
-        print(f"RATIO time per step {rows[0]['ranks']} rank(s) / {row['ranks']} ranks = {row['speedup']:.2f} "
-              f"(KSPSolve {row['ksp_speedup']:.2f})")
+    lines = rank_ratios("sphere", by_ranks)
+    print(table([rows[0] for rows in by_ranks.values()],
+                [("ranks", "ranks", "d"), ("unknowns", "unknowns", "d"), ("step_s", "s/step", ".2f"),
+                 ("ksp_s", "KSP s/step", ".2f"), ("first_solve_s", "1st solve s", ".2f"),
+                 ("mech_its", "mech its", "d"), ("speedup", "speed-up", ".2f")]))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
