@@ -1,6 +1,6 @@
 """Meshing time and peak memory against grain count and pore count, with the ratios (issue 16).
 
-    .venv/bin/python benchmarks/mesh_scaling.py [--grains 50 100 200] [--pores gp_ncm83_unscaled:1 p_ncm83:1]
+    .venv/bin/python benchmarks/mesh_scaling.py [--grains 100 300 1000] [--pores gp_ncm83_unscaled:1 p_ncm83:1]
                                                [--repeats 2] [--set KEY=VALUE ...]
     .venv/bin/python benchmarks/mesh_scaling.py --grains 1000 --pores --repeats 1 \
         --set mesh.cell_size_fraction=0.15 --set mesh.surface_cell_size_fraction=0.1    # cells ~ the grain size
@@ -48,7 +48,7 @@ def measure(label: str, case: str, overrides: list[str], repeats: int, timeout_s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grains", type=int, nargs="*", default=[50, 100, 200])
+    parser.add_argument("--grains", type=int, nargs="*", default=[100, 300, 1000])
     parser.add_argument("--pores", nargs="*", default=["gp_ncm83_unscaled:1", "p_ncm83:1"],
                         help="CASE:VOLUME_SCALE items of the pore series")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics damage]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
-Full sizes take ~75-105 minutes on a 2-core machine (estimated; the 1M-unknown scaling points on 1 and 2 ranks
+Full sizes take ~85-115 minutes on a 2-core machine (estimated; the 1M-unknown scaling points on 1 and 2 ranks
 and LU at 500k dominate); --quick runs every benchmark on small sizes in a few minutes (a smoke test of the scripts, not the
 targets). Numbers are noisy on shared machines: the ratios inside one run are what count.
 """

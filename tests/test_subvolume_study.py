@@ -36,6 +36,21 @@ def test_run_overrides_place_the_cube_and_choose_the_profile():
     overrides = study.run_overrides("gp", "rim", 4)
     assert 'geometry.porosity="gp_ncm83"' in overrides
     assert "geometry.centre_radius_fraction=0.75" in overrides and "geometry.seed=4" in overrides
+    ni96 = study.run_overrides("p", "core", 2, material="ni96")
+    assert 'geometry.porosity="p_ni96"' in ni96 and 'material.parameter_set="ni96"' in ni96
+    assert study.run_label("p", "core", 2, "ni96") == "p_ni96_core_seed2"
+    assert study.run_row("gp", "core", 2, _summary(1e9, 7.2e-18), 1.0, "ni96")["case"] == "gp_ni96_core"
+
+
+def test_material_overrides_make_valid_cases():
+    """Every material's overrides validate on the sub-volume case (the Ni96 parameter set and its window)."""
+    import solver
+
+    end_of_charge = {"ncm83": 0.20, "ni96": 0.11}      # x at 4.3 V of cases/p_ncm83.toml and cases/p_ni96.toml
+    for material in study.MATERIALS:
+        case = solver.Case.from_toml(study.CASE, study.run_overrides("gp", "rim", 1, material=material))
+        assert case["material"]["parameter_set"] == material
+        assert case["operation"]["li_fraction_end"] == pytest.approx(end_of_charge[material])
 
 
 @pytest.mark.slow

@@ -30,7 +30,15 @@ from solver.studies.section_study import comparison_lines, run_lines, write_outp
 REPO = Path(__file__).resolve().parents[2]
 CASE = REPO / "cases" / "subvolume_ncm83_core.toml"
 POSITIONS = {"core": 0.25, "rim": 0.75}
-POROSITY = {"p": "p_ncm83", "gp": "gp_ncm83"}
+POROSITY = ("p", "gp")
+# Each material as its particle case sets it (cases/p_ncm83.toml is the sub-volume case's own; cases/p_ni96.toml):
+# the parameter set, the 1C capacity, the 4.3 V end of charge and steps that sample the misfit peak.
+MATERIALS = {
+    "ncm83": [],
+    "ni96": ['material.name="LiNi0.96Co0.02Mn0.02O2 grains (anisotropic lattice strain, isotropic stiffness)"',
+             'material.parameter_set="ni96"', "operation.capacity_li_fraction=0.892", "operation.li_fraction_end=0.11",
+             "time.steps=7"],
+}
 RUN_OVERRIDES = ["output.fields=false", "output.progress=false"]
 # A smoke-test size (tests/test_subvolume_study.py): a 1 um cube (15 grains), coarse cells, 2 steps. Not a result.
 QUICK_OVERRIDES = ["geometry.edge_um=1.0", "mesh.cell_size_fraction=0.1", "mesh.surface_cell_size_fraction=0.1",
@@ -43,13 +51,18 @@ TABLE_METRICS = tuple(f"{tag}_{m}" for tag in ("peak", "end") for m in (
     "porosity",)
 
 
-def run_label(pores: str, position: str, seed: int) -> str:
-    return f"{pores}_{position}_seed{seed}"
+def cube_group(position: str, material: str = "ncm83") -> str:
+    """The name GP and P are paired under: the position (NCM83, the first study's names) or material_position."""
+    return position if material == "ncm83" else f"{material}_{position}"
 
 
-def run_overrides(pores: str, position: str, seed: int, extra=()) -> list[str]:
-    return [f'geometry.porosity="{POROSITY[pores]}"', f"geometry.centre_radius_fraction={POSITIONS[position]}",
-            f"geometry.seed={seed}", *RUN_OVERRIDES, *extra]
+def run_label(pores: str, position: str, seed: int, material: str = "ncm83") -> str:
+    return f"{pores}_{cube_group(position, material)}_seed{seed}"
+
+
+def run_overrides(pores: str, position: str, seed: int, extra=(), material: str = "ncm83") -> list[str]:
+    return [f'geometry.porosity="{pores}_{material}"', f"geometry.centre_radius_fraction={POSITIONS[position]}",
+            f"geometry.seed={seed}", *MATERIALS[material], *RUN_OVERRIDES, *extra]
 
 
 def _window_columns(window: dict, tag: str) -> dict:
@@ -59,13 +72,14 @@ def _window_columns(window: dict, tag: str) -> dict:
     return row
 
 
-def run_row(pores: str, position: str, seed: int, summary: dict, seconds: float) -> dict:
+def run_row(pores: str, position: str, seed: int, summary: dict, seconds: float, material: str = "ncm83") -> dict:
     """One table row. "case" and "material" follow section_study's naming (gp_<group>, p_<group>) so that its
     statistics pair P with GP within a position."""
     description = summary["mesh"]["description"]
     interior = summary["grain_boundaries"]["interior"]
     edge_m = description["edge_um"] * 1e-6
-    row = {"case": f"{pores}_{position}", "material": position, "pores": pores.upper(), "seed": seed,
+    group = cube_group(position, material)
+    row = {"case": f"{pores}_{group}", "material": group, "pores": pores.upper(), "seed": seed,
            "grains": description["grain_count"], "pore_count": description["pore_count"],
            "cells": summary["mesh"]["cells"], "status": summary["status"],
            "porosity": 1.0 - summary["particle"]["modelled_volume_m3"] / edge_m**3,
@@ -96,22 +110,25 @@ def main(argv=None) -> int:
     parser = study_parser(__doc__, "tiny smoke-test runs: a 1 um cube, 2 steps (not a result)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N per cube (default 5)")
     parser.add_argument("--positions", nargs="+", default=list(POSITIONS), choices=list(POSITIONS))
+    parser.add_argument("--materials", nargs="+", default=["ncm83"], choices=list(MATERIALS),
+                        help="the particles' materials and porosity presets (default ncm83)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.exit(2, f"error: --seeds = {args.seeds}: need >= 1\n")
     out = claim_study_folder(args.out)
     extra = QUICK_OVERRIDES if args.quick else []
     rows = []
-    for position in args.positions:
-        for seed in range(1, args.seeds + 1):
-            for pores in POROSITY:
-                label = run_label(pores, position, seed)
-                started = time.perf_counter()
-                summary = run_case_once(CASE, out / "runs" / label, run_overrides(pores, position, seed, extra),
-                                        force=args.force)
-                if summary is None:
-                    continue
-                rows.append(run_row(pores, position, seed, summary, time.perf_counter() - started))
+    for material in args.materials:
+        for position in args.positions:
+            for seed in range(1, args.seeds + 1):
+                for pores in POROSITY:
+                    label = run_label(pores, position, seed, material)
+                    started = time.perf_counter()
+                    summary = run_case_once(CASE, out / "runs" / label,
+                                            run_overrides(pores, position, seed, extra, material), force=args.force)
+                    if summary is None:
+                        continue
+                    rows.append(run_row(pores, position, seed, summary, time.perf_counter() - started, material))
                 print(f"  done {label} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     table = write_outputs(rows, out, report)
     print(table.read_text())
