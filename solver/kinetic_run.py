@@ -117,9 +117,9 @@ class FieldStepper:
         problem = self.problem
         try:
             self.last_report = problem.advance(dt, self.previous_dt, self.scheme)
-        except SolveError:
+        except SolveError as failure:
             problem.reject_step()
-            raise NewtonFailure(t_new) from None
+            raise NewtonFailure(t_new, str(failure)) from None
         low, high = problem.li_content_range()
         if low < 0.0 or high > self.c_max:
             problem.reject_step()

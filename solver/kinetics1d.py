@@ -460,20 +460,20 @@ class ProtocolRun:
             return _met(at_start)
         h_old = None if phase.kind == "cv" and "current_A" in phase.stops else max(at_start.values())
         tiny_steps = 0
+        reason = ""        # why the last rejected step failed, where the stepper said (e.g. a coupled solve's message)
         while True:
             dt = min(dt, phase.dt_max_s, time_limit - t_phase)
             start = s.save()
             try:
                 self._take(phase, dt)
-            except NewtonFailure:
+            except NewtonFailure as failure:
                 s.restore(start)
                 record.rejected_steps += 1
+                reason = failure.reason
                 dt *= 0.5
                 if dt < 1e-12 * max(phase.dt_max_s, 1.0) or record.rejected_steps > _MAX_HALVINGS * (record.steps + 1):
-                    raise SolveError(f"{record.label}: no converged step at t = {self.t:.6g} s (the particle is "
-                                     f"{'empty' if self.x_mean() < 0.5 else 'full'} at the surface, x_s = "
-                                     f"{s.surface_li_fraction():.4g}, before any stop condition "
-                                     f"({', '.join(phase.stops)}) was met: an unreachable stop?)") from None
+                    raise SolveError(_no_converged_step(record.label, self.t, reason, self.x_mean(),
+                                                        s.surface_li_fraction(), phase.stops)) from None
                 continue
             tiny_steps = tiny_steps + 1 if dt < _TINY_STEP_FRACTION * phase.dt_max_s else 0
             if tiny_steps > _MAX_TINY_STEPS:
@@ -597,6 +597,16 @@ def protocol_outcome(protocol, stop_on_failure: bool) -> tuple[str, str]:
             raise
         return "failed", str(exc)
     return "completed", ""
+
+
+def _no_converged_step(label: str, t_s: float, reason: str, x_mean: float, x_surface: float, stops) -> str:
+    """Why a protocol step ended without a converged time step: the last failure's own reason where the stepper
+    gave one (a coupled field's solve), else the usual cause, a surface Li limit reached before the stop."""
+    if reason:
+        return f"{label}: no converged step at t = {t_s:.6g} s, down to the smallest time step; the last try: {reason}"
+    return (f"{label}: no converged step at t = {t_s:.6g} s (the particle is {'empty' if x_mean < 0.5 else 'full'} "
+            f"at the surface, x_s = {x_surface:.4g}, before any stop condition ({', '.join(stops)}) was met: an "
+            "unreachable stop?)")
 
 
 def run_cycles(run: ProtocolRun, steps: list[Step], cycles: int, stop_on_failure: bool,

@@ -328,7 +328,12 @@ class Stepper:
 
 
 class NewtonFailure(Exception):
-    """A Newton iteration of a step did not converge (the step is retried smaller)."""
+    """A Newton iteration of a step did not converge (the step is retried smaller). `reason`: why, where the
+    stepper knows it (a coupled solve's own SolveError message), for the error raised when no step converges."""
+
+    def __init__(self, t_s: float | None = None, reason: str = ""):
+        super().__init__(t_s, reason)
+        self.reason = reason
 
 
 def _march(stepper: Stepper, times_s: np.ndarray, dt_max_s: float | None) -> np.ndarray:

@@ -156,3 +156,20 @@ def test_cycle_jumping_without_a_protocol_is_refused_naming_the_key():
     del raw["kinetics"], raw["protocol"]
     with pytest.raises(CaseError, match=r"damage.cycle_jumping = true: needs a \[kinetics\] case with a \[protocol\]"):
         validate_case(raw)
+
+
+def test_a_protocol_step_that_cannot_go_on_names_the_cause_of_its_last_try(tmp_path):
+    """The coarse crack-initiation polycrystal (4 grains, cells above l: test_regression's overrides) cracks through
+    in its first hour at C/10 to 4.3 V; with whole grains degraded to the residual stiffness the mechanics CG then
+    stops (PETSc DIVERGED_INDEFINITE_PC) at every step size. The failed run names that cause, not a surface Li limit
+    (which a protocol step assumed before: "the particle is full at the surface")."""
+    import solver
+    from test_regression import CASES, COARSE, KINETIC_COARSE, PINNED
+
+    case = solver.Case.from_toml(CASES / "ncm811_polycrystal_initiation.toml",
+                                 PINNED + COARSE["polycrystal"] + KINETIC_COARSE + ["output.fields=false"])
+    result = solver.run(case, out=tmp_path / "run", pictures=False)
+    assert result.status == "failed"
+    message = result.summary["message"]
+    assert "no converged step" in message and "the last try: mechanics: linear solver did not converge" in message
+    assert "at the surface" not in message
