@@ -1,6 +1,6 @@
 """Every benchmark in one go, each in its own process, then the RATIO lines collected at the end.
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics damage]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only pipeline amg scaling mpi mesh meshscale reduced gaps adaptive kinetics damage sectioncycles]
     make benchmarks            (the same, full sizes; `make benchmarks-quick` for the small ones)
 
 Full sizes take ~85-115 minutes on a 2-core machine (estimated; the 1M-unknown scaling points on 1 and 2 ranks
@@ -42,6 +42,8 @@ BENCHMARKS = {
     "kinetics": ("kinetics_step.py", [], ["--cell-size", "0.25", "--steps", "4"]),
     # one damage solve vs one mechanics solve on the shipped damage particle and a 30-grain polycrystal (~5 min)
     "damage": ("damage_cost.py", [], ["--particles", "dense"]),
+    # 100 cycles of the 400-grain damage section with cycle jumping (~4 min CPU; target < 1 h)
+    "sectioncycles": ("section_cycles.py", [], ["--cycles", "4", "--grains", "40"]),
 }
 DEFAULT = [name for name in BENCHMARKS if name != "mpi"]
 
