@@ -42,9 +42,11 @@ def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.
     options = PETSc.Options()
     for key, value in PRESETS[preset].items():
         options[f"{prefix}{key}"] = value
-    options[f"{prefix}ksp_rtol"] = rtol
-    options[f"{prefix}ksp_atol"] = 1e-50
-    options[f"{prefix}ksp_max_it"] = 2000
+    direct = PRESETS[preset]["ksp_type"] == "preonly"
+    if not direct:    # a direct solve reads no tolerances: set, they would be reported unused at PETSc's exit
+        options[f"{prefix}ksp_rtol"] = rtol
+        options[f"{prefix}ksp_atol"] = 1e-50
+        options[f"{prefix}ksp_max_it"] = 2000
     ksp = PETSc.KSP().create(comm)
     ksp.setOptionsPrefix(prefix)
     if matrix is not None:
@@ -52,7 +54,7 @@ def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.
     ksp.setFromOptions()
     # Time steps change the fields little: the previous solution is a far better start than zero.
     # (A direct solve takes no initial guess: PETSc refuses a nonzero guess with KSPPREONLY.)
-    ksp.setInitialGuessNonzero(PRESETS[preset]["ksp_type"] != "preonly")
+    ksp.setInitialGuessNonzero(not direct)
     return ksp
 
 

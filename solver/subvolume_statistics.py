@@ -55,7 +55,7 @@ class SubvolumeStatistics(GrainBoundaryTraction):
         """The homogenised particle's stress at the cube's centre: what the window's mean fluctuates about."""
         particle = self.problem.fields["transport"].particle_field
         r = np.linalg.norm(cube_bounds_um(self.case["geometry"])[0] + 0.5 * self.case["geometry"]["edge_m"] / UM_TO_M)
-        sigma_r, sigma_t = (float(v) for v in particle.stresses(np.array([r * UM_TO_M]), t_s))
+        sigma_r, sigma_t = (float(v[0]) for v in particle.stresses(np.array([r * UM_TO_M]), t_s))
         return {"particle_scale_hydrostatic_at_centre_Pa": (sigma_r + 2 * sigma_t) / 3,
                 "particle_scale_max_principal_at_centre_Pa": max(sigma_r, sigma_t)}
 

@@ -179,6 +179,13 @@ def tolerance(key: str, golden: dict) -> tuple[float, float] | None:
     """(rel, abs) for a key; None: must be equal."""
     if key.endswith("radius_fraction"):
         return 0.0, ATOL_POSITION
+    if key.startswith("peak.") and key.endswith("time_s") and "fracture.max_damage" in golden and \
+            "protocol.2.duration_s" in golden:
+        # a cycling damage case: every cycle repeats the last one's stress peak to within what the staggered u-d
+        # tolerance moves it (RTOL_FRACTURE), so which cycle holds the largest is decided below that tolerance
+        # (dolfinx 0.9 picked another cycle than 0.5.2 for ncm811_damage_cycles): its value and place are
+        # compared, its time is not
+        return math.inf, math.inf
     if key.endswith("time_s"):
         if any(name.startswith("protocol.") for name in golden):
             # a kinetic case's steps end at located stop conditions: its times are solved values, not sums of steps
