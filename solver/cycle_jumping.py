@@ -85,17 +85,18 @@ class CycleLog:
     explicit_cycles: int = 0
     jumps: list = None
     cycles: int = 0
-    failed_at: int | None = None
+    stopped_at: int | None = None
 
     def __post_init__(self):
         self.jumps = [] if self.jumps is None else self.jumps
 
 
 def run_cycles(field, run_cycle: Callable[[int], None], cycles: int, jumping: CycleJumping | None = None,
-               failed: Callable[[], bool] | None = None) -> CycleLog:
+               stop: Callable[[], bool] | None = None) -> CycleLog:
     """Cycle `field` up to `cycles` cycles: `run_cycle(k)` solves cycle k (1-based) explicitly; with `jumping`,
-    blocks of explicit cycles alternate with jumps. Stops early at the first cycle after which `failed()` holds
-    (log.failed_at; after a jump that is the next explicit cycle's end)."""
+    blocks of explicit cycles alternate with jumps. Stops early at the first cycle after which `stop()` holds (a
+    failure criterion, or the end a study needs: log.stopped_at; after a jump that is the next explicit cycle's
+    end)."""
     log = CycleLog()
     ends = []
     while log.cycles < cycles:
@@ -103,8 +104,8 @@ def run_cycles(field, run_cycle: Callable[[int], None], cycles: int, jumping: Cy
         run_cycle(log.cycles)
         log.explicit_cycles += 1
         field.end_cycle(log.cycles, extrapolated=False)
-        if failed is not None and failed():
-            log.failed_at = log.cycles
+        if stop is not None and stop():
+            log.stopped_at = log.cycles
             break
         if jumping is None:
             continue

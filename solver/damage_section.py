@@ -133,6 +133,10 @@ OPTIONS = [
            help="a jump stops before any cell's toughness falls by more than this fraction (with cycle_jumping)"),
     Option("jump_max_cycles", INT, JUMPING.max_jump_cycles, check=whole_number(1, 10**6),
            help="the most cycles one jump extrapolates over (with cycle_jumping)"),
+    Option("stop_when_broken", BOOL, False,
+           help="end the protocol's cycles at the first cycle end whose state is 'broken' (a broken particle stays "
+                "broken: the census counts it so at later cycles); saves a population study the cycles it does "
+                "not need (needs a [kinetics] case with a [protocol])"),
 ]
 JUMP_KEYS = ("jump_fit_cycles", "jump_max_damage_increment", "jump_max_toughness_drop", "jump_max_cycles")
 
@@ -199,6 +203,9 @@ def jumping_of(damage: dict) -> CycleJumping | None:
 def check_with_protocol(damage: dict, protocol: dict | None) -> None:
     """A CaseError naming the key when cycle jumping has no protocol cycles to jump (`protocol`: the validated
     [protocol] of a [kinetics] case, None without [kinetics])."""
+    if damage["stop_when_broken"] and protocol is None:
+        raise CaseError("damage.stop_when_broken = true: needs a [kinetics] case with a [protocol] (it ends the "
+                        "protocol's cycles); leave it out without one")
     if not damage["cycle_jumping"]:
         return
     if protocol is None:

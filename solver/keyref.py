@@ -34,6 +34,8 @@ TOP_LEVEL_OPTIONS = [
 
 #: the unit a key's name ends in (longest first); keys without one are dimensionless or named in their help
 UNIT_OF_SUFFIX = (
+    ("_m2_5_mol0_5_s", "m^2.5/(mol^0.5 s)"), ("_J_m3", "J/m^3"), ("_J_m2", "J/m^2"), ("_A_m2", "A/m^2"),
+    ("_J_mol", "J/mol"), ("_mA_g", "mA/g"), ("_V", "V"),
     ("_m3_mol", "m^3/mol"), ("_mol_m3", "mol/m^3"), ("_m2_s", "m^2/s"), ("_m_s", "m/s"), ("_1_s", "1/s"),
     ("_angstrom", "angstrom"), ("_GPa", "GPa"), ("_MPa", "MPa"), ("_Pa", "Pa"), ("_um3", "um^3"), ("_um", "um"),
     ("_m3", "m^3"), ("_m", "m"), ("_K", "K"), ("_s", "s"),

@@ -176,6 +176,7 @@ class ProtocolCycles:
         self.cycle = 0                   # the last cycle solved or reached
         self.last_duration_s = 0.0       # of the last explicit cycle
         self.solved, self.extrapolated, self.jumps = 0, 0, []
+        self.stopped_broken_at = None    # the cycle end at which damage.stop_when_broken ended the cycles
 
     def run_cycle(self, cycle: int) -> None:
         start_s = self.run.t
@@ -208,10 +209,19 @@ class ProtocolCycles:
         self.problem.solve_mechanics()
         self.run.record(-1, self.cycle, "jump")
 
+    def broken(self) -> bool:
+        """Whether the last cycle end's census state is "broken" (damage.stop_when_broken ends the cycles there)."""
+        rows = self.fields["damage"].cycle_rows
+        if rows and rows[-1]["state"] == "broken":
+            self.stopped_broken_at = rows[-1]["cycle"]
+            return True
+        return False
+
     def summary(self, requested: int) -> dict:
-        """summary.json["cycles"]: requested, solved explicitly, extrapolated by jumps, and the jumps."""
+        """summary.json["cycles"]: requested, solved explicitly, extrapolated by jumps, the jumps, and the cycle
+        at which damage.stop_when_broken ended them (None: not ended so)."""
         return {"requested": requested, "solved": self.solved, "extrapolated": self.extrapolated,
-                "jumps": self.jumps}
+                "jumps": self.jumps, "stopped_broken_at": self.stopped_broken_at}
 
 
 def run_protocol_on(problem, case: dict, scales: Scales, peaks_now, after_step=None):
@@ -227,8 +237,9 @@ def run_protocol_on(problem, case: dict, scales: Scales, peaks_now, after_step=N
     run = ProtocolRun(stepper, lambda x: potential.ocp(x, potential.temperature_K), observer)
     cycling = ProtocolCycles(run, steps, problem, after_step)
     jumping = jumping_of(case["damage"]) if "damage" in case else None
+    stop = cycling.broken if "damage" in case and case["damage"]["stop_when_broken"] else None
     cycles = case["protocol"]["cycles"]
-    status, message = protocol_outcome(lambda: run_cycles(cycling, cycling.run_cycle, cycles, jumping),
+    status, message = protocol_outcome(lambda: run_cycles(cycling, cycling.run_cycle, cycles, jumping, stop),
                                        stop_on_failure=True)
     result = KineticsResult(None, run.series, run.records, None, None, status, message, cycling.summary(cycles))
     return result, observer, stepper

@@ -93,11 +93,11 @@ def test_states_carry_over_jumped_cycles_and_failures_count_as_failed(hand_built
                       10: (5, 0, 0, 2, 0, 3, 1, 0, 2, 0)}
     counts = {c: tuple(row[k] for k in COUNTED) for c, row in fast.items()}
     assert counts == {1: (5, 1, 1, 0, 1, 2, 1, 0, 1, 0),     # one charge: broken at cycle 1; first row at 3: unknown
-                      2: (5, 1, 1, 0, 2, 1, 1, 0, 0, 0),     # the one-charge run never reached cycle 2
-                      3: (5, 1, 1, 0, 1, 2, 1, 1, 0, 0),
-                      4: (5, 1, 1, 0, 2, 1, 0, 0, 1, 1),     # after the last row of a finished run: unknown
-                      5: (5, 1, 1, 0, 3, 0, 0, 0, 0, 0),
-                      10: (5, 1, 1, 0, 3, 0, 0, 0, 0, 0)}
+                      2: (5, 1, 1, 0, 1, 2, 1, 0, 1, 0),     # broken stays broken after a run's last row
+                      3: (5, 1, 1, 0, 0, 3, 1, 1, 1, 0),
+                      4: (5, 1, 1, 0, 1, 2, 0, 0, 2, 1),     # after the last row of a finished run: unknown unless broken
+                      5: (5, 1, 1, 0, 1, 2, 0, 0, 2, 1),     # (the jumped row's flag carries over)
+                      10: (5, 1, 1, 0, 1, 2, 0, 0, 2, 1)}
     row = slow[2]
     assert (row["fraction_intact"], row["fraction_mild"], row["fraction_broken"]) == (3 / 4, 1 / 4, 0.0)
     assert row["fraction_intact_se"] == pytest.approx(math.sqrt(3 / 16 / 4), rel=1e-12)
@@ -112,13 +112,13 @@ def test_chosen_cycles_grouping_and_bad_input(hand_built):
     _, sweep, folder = hand_built
     result = census(folder, cycles=[1, 30, 100], sweep=sweep, write=False)
     late = table(result.rows, 1.0)[30]
-    assert (late["failed"], late["unknown"], late["n"], late["fraction_intact"]) == (2, 3, 0, None)
+    assert (late["failed"], late["unknown"], late["n"], late["fraction_broken"]) == (2, 1, 2, 1.0)
     assert result.csv is None and not (folder.root / "census.csv").exists()
     each = census(folder, cycles=[1], pooled=[], write=False).rows    # no pooling: a group per case
     assert len(each) == 10 and sum(row["cases"] for row in each) == 10 and all("geometry.seed" in r for r in each)
     banded = census(folder, cycles=range(1, 21))          # more cycles than error bars: the interval as a band
     assert len(banded.rows) == 40 and banded.plot.stat().st_size > 5000
-    assert table(banded.rows, 1.0)[9]["mild"] == 2 and table(banded.rows, 1.0)[20]["unknown"] == 3
+    assert table(banded.rows, 1.0)[9]["mild"] == 2 and table(banded.rows, 1.0)[20]["unknown"] == 1
     with pytest.raises(CaseError, match=r"cycles = \[0, 2\]: must be a non-empty list of whole numbers >= 1"):
         census(folder, cycles=[0, 2])
     with pytest.raises(CaseError, match="'mesh.cell_size_fraction' is not a swept key"):
@@ -203,3 +203,17 @@ def test_a_real_damage_sweep_ends_in_a_census_of_its_run_ends(tmp_path):
     assert {s: int(rows[0][s]) for s in ("intact", "mild", "broken")} == {s: states.count(s) for s in
                                                                           ("intact", "mild", "broken")}
     assert (out / "census.png").stat().st_size > 5000 and (out / "census.pdf").is_file()
+
+
+def test_a_broken_particle_stays_broken_after_its_last_row_even_when_its_run_failed_later():
+    """damage.stop_when_broken ends a run at its first broken cycle end, and a solve may fail once the particle is
+    cut apart: the census reads both as broken at every later cycle, and keeps the jumped row's flag."""
+    from solver.sweep.census import CycleRow, Particle
+
+    rows = (CycleRow(1, "mild", False), CycleRow(3, "broken", True))
+    for finished in (True, False):
+        assert Particle("case", rows, finished).state_at(2) == ("mild", False)
+        assert Particle("case", rows, finished).state_at(100) == ("broken", True)
+    mild_only = rows[:1]
+    assert Particle("case", mild_only, True).state_at(5) == ("unknown", False)
+    assert Particle("case", mild_only, False).state_at(5) == ("failed", False)

@@ -74,7 +74,8 @@ def test_every_cycle_ends_in_a_row_the_damage_never_decreases_and_reaches_the_fi
     out = tmp_path / formulation
     summary, series, cycles = _run(_raw(CYCLES, formulation), out)
     assert [(int(row["cycle"]), int(row["extrapolated"])) for row in cycles] == [(1, 0), (2, 0), (3, 0)]
-    assert summary["cycles"] == {"requested": CYCLES, "solved": CYCLES, "extrapolated": 0, "jumps": []}
+    assert summary["cycles"] == {"requested": CYCLES, "solved": CYCLES, "extrapolated": 0, "jumps": [],
+                                 "stopped_broken_at": None}
     files = sorted(out.glob("fields_[0-9][0-9][0-9].vtu"))
     assert len(files) == 2 * CYCLES                      # one per protocol step
     damage = [_damage(path) for path in files]
@@ -151,11 +152,29 @@ def test_bad_jumping_input_is_a_case_error_naming_the_key(changes, message):
     assert message in str(error.value)
 
 
-def test_cycle_jumping_without_a_protocol_is_refused_naming_the_key():
-    raw = _raw(CYCLES, cycle_jumping=True)
+@pytest.mark.parametrize("key", ["cycle_jumping", "stop_when_broken"])
+def test_cycle_keys_without_a_protocol_are_refused_naming_the_key(key):
+    raw = _raw(CYCLES, **{key: True})
     del raw["kinetics"], raw["protocol"]
-    with pytest.raises(CaseError, match=r"damage.cycle_jumping = true: needs a \[kinetics\] case with a \[protocol\]"):
+    with pytest.raises(CaseError, match=rf"damage.{key} = true: needs a \[kinetics\] case with a \[protocol\]"):
         validate_case(raw)
+
+
+def test_stop_when_broken_ends_the_cycles_at_the_first_broken_cycle_end(tmp_path, monkeypatch):
+    """damage.stop_when_broken: the protocol's cycles end after the first cycle whose fracture_cycles.csv row is
+    broken; the run is complete (a population study asked for no more) and says where it stopped. "Broken" is
+    forced here from max d > 0.2 on (reached in the second of three cycles: the initiation test above), as the
+    coarse sphere is never cut apart; the census rule itself is tested in tests/test_crack_census.py."""
+    from solver.fields.damage import DamageField
+
+    census_state = DamageField.state_name
+    monkeypatch.setattr(DamageField, "state_name",
+                        lambda self: "broken" if self.max_damage() > 0.2 else census_state(self))
+    summary, _, cycles = _run(_raw(CYCLES, stop_when_broken=True), tmp_path / "run")
+    assert [(int(row["cycle"]), row["state"]) for row in cycles][-1] == (2, "broken")
+    assert len(cycles) == 2 and all(row["state"] != "broken" for row in cycles[:-1])
+    assert summary["cycles"]["stopped_broken_at"] == 2 and summary["cycles"]["solved"] == 2
+    assert summary["fracture"]["state"] == "broken"
 
 
 def test_a_protocol_step_that_cannot_go_on_names_the_cause_of_its_last_try(tmp_path, monkeypatch):

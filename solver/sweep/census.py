@@ -14,7 +14,9 @@ What a particle's state is at cycle k (the particle: one case of the sweep whose
   before), otherwise "unknown" (the crack came at some cycle the run did not report).
 - a run without fracture_cycles.csv (no cycling driver: one charge or one protocol run) counts as one cycle: its
   summary.json["fracture"]["state"] is its state at cycle 1, and later cycles are "unknown".
-- after the last row of a run that finished (completed or cut off): "unknown" (the run never reached that cycle).
+- after the last row: "broken" when that row is broken (damage never decreases, so a particle cut apart stays cut
+  apart; runs with damage.stop_when_broken end there, and a run that failed after breaking is broken all the
+  same); otherwise "unknown" for a run that finished (completed or cut off: it never reached that cycle).
 - a case that did not finish (failed, crashed, timeout, invalid, lost), or whose cycle table cannot be read:
   "failed" at every cycle after its last readable row (at every cycle without one), never intact.
 - cases not run yet and finished runs without a fracture entry (no [damage] section) are no particles of the
@@ -76,7 +78,7 @@ class Particle:
         """(state, read from an extrapolated row) at the end of `cycle`, by the rules of the module docstring."""
         before = [row for row in self.rows if row.cycle <= cycle]
         if before:
-            if before[-1] is self.rows[-1] and cycle > self.rows[-1].cycle:
+            if before[-1] is self.rows[-1] and cycle > self.rows[-1].cycle and before[-1].state != "broken":
                 return (UNKNOWN if self.finished else FAILED), False
             return before[-1].state, before[-1].extrapolated
         if not self.rows:
