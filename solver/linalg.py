@@ -64,14 +64,22 @@ def make_ksp(comm, prefix: str, preset: str, rtol: float, matrix=None) -> PETSc.
 # the peak stress). The default solves end 20x below their rtol at worst (mechanics 1e-6 -> 2e-5 on the
 # verification sphere): far from this bound.
 TRUE_RESIDUAL_LIMIT = 1e-2
+# CG "breaks down" when round-off flips the sign of an inner product of an already converged residual: measured
+# DIVERGED_INDEFINITE_PC at a residual of 6.5e-20 (CG + GAMG on a floating single grain, dolfinx 0.9,
+# tests/test_anisotropic.py). Such a stop whose true residual meets the solve's own rtol is an answer.
+_REASON = PETSc.KSP.ConvergedReason
+ROUND_OFF_BREAKDOWNS = (_REASON.DIVERGED_INDEFINITE_PC, _REASON.DIVERGED_INDEFINITE_MAT, _REASON.DIVERGED_BREAKDOWN)
 
 
 def solve(ksp: PETSc.KSP, rhs, solution, what: str) -> int:
-    """Solve and raise SolveError with PETSc's converged reason on failure, or when the true residual is
-    above TRUE_RESIDUAL_LIMIT of ||b||; returns the iteration count."""
+    """Solve and raise SolveError with PETSc's converged reason on failure (not a ROUND_OFF_BREAKDOWNS stop whose
+    true relative residual meets rtol), or when the true residual is above TRUE_RESIDUAL_LIMIT of ||b||; returns
+    the iteration count."""
     _drop_worse_than_zero_guess(ksp, rhs, solution)
     ksp.solve(rhs, solution)
     reason = ksp.getConvergedReason()
+    if reason in ROUND_OFF_BREAKDOWNS and true_relative_residual(ksp, rhs, solution) <= ksp.getTolerances()[0]:
+        reason = 0          # converged before the breakdown: accepted (and checked against the limit below)
     if reason < 0:
         name = _REASONS.get(reason, str(reason))
         raise SolveError(f"{what}: linear solver did not converge (PETSc reason {name} "

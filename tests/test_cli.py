@@ -109,6 +109,37 @@ def test_linear_solver_failure_reports_the_petsc_reason():
         linalg.solve(ksp, b, x, "toy")
 
 
+def test_a_round_off_breakdown_at_a_converged_answer_is_accepted_and_a_real_one_fails():
+    """CG + GAMG stopped once with DIVERGED_INDEFINITE_PC at a residual of 6.5e-20 (dolfinx 0.9): an answer. A KSP
+    that reports that breakdown after every solve: accepted when the true residual meets rtol, a SolveError naming
+    the reason when the solve stopped early (one iteration)."""
+    from conftest import laplacian_1d
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    from solver import linalg
+    from solver.errors import SolveError
+
+    class BreaksDown(PETSc.KSP):
+        def getConvergedReason(self):
+            return PETSc.KSP.ConvergedReason.DIVERGED_INDEFINITE_PC
+
+    A = laplacian_1d(50)
+    b, x = A.createVecs()
+    b.set(1.0)
+    ksp = BreaksDown().create(MPI.COMM_SELF)
+    ksp.setOperators(A)
+    ksp.setType("cg")
+    ksp.getPC().setType("jacobi")
+    ksp.setTolerances(rtol=1e-10)
+    assert linalg.solve(ksp, b, x, "toy") > 1
+    assert linalg.true_relative_residual(ksp, b, x) <= 1e-10
+    x.set(0.0)
+    ksp.setTolerances(max_it=1)
+    with pytest.raises(SolveError, match="DIVERGED_INDEFINITE_PC"):
+        linalg.solve(ksp, b, x, "toy")
+
+
 def test_mesh_command_writes_geometry_json(cli, write_case, tmp_path):
     done = cli("mesh", write_case(""), "--out", tmp_path / "mesh", "--set", "mesh.cell_size_fraction=0.3",
                "--set", "mesh.surface_cell_size_fraction=0.15")
