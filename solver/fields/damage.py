@@ -120,6 +120,7 @@ class DamageField(Field):
         self.cycle = 1                  # the cycle under way (1-based), as the cycling driver's end_cycle counts
         self.cycle_rows = []
         self.staggered_iterations = []
+        self._census = None             # (this rank's intact section cells, the state they gave): see state_name
 
     def elastic_limit(self) -> np.ndarray:
         """The cellwise energy density below which d stays 0 (AT1: 3 Gc_eff / (16 l); AT2: 0)."""
@@ -383,8 +384,17 @@ class DamageField(Field):
         d, _ = self._owned()
         if not comm.allreduce(bool(np.any(d > threshold)), op=MPI.LOR):
             return "intact"
-        section = self.section
-        intact = self.d.x.array[section.dofs].max(axis=1, initial=0.0) <= threshold
+        intact = self.d.x.array[self.section.dofs].max(axis=1, initial=0.0) <= threshold
+        # the census reads nothing but which section cells are intact, and that changes only when a crack crosses
+        # one: every timeseries.csv row, cycle end and summary asks, so the gather and the piece count run again
+        # only where some rank's intact cells differ from the last census'
+        if comm.allreduce(self._census is None or not np.array_equal(self._census[0], intact), op=MPI.LOR):
+            self._census = (intact, self._section_state(intact))
+        return self._census[1]
+
+    def _section_state(self, intact: np.ndarray) -> str:
+        """The census state of the section with these intact cells (this rank's; collective): its pieces."""
+        comm, section = self.context.comm, self.section
         number = np.cumsum(intact) - 1                      # the intact cells numbered 0..n-1
         sides = section.sides[intact[section.sides[:, 0]]]
         sides[:, 0] = number[sides[:, 0]]
