@@ -119,11 +119,14 @@ def grain_boundary_facets(mesh, facet_tags, tag: int, p1_space) -> GrainBoundary
     vertex_dofs = np.take_along_axis(compat.cell_dofs(p1_space)[cells[:, 0]], keep, axis=1)
     corners = compat.dof_coordinates(p1_space)[vertex_dofs]                  # (n, tdim, 3)
     edges = corners[:, 1:] - corners[:, :1]                                  # (n, tdim - 1, 3)
-    # normal times the measure: the triangle's edge cross product (twice its area), or the edge turned in the plane
-    span = np.cross(edges[:, 0], edges[:, 1] if tdim == 3 else np.array([0.0, 0.0, 1.0]))
-    length = np.linalg.norm(span, axis=1)
+    # the (tdim - 1)-volume of the simplex the edges span: sqrt(det Gram) / (tdim - 1)!
+    gram = np.einsum("nij,nkj->nik", edges, edges)
+    measure = np.sqrt(np.maximum(np.linalg.det(gram), 0.0)) / math.factorial(tdim - 1)
+    # the normal: across the triangle (3D), or the edge turned within the section's plane (2D)
+    normal = np.cross(edges[:, 0], edges[:, 1] if tdim == 3 else np.array([0.0, 0.0, 1.0]))
+    length = np.linalg.norm(normal, axis=1)
     return GrainBoundaryFacets(cells, local, vertex_dofs, corners.mean(axis=1),
-                               span / np.where(length > 0, length, 1.0)[:, None], length / math.factorial(tdim - 1))
+                               normal / np.where(length > 0, length, 1.0)[:, None], measure)
 
 
 class GrainBoundaryTraction:
