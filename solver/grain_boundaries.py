@@ -82,44 +82,51 @@ class Extreme:
 
 @dataclass
 class GrainBoundaryFacets:
-    """The owned grain-boundary facets of this rank: both cells, local facet numbers and geometry."""
+    """This rank's owned grain-boundary facets (triangles of a 3D mesh, edges of a 2D section): the cells on their
+    two sides, their local facet numbers, the P1 dofs of their vertices and their geometry from the vertex
+    coordinates."""
 
-    cells: np.ndarray          # (n, 2) local cell indices (side 0, side 1)
-    local_facet: np.ndarray    # (n, 2) facet number within each cell (facet j is opposite vertex j)
+    cells: np.ndarray          # (n, 2) local cell indices (side 0, side 1); -1: that side's cell is not on this rank
+    local_facet: np.ndarray    # (n, 2) facet number within each cell (facet j is opposite vertex j); -1 likewise
+    vertex_dofs: np.ndarray    # (n, tdim) P1 dofs of the facet's vertices
     centroid: np.ndarray       # (n, 3) m
-    normal: np.ndarray         # (n, 3) unit
-    area: np.ndarray           # (n,) m^2
-    vertex_dofs: np.ndarray    # (n, 3) P1 dofs of the facet's vertices
+    normal: np.ndarray         # (n, 3) unit (2D: in the section's plane)
+    measure: np.ndarray        # (n,) areas (m^2) of a 3D mesh's triangles, lengths (m) of a 2D section's edges
+
+    @property
+    def measure_name(self) -> str:
+        return "area" if self.vertex_dofs.shape[1] == 3 else "length"
 
 
 def grain_boundary_facets(mesh, facet_tags, tag: int, p1_space) -> GrainBoundaryFacets:
+    """The owned facets tagged `tag` of a 3D or 2D simplex mesh (the grain boundaries), with the cells on their
+    sides as this rank has them (under MPI a mesh without ghosted facets may hold one side only)."""
     tdim = mesh.topology.dim
     for a, b in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)):
         mesh.topology.create_connectivity(a, b)
     f2c, f2v, c2v = (mesh.topology.connectivity(*p) for p in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)))
     facets = compat.entities_with_tag(facet_tags, tag)
     facets = facets[facets < mesh.topology.index_map(tdim - 1).size_local]
-    cells = np.zeros((len(facets), 2), dtype=np.int32)
-    local = np.zeros((len(facets), 2), dtype=np.int32)
+    cells = np.full((len(facets), 2), -1, dtype=np.int32)
+    local = np.full((len(facets), 2), -1, dtype=np.int32)
     for k, f in enumerate(facets):
-        pair = f2c.links(f)
-        if len(pair) != 2:
-            raise CaseError(f"grain_boundary facet {f} has {len(pair)} cell(s) on this rank: grain boundaries must "
-                            "be interior facets (and the mesh must ghost shared facets under MPI)")
-        cells[k] = pair
         vertices = set(f2v.links(f))
-        for side, cell in enumerate(pair):
+        for side, cell in enumerate(f2c.links(f)):
+            cells[k, side] = cell
             local[k, side] = next(j for j, v in enumerate(c2v.links(cell)) if v not in vertices)
-    coordinates = compat.expression_at_points(ufl.SpatialCoordinate(mesh), REFERENCE_VERTICES)
-    corners = compat.evaluate_expression(coordinates, mesh, cells[:, 0]).reshape(len(facets), 4, 3)
-    keep = np.array([[i for i in range(4) if i != j] for j in range(4)])[local[:, 0]]   # (n, 3)
-    triangle = np.take_along_axis(corners, keep[:, :, None], axis=1)                    # (n, 3, 3)
-    cross = np.cross(triangle[:, 1] - triangle[:, 0], triangle[:, 2] - triangle[:, 0])
-    twice_area = np.linalg.norm(cross, axis=1)
-    dofs = compat.cell_dofs(p1_space)[cells[:, 0]]
-    return GrainBoundaryFacets(cells, local, triangle.mean(axis=1),
-                               cross / np.where(twice_area > 0, twice_area, 1.0)[:, None], 0.5 * twice_area,
-                               np.take_along_axis(dofs, keep, axis=1))
+    # P1 on simplices: dof j of a cell sits at its vertex j; the facet's are all but the one opposite it
+    keep = np.array([[i for i in range(tdim + 1) if i != j] for j in range(tdim + 1)])[local[:, 0]]   # (n, tdim)
+    vertex_dofs = np.take_along_axis(compat.cell_dofs(p1_space)[cells[:, 0]], keep, axis=1)
+    corners = compat.dof_coordinates(p1_space)[vertex_dofs]                  # (n, tdim, 3)
+    edges = corners[:, 1:] - corners[:, :1]                                  # (n, tdim - 1, 3)
+    # the (tdim - 1)-volume of the simplex the edges span: sqrt(det Gram) / (tdim - 1)!
+    gram = np.einsum("nij,nkj->nik", edges, edges)
+    measure = np.sqrt(np.maximum(np.linalg.det(gram), 0.0)) / math.factorial(tdim - 1)
+    # the normal: across the triangle (3D), or the edge turned within the section's plane (2D)
+    normal = np.cross(edges[:, 0], edges[:, 1] if tdim == 3 else np.array([0.0, 0.0, 1.0]))
+    length = np.linalg.norm(normal, axis=1)
+    return GrainBoundaryFacets(cells, local, vertex_dofs, corners.mean(axis=1),
+                               normal / np.where(length > 0, length, 1.0)[:, None], measure)
 
 
 class GrainBoundaryTraction:
@@ -142,14 +149,17 @@ class GrainBoundaryTraction:
         self.p1 = compat.scalar_space(mesh, 1)
         self.facets = grain_boundary_facets(mesh, particle.facet_tags, particle.facet_regions["grain_boundary"],
                                             self.p1)
+        if self.facets.cells.size and self.facets.cells[:, 1].min() < 0:
+            raise CaseError(f"[{SECTION}]: a grain_boundary facet has one cell on this rank: grain boundaries must be "
+                            "interior facets (and the mesh must ghost shared facets under MPI)")
         self.facet_core = self.core_mask(self.facets.centroid)
-        self.area_total = self._sum(float(self.facets.area.sum()))
-        self.area_by_zone = {zone: self._sum(float(self.facets.area[mask].sum()))
+        self.area_total = self._sum(float(self.facets.measure.sum()))
+        self.area_by_zone = {zone: self._sum(float(self.facets.measure[mask].sum()))
                              for zone, mask in self._zones(self.facet_core).items()}
         self._cells, self._cell_row = np.unique(self.facets.cells, return_inverse=True)
         self._cell_row = self._cell_row.reshape(-1, 2)
         self.stress_at_facets = compat.expression_at_points(problem.stress(), FACET_CENTROIDS)
-        self.traction = np.zeros(len(self.facets.area))
+        self.traction = np.zeros(len(self.facets.measure))
 
         self.sampler = StressSampler(problem)
         self._sample_weights = self._dof_volumes(self.sampler.source.space, self.sampler.source.n_owned)
@@ -161,7 +171,7 @@ class GrainBoundaryTraction:
         self.nodal = dolfinx.fem.Function(self.p1, name="gb_normal_traction_Pa")
         self._weight = dolfinx.fem.Function(self.p1)
         self._weight.x.array[:] = 0.0
-        np.add.at(self._weight.x.array, self.facets.vertex_dofs.ravel(), np.repeat(self.facets.area, 3))
+        np.add.at(self._weight.x.array, self.facets.vertex_dofs.ravel(), np.repeat(self.facets.measure, 3))
         compat.accumulate_ghosts(self._weight.x)
 
         self.peak = Extreme()
@@ -222,7 +232,7 @@ class GrainBoundaryTraction:
 
     def _update_nodal(self) -> None:
         self.nodal.x.array[:] = 0.0
-        np.add.at(self.nodal.x.array, self.facets.vertex_dofs.ravel(), np.repeat(self.facets.area * self.traction, 3))
+        np.add.at(self.nodal.x.array, self.facets.vertex_dofs.ravel(), np.repeat(self.facets.measure * self.traction, 3))
         compat.accumulate_ghosts(self.nodal.x)
         weight = self._weight.x.array
         self.nodal.x.array[:] = np.where(weight > 0, self.nodal.x.array / np.where(weight > 0, weight, 1.0), 0.0)
@@ -231,7 +241,7 @@ class GrainBoundaryTraction:
         """Statistics of the current state (collective)."""
         sides = self.facet_tractions()
         self.traction = sides.mean(axis=1)
-        area = self.facets.area
+        area = self.facets.measure
         above = self.traction > self.critical_Pa
         peak, position = self._global_peak(self.traction, self.facets.centroid)
         stats = {
@@ -272,7 +282,7 @@ class GrainBoundaryTraction:
         samples, facets = self._radius_fractions["samples"], self._radius_fractions["facets"]
         local = {"max_principal": (measures["max_principal"], self._sample_weights, samples),
                  "hoop": (measures["hoop"], self._sample_weights, samples),
-                 "gb_normal_traction": (self.traction, self.facets.area, facets)}
+                 "gb_normal_traction": (self.traction, self.facets.measure, facets)}
         gathered = self.comm.gather(local, root=0)
         result = None
         if self.comm.rank == 0:
@@ -339,7 +349,7 @@ class GrainBoundaryTraction:
             "core_radius_fraction": self.core_fraction,
             "grain_boundary_area_m2": self.area_total,
             "grain_boundary_area_by_zone_m2": self.area_by_zone,
-            "facets": self._sum(len(self.facets.area)),
+            "facets": self._sum(len(self.facets.measure)),
             "peak_normal_traction": self.peak.as_dict("value_Pa"),
             "max_area_fraction_above_critical": self.area_fraction.as_dict("value"),
             "max_side_mismatch_rms": self.mismatch.as_dict("value_Pa"),

@@ -283,22 +283,6 @@ def write_outputs(folder, case: dict, result: KineticsResult, scales: Scales, ob
         draw_voltage(folder.path("voltage.png"), rows, case["name"])
 
 
-def _planar_model(case: dict, mesh_cache):
-    """The 2D model of a validated case: the axisymmetric meridian, or the central section (section_2d: a prism of
-    unit thickness charged through its rim, so its current, charge and mass are per metre of thickness and
-    C-rates, mA/g and mAh/g, their ratios, keep their meaning)."""
-    if case["solver"]["formulation"] == "section_2d":
-        from solver.reduced.section import SectionModel
-        from solver.reduced.symmetry import check_section
-
-        check_section(case)
-        return SectionModel(case, mesh_cache)
-    from solver.reduced.axisymmetric import AxisymmetricModel
-    from solver.reduced.symmetry import check_reducible
-
-    return AxisymmetricModel(case, check_reducible(case))
-
-
 def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: bool | None = None) -> dict:
     """Run a validated [kinetics] case in the 3D, axisymmetric or section_2d formulation; returns the summary."""
     from solver.runs import log, publish
@@ -324,8 +308,11 @@ def run_fe_kinetic_case(case: dict, out_dir, comm, *, mesh_cache=None, render: b
                 if case["output"]["fields"] else None
             write_fields = (lambda t, label: writer.write(t, 0.0, label)) if writer else None
         else:
+            from solver.reduced.models import build_model, reduced_layout
+
             comm = MPI.COMM_SELF
-            model = _planar_model(case, mesh_cache)
+            # the meridian, or the central section per metre of thickness (solver/reduced/models.py)
+            model = build_model(case, reduced_layout(case)[0], mesh_cache)
             problem, peaks_now, writer = model.problem, model.peaks, None
             write_fields = None
             if case["output"]["fields"]:

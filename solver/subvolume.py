@@ -28,27 +28,20 @@ from solver.geometry.subvolume import FACE
 from solver.particle_scale import HomogenisedParticle
 
 
-def _face_nodes(context, space) -> tuple[np.ndarray, np.ndarray]:
-    """(local node indices of `space` on cube_face, their coordinates in metres)."""
-    particle = context.particle
-    facets = compat.entities_with_tag(particle.facet_tags, particle.facet_regions[FACE])
-    nodes = dolfinx.fem.locate_dofs_topological(space, particle.mesh.topology.dim - 1, facets)
-    return nodes, compat.dof_coordinates(space)[nodes]
-
-
 class SubvolumeTransport(TransportField):
     """Li transport with c = the particle's c(r, t) on the cube's faces; no surface flux of its own."""
 
     def __init__(self, context):
         super().__init__(context)
         self.particle_field = HomogenisedParticle.from_case(context.case)
-        # the faces carry c (the Dirichlet branch of build()); the flux is the homogenised particle's, reported only
+        # no surface flux term in build(): the faces carry c (concentration_boundary_conditions); the flux is the
+        # homogenised particle's, reported only
         self.galvanostatic = False
         self.surface_flux.value = self.particle_field.flux_mol_m2_s
         self.time_s = self._accepted_time_s = 0.0
         self.boundary_c = dolfinx.fem.Function(self.space)
-        self._nodes, points = _face_nodes(context, self.space)
-        self._radii = np.linalg.norm(points, axis=1)
+        self._nodes = context.surface_dofs(self.space, [FACE])
+        self._radii = np.linalg.norm(compat.dof_coordinates(self.space)[self._nodes], axis=1)
         self._set_boundary(0.0)
 
     def wetted_surfaces(self) -> list[str]:
@@ -57,7 +50,7 @@ class SubvolumeTransport(TransportField):
     def _set_boundary(self, t_s: float) -> None:
         self.boundary_c.x.array[self._nodes] = self.particle_field.concentration(self._radii, t_s)
 
-    def _surface_concentration_bcs(self):
+    def concentration_boundary_conditions(self) -> list:
         return [dolfinx.fem.dirichletbc(self.boundary_c, self._nodes)]
 
     def begin_step(self, dt: float, previous_dt: float | None, scheme: str) -> None:
@@ -83,7 +76,8 @@ class SubvolumeMechanics(MechanicsField):
     def __init__(self, context):
         super().__init__(context)
         self.boundary_u = dolfinx.fem.Function(self.space)
-        self._nodes, self._points = _face_nodes(context, self.space)
+        self._nodes = context.surface_dofs(self.space, [FACE])       # blocked: a node's (x, y, z) are one dof
+        self._points = compat.dof_coordinates(self.space)[self._nodes]
         self._time_s = None
 
     def boundary_conditions(self) -> list:

@@ -43,7 +43,7 @@ class SubvolumeStatistics(GrainBoundaryTraction):
             out[f"{name}_mean_Pa"] = self._sum(float(weights @ values)) / volume
             for q in QUANTILES:
                 out[f"{name}_p{round(100 * q):02d}_Pa"] = self._global_quantile(values, weights, q)
-        area, core = self.facets.area, self.facet_core
+        area, core = self.facets.measure, self.facet_core
         core_area = self.area_by_zone["core"]
         for threshold in self.threshold_extremes:
             above = self._sum(float(area[core & (self.traction > threshold)].sum()))

@@ -97,6 +97,26 @@ def test_the_state_is_a_connectivity_test_on_the_central_section(crack, mirror, 
     assert damage.state_name() == state
 
 
+def test_the_census_runs_again_only_when_the_intact_section_cells_change(monkeypatch):
+    """Every timeseries row asks for the state: the piece count reruns only where a crack has crossed another
+    section cell, and the state follows the damage whichever way it changes (a restored step too)."""
+    damage = box_damage()
+    counted = []
+    section_state_of = damage._section_state
+    monkeypatch.setattr(damage, "_section_state", lambda intact: counted.append(1) or section_state_of(intact))
+    steps = [(lambda x, y, z: (x == 1.0) & (y <= 0.5), "mild", 1),
+             (lambda x, y, z: (x == 1.0) & (y <= 0.5), "mild", 0),                 # the same damage: no census
+             (lambda x, y, z: ((x == 1.0) & (y <= 0.5)) | (z > 0.3), "mild", 0),   # above the section's cells only
+             (lambda x, y, z: x == 1.0, "broken", 1),                             # across: two halves
+             (lambda x, y, z: x < -1, "intact", 0),                               # undamaged: no census needed
+             (lambda x, y, z: (x == 1.0) & (y <= 0.5), "mild", 1)]                # back to the first: counted again
+    for crack, state, census in steps:
+        set_damage(damage, crack)
+        before = len(counted)
+        assert damage.state_name() == state and damage.state_name() == state
+        assert len(counted) - before == census
+
+
 def test_the_broken_piece_fraction_is_the_smallest_piece_that_counts():
     damage = box_damage(piece_fraction=0.05)
     set_damage(damage, lambda x, y, z: x == 1.75)

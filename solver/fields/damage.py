@@ -35,7 +35,6 @@ cycle_state() and jump()).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +50,7 @@ from solver.damage_section import (CYCLE_COLUMNS, CYCLES_FILE, NORMALISATION, el
 from solver.errors import CaseError, SolveError
 from solver.fields.base import Field, FieldContext
 from solver.fields.coupling import FixedPointCoupling
+from solver.grain_boundaries import grain_boundary_facets
 from solver.physics import damage as physics
 from solver.runs import log_warning, state_of_charge
 
@@ -69,16 +69,6 @@ class CentralSection:
     sides: np.ndarray
     touches: np.ndarray
     mirrors: int
-
-
-@dataclass
-class GrainBoundary:
-    """This rank's owned grain-boundary facets: the P1 dofs of their vertices (n, tdim) and their measures (n,):
-    areas (m^2) of the triangles of a 3D mesh, lengths (m) of the edges of a 2D section (`measure_name`)."""
-
-    vertex_dofs: np.ndarray
-    measure: np.ndarray
-    measure_name: str
 
 
 class LinearDamageSolve:
@@ -130,6 +120,7 @@ class DamageField(Field):
         self.cycle = 1                  # the cycle under way (1-based), as the cycling driver's end_cycle counts
         self.cycle_rows = []
         self.staggered_iterations = []
+        self._census = None             # (this rank's intact section cells, the state they gave): see state_name
 
     def elastic_limit(self) -> np.ndarray:
         """The cellwise energy density below which d stays 0 (AT1: 3 Gc_eff / (16 l); AT2: 0)."""
@@ -192,35 +183,14 @@ class DamageField(Field):
         self.cell_size_over_length_scale = self._resolution()
         self.section = self._central_section()
         particle = context.particle
-        self.boundary = self._grain_boundary() if "grain_boundary" in particle.facet_regions else None
+        # this rank's owned grain-boundary facets: their vertices' dofs and measures (3D: areas; a section: lengths)
+        self.boundary = grain_boundary_facets(particle.mesh, particle.facet_tags,
+                                              particle.facet_regions["grain_boundary"], self.space) \
+            if "grain_boundary" in particle.facet_regions else None
         if self.cell_size_over_length_scale > 0.5:
             log_warning(f"damage.length_scale_um = {self.length_scale_m * 1e6:g}: the largest cell is "
                         f"{self.cell_size_over_length_scale:.2g} l; phase-field cracks need h <= l / 2 (refine the "
                         f"mesh or raise the length scale)", context.comm)
-
-    def _grain_boundary(self) -> GrainBoundary:
-        """This rank's owned grain-boundary facets: the P1 dofs of their vertices and their measures (3D: triangle
-        areas; a 2D section: edge lengths), from the vertex coordinates."""
-        particle = self.context.particle
-        mesh = particle.mesh
-        tdim = mesh.topology.dim
-        for a, b in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)):
-            mesh.topology.create_connectivity(a, b)
-        f2c, f2v, c2v = (mesh.topology.connectivity(*p) for p in ((tdim - 1, tdim), (tdim - 1, 0), (tdim, 0)))
-        facets = compat.entities_with_tag(particle.facet_tags, particle.facet_regions["grain_boundary"])
-        facets = facets[facets < mesh.topology.index_map(tdim - 1).size_local]
-        cell_dofs = compat.cell_dofs(self.space)          # P1 on simplices: dof j of a cell sits at its vertex j
-        dofs = np.zeros((len(facets), tdim), dtype=np.int64)
-        for k, facet in enumerate(facets):
-            cell = f2c.links(facet)[0]
-            on_facet = np.isin(c2v.links(cell), f2v.links(facet))
-            dofs[k] = cell_dofs[cell][on_facet]
-        corners = compat.dof_coordinates(self.space)[dofs]                       # (n, tdim, 3)
-        edges = corners[:, 1:] - corners[:, :1]                                  # (n, tdim - 1, 3)
-        gram = np.einsum("nij,nkj->nik", edges, edges)
-        # the (tdim - 1)-volume of a simplex spanned by the edges: sqrt(det Gram) / (tdim - 1)!
-        measure = np.sqrt(np.maximum(np.linalg.det(gram), 0.0)) / math.factorial(tdim - 1)
-        return GrainBoundary(dofs, measure, "area" if tdim == 3 else "length")
 
     def _resolution(self) -> float:
         """The largest cell diameter over l (the crack profile needs h <= l / 2): a simplex's diameter is its
@@ -414,8 +384,17 @@ class DamageField(Field):
         d, _ = self._owned()
         if not comm.allreduce(bool(np.any(d > threshold)), op=MPI.LOR):
             return "intact"
-        section = self.section
-        intact = self.d.x.array[section.dofs].max(axis=1, initial=0.0) <= threshold
+        intact = self.d.x.array[self.section.dofs].max(axis=1, initial=0.0) <= threshold
+        # the census reads nothing but which section cells are intact, and that changes only when a crack crosses
+        # one: every timeseries.csv row, cycle end and summary asks, so the gather and the piece count run again
+        # only where some rank's intact cells differ from the last census'
+        if comm.allreduce(self._census is None or not np.array_equal(self._census[0], intact), op=MPI.LOR):
+            self._census = (intact, self._section_state(intact))
+        return self._census[1]
+
+    def _section_state(self, intact: np.ndarray) -> str:
+        """The census state of the section with these intact cells (this rank's; collective): its pieces."""
+        comm, section = self.context.comm, self.section
         number = np.cumsum(intact) - 1                      # the intact cells numbered 0..n-1
         sides = section.sides[intact[section.sides[:, 0]]]
         sides[:, 0] = number[sides[:, 0]]

@@ -138,7 +138,7 @@ class TransportField(Field):
             bilinear, linear = bilinear + extra_a, linear + extra_L
         self.a = dolfinx.fem.form(bilinear)
         self.L = dolfinx.fem.form(linear)
-        self.bcs = [] if self.galvanostatic or self.reacting else self._surface_concentration_bcs()
+        self.bcs = self.concentration_boundary_conditions()
         self.A = compat.assemble_matrix(self.a, self.bcs)
         self.b = compat.create_vector(self.L)
         self._rank_one_y = None      # A^-1 u of a contributor's rank-one term, while the operator stands
@@ -146,8 +146,13 @@ class TransportField(Field):
         prefix, preset = context.solvers.get(self.name, ("transport_", "cg_hypre"))
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["transport"], self.A)
 
-    def _surface_concentration_bcs(self):
-        dofs = self.context.surface_dofs(self.space, self.context.settings.operation.wetted_surfaces)
+    def concentration_boundary_conditions(self) -> list:
+        """The Dirichlet conditions of c: the operation's surface concentration on the wetted surfaces when it holds
+        one (none under a surface flux or a surface reaction). A subclass may replace them (solver/subvolume.py: the
+        particle's c(r, t) on a sub-volume's faces)."""
+        if self.galvanostatic or self.reacting:
+            return []
+        dofs = self.context.surface_dofs(self.space, self.wetted_surfaces())
         return [dolfinx.fem.dirichletbc(self.surface_concentration, dofs, self.space)]
 
     # ------------------------------------------------------------------ step state

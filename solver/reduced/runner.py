@@ -15,21 +15,10 @@ from solver.case import end_time_s
 from solver.postprocess import PeakTracker
 from solver.provenance import provenance
 from solver.quantities import timeseries_row
-from solver.reduced.symmetry import RadialLayout, check_reducible, check_section
+from solver.reduced.models import build_model, reduced_layout
+from solver.reduced.symmetry import RadialLayout
 from solver.runs import PeakSnapshots, log, march, particle_summary, run_serial, snapshot_times, state_of_charge
 from solver.writers import FIELDS_PVD, ResultFolder, TimeseriesWriter, write_field_tables, write_json, write_pvd
-
-
-def build_model(case: dict, layout: RadialLayout | None, mesh_cache: Path | None = None):
-    formulation = case["solver"]["formulation"]
-    if formulation == "section_2d":
-        from solver.reduced.section import SectionModel
-        return SectionModel(case, mesh_cache)
-    if formulation == "spherical_1d":
-        from solver.reduced.spherical import SphericalModel
-        return SphericalModel(case, layout)
-    from solver.reduced.axisymmetric import AxisymmetricModel
-    return AxisymmetricModel(case, layout)
 
 
 class _Recorder:
@@ -140,9 +129,5 @@ def run_reduced_case(case: dict, out_dir: str | Path, comm=MPI.COMM_WORLD, *, re
             return run_fe_kinetic_case(case, out_dir, comm, mesh_cache=mesh_cache, render=render)
         from solver.reduced.kinetic_case import run_kinetic_case
         return run_kinetic_case(case, out_dir, comm, render=render)
-    if case["solver"]["formulation"] == "section_2d":
-        layout, radius_m = None, check_section(case)
-    else:
-        layout = check_reducible(case)
-        radius_m = layout.radius_m
+    layout, radius_m = reduced_layout(case)
     return run_serial(case, out_dir, comm, lambda folder: _solve(case, layout, radius_m, folder, mesh_cache), render)
