@@ -300,3 +300,36 @@ def test_a_field_degrades_the_stiffness_without_mechanics_knowing_it(monkeypatch
         _steps(plain, n=1)
         assert np.allclose(problem.u.x.array, plain.u.x.array, rtol=1e-6, atol=1e-6 * np.abs(plain.u.x.array).max())
         assert _stress_norm(problem) == pytest.approx(factor * _stress_norm(plain), rel=1e-6)
+
+
+def test_mechanics_falls_back_to_boomeramg_when_gamg_turns_indefinite(monkeypatch):
+    """GAMG's smoothers turned indefinite on cycled, heavily cracked sections (DIVERGED_INDEFINITE_PC): the
+    mechanics field then solves with CG + BoomerAMG for the rest of the run, to the same answer, and says so in
+    its summary; without hypre in PETSc the failure stands (solver/fields/mechanics.py)."""
+    from petsc4py import PETSc
+
+    plain = _problem()
+    _steps(plain, n=2)
+    problem = _problem()
+    real, calls = linalg.solve, []
+
+    def indefinite_once(ksp, rhs, solution, what):
+        calls.append(what)
+        if calls.count("mechanics") == 2 and what == "mechanics":
+            raise SolveError("mechanics: linear solver did not converge (PETSc reason DIVERGED_INDEFINITE_PC)",
+                             reason="DIVERGED_INDEFINITE_PC")
+        return real(ksp, rhs, solution, what)
+
+    monkeypatch.setattr(linalg, "solve", indefinite_once)
+    mechanics = problem.fields["mechanics"]
+    if not PETSc.Sys.hasExternalPackage("hypre"):
+        with pytest.raises(SolveError, match="DIVERGED_INDEFINITE_PC"):
+            _steps(problem, n=2)
+        return
+    _steps(problem, n=2)
+    assert mechanics.ksp_preset == "cg_hypre" and mechanics.fallback_at_solve == 2
+    assert mechanics.summary()["mechanics_solver"]["fallback_preset"] == "cg_hypre"
+    assert "mechanics (after the preconditioner fallback)" in calls
+    scale = np.abs(plain.u.x.array).max()
+    assert np.allclose(problem.u.x.array, plain.u.x.array, rtol=1e-5, atol=1e-5 * scale)
+    assert plain.fields["mechanics"].summary() == {}

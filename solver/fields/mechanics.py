@@ -4,6 +4,12 @@ planes. Strain and measures come from the kinematics (3D or axisymmetric, solver
 constitutive law and eigenstrain from the material model. CG + GAMG with the rigid body modes as near-nullspace
 (and as nullspace when no symmetry plane holds the body); the case or the formulation may choose another preset.
 
+A damaged stiffness (cells at the residual stiffness k ~ 1e-6 of the rest) can make GAMG's Chebyshev smoothers
+indefinite: CG stops with DIVERGED_INDEFINITE_PC (measured on cycled 400-grain sections once ~30 % of the section
+is cracked). The field then switches, for the rest of the run, to CG + BoomerAMG (hypre), whose smoothers
+stay positive there (the same section then reached its broken state 31 cycles later, its earlier cycle ends equal
+to the printed digits); a PETSc without hypre keeps the failure.
+
 Other fields may degrade the stiffness (Field.degrade_constitutive, e.g. phase-field damage): stress() and both
 forms use the material's law composed with every field's degradation, and the matrix is then reassembled before
 each solve. Mechanics knows nothing of what degrades it.
@@ -18,11 +24,14 @@ from petsc4py import PETSc
 import dolfinx.fem
 
 from solver import compat, linalg
+from solver.errors import SolveError
 from solver.fields.base import Field, FieldContext
 from solver.physics import mechanics
 from solver.projection import L2Projection
 
 PRESETS = {"gamg": "cg_gamg", "hypre": "cg_hypre", "lu": "lu"}
+# the preset a CG + GAMG solve falls back to when its preconditioner turns indefinite (module docstring)
+INDEFINITE_FALLBACK = {"cg_gamg": "cg_hypre"}
 
 
 class MechanicsField(Field):
@@ -95,6 +104,9 @@ class MechanicsField(Field):
         default = ("mechanics_", PRESETS[context.settings.solver.mechanics_preconditioner])
         prefix, preset = context.solvers.get(self.name, default)
         self.ksp = linalg.make_ksp(context.comm, prefix, preset, context.linear_rtol["mechanics"], self.A)
+        self.ksp_prefix, self.ksp_preset = prefix, linalg.available_preset(preset)
+        self.fallback_at_solve = None     # the solve (count) at which the preconditioner fell back, if it did
+        self.solves = 0
 
     def boundary_conditions(self) -> list:
         """The Dirichlet conditions of u: zero normal displacement on the symmetry planes. A subclass may add its
@@ -120,12 +132,32 @@ class MechanicsField(Field):
         if self.floating:
             self.rigid_modes.remove(self.b)
         u_vec = compat.petsc_vector(self.u)
-        iterations = linalg.solve(self.ksp, self.b, u_vec, "mechanics")
+        self.solves += 1
+        try:
+            iterations = linalg.solve(self.ksp, self.b, u_vec, "mechanics")
+        except SolveError as failure:
+            if not self._fall_back(failure):
+                raise
+            iterations = linalg.solve(self.ksp, self.b, u_vec, "mechanics (after the preconditioner fallback)")
         if self.floating:
             # Report the displacement with rigid motion removed, so it is unique and rank-independent.
             self.rigid_modes.remove(u_vec)
             compat.scatter_forward(self.u)
         return iterations
+
+    def _fall_back(self, failure: SolveError) -> bool:
+        """Switch to INDEFINITE_FALLBACK's preset after an indefinite-preconditioner stop (module docstring);
+        False when there is none to switch to (another failure, another preset, or a PETSc without hypre)."""
+        fallback = INDEFINITE_FALLBACK.get(self.ksp_preset)
+        if failure.reason not in ("DIVERGED_INDEFINITE_PC", "DIVERGED_BREAKDOWN") or fallback is None \
+                or linalg.available_preset(fallback) != fallback:
+            return False
+        self.ksp.destroy()
+        self.ksp_preset, self.fallback_at_solve = fallback, self.solves
+        self.ksp = linalg.make_ksp(self.context.comm, f"{self.ksp_prefix}fallback_", fallback,
+                                   self.context.linear_rtol["mechanics"], self.A)
+        compat.petsc_vector(self.u).set(0.0)      # the failed solve's iterate is no start
+        return True
 
     def solve(self) -> int:
         """Displacement, then the hydrostatic stress projection when a field reads it."""
@@ -163,6 +195,13 @@ class MechanicsField(Field):
         accepted.copy(before)
         u.copy(accepted)
         self._accepted = (accepted, before)
+
+    def summary(self) -> dict:
+        """summary.json["mechanics_solver"] only when the preconditioner fell back (module docstring)."""
+        if self.fallback_at_solve is None:
+            return {}
+        return {"mechanics_solver": {"fallback_preset": self.ksp_preset, "from_solve": self.fallback_at_solve,
+                                     "reason": "DIVERGED_INDEFINITE_PC or breakdown of the first preset"}}
 
     def quantities(self) -> dict:
         fields = {self.u.name: self.u}
