@@ -2,7 +2,7 @@
 30 cycles, then predict the GP particles' census after 30 and 100 cycles and P's after 100.
 
     python -m solver.studies.crack_census --out results/crack_census [--particles 20] [--workers 2]
-        [--cycles 100] [--reference-threshold-J-m3 4e6] [--check-particles 3] [--set KEY=VALUE ...]
+        [--cycles 100] [--reference-threshold-J-m3 4e6] [--check-particles 3] [--retry-failed] [--set KEY=VALUE ...]
 
 Measured (docs/science.md#measured-outcomes; SEM cross-sections of 2042 particles, 1C cycling): intact after 30 cycles
 GP 75.9 %, P ~15.1 % (P: 67.3 % mildly damaged, 17.6 % broken); intact after 100 cycles GP 37.2 %, P 8.5 %.
@@ -250,10 +250,10 @@ def table_lines(rows: list[dict], best: dict, reference_J_m3: float, check: dict
     return lines
 
 
-def run_set(sweep, folder: Path, workers: int | None) -> None:
+def run_set(sweep, folder: Path, workers: int | None, retry_failed: bool) -> None:
     from solver.sweep.engine import run_sweep
 
-    report = run_sweep(sweep, folder, workers=workers, plot=True)
+    report = run_sweep(sweep, folder, workers=workers, plot=True, retry_failed=retry_failed)
     print(f"{sweep.name}: {report.total} cases, {report.skipped} already finished", file=sys.stderr)
 
 
@@ -277,6 +277,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check-particles", type=int, default=3,
                         help="seeds per architecture run again at the calibrated alpha_T (0: no check)")
     parser.add_argument("--workers", type=int, help="local worker processes (default: the sweep engine's)")
+    parser.add_argument("--retry-failed", action="store_true", help="run failed cases of both sweeps again")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value of every run, e.g. --set geometry.grain_count=100 (repeatable)")
     args = parser.parse_args(argv)
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
         overrides = parse_overrides(args.overrides)
         alpha_0 = args.reference_threshold_J_m3
         reference = census_sweep("crack_census_reference", args.particles, args.cycles, alpha_0, overrides)
-        run_set(reference, out / "reference", args.workers)
+        run_set(reference, out / "reference", args.workers, args.retry_failed)
         particles = load_particles(out / "reference", reference)
         best, scan = calibrate(particles["P"], alpha_0)
         write_csv(scan, out / "calibration.csv")
@@ -302,7 +303,7 @@ def main(argv=None) -> int:
         if threshold and args.check_particles:
             direct = census_sweep("crack_census_check", min(args.check_particles, args.particles), args.cycles,
                                   threshold, overrides)
-            run_set(direct, out / "check", args.workers)
+            run_set(direct, out / "check", args.workers, args.retry_failed)
             checked = load_particles(out / "check", direct)
             check = agreement(particles, checked, threshold, alpha_0)
             rows += prediction_rows(checked, threshold, threshold, DIRECT)
