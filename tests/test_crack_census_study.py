@@ -56,6 +56,8 @@ def test_the_calibration_picks_the_step_nearest_the_measured_p_census_and_the_pr
     assert (p30["intact"], p30["mild"], p30["broken"], p30["by_construction"]) == (3, 13, 4, True)
     assert p30["measured_broken"] == 0.176 and p30["fraction_broken"] == pytest.approx(0.2)
     assert p30["fraction_broken_low"] < 0.2 < p30["fraction_broken_high"]
+    direct = study.prediction_rows({"P": P, "GP": GP}, best["threshold_J_m3"], best["threshold_J_m3"], study.DIRECT)
+    assert not any(row["by_construction"] for row in direct)     # only the calibrated reading agrees by construction
     p100 = rows[("P", 100)]           # mapped cycle ~65: all 17 broken (the last at 58)
     assert (p100["intact"], p100["broken"], p100["unknown"], p100["by_construction"]) == (3, 17, 0, False)
     assert rows[("GP", 30)]["fraction_intact"] == rows[("GP", 100)]["fraction_intact"] == 1.0
