@@ -7,8 +7,8 @@ constitutive law and eigenstrain from the material model. CG + GAMG with the rig
 A damaged stiffness (cells at the residual stiffness k ~ 1e-6 of the rest) can make GAMG's Chebyshev smoothers
 indefinite: CG stops with DIVERGED_INDEFINITE_PC (measured on cycled 400-grain sections once ~30 % of the section
 is cracked). The field then switches, for the rest of the run, to CG + BoomerAMG (hypre), whose smoothers
-stay positive there (the same section then reached its broken state 31 cycles later, its earlier cycle ends equal
-to the printed digits); a PETSc without hypre keeps the failure.
+stay positive there (a section that had failed in cycle 15 went on to its broken state at cycle 46, its cycle
+ends up to 15 equal to the printed digits); a PETSc without hypre keeps the failure.
 
 Other fields may degrade the stiffness (Field.degrade_constitutive, e.g. phase-field damage): stress() and both
 forms use the material's law composed with every field's degradation, and the matrix is then reassembled before
