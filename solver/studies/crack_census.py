@@ -106,15 +106,11 @@ def mapped_cycle(cycle: int, scale: float) -> int:
 def census_of(states: list[str]) -> dict:
     """Counts of each state (and unknown, failed) and each state's fraction of the known ones with its 95 % Wilson
     interval: {"n", "intact", ..., "fraction_intact", "fraction_intact_low", ...}."""
-    from solver.sweep.census import binomial
+    from solver.sweep.census import FAILED, UNKNOWN, fraction_columns
 
-    counts = {state: states.count(state) for state in (*STATES, "unknown", "failed")}
-    n = sum(counts[state] for state in STATES)
-    row = {"particles": len(states), "n": n, **counts}
-    for state in STATES:
-        for suffix, value in binomial(counts[state], n).items():
-            row[f"fraction_{state}{suffix}"] = value
-    return row
+    counts = {state: states.count(state) for state in (*STATES, UNKNOWN, FAILED)}
+    return {"particles": len(states), "n": sum(counts[state] for state in STATES), **counts,
+            **fraction_columns(counts)}
 
 
 def states_at(entries: list[dict], cycle: int, scale: float = 1.0) -> list[str]:

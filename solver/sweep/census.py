@@ -144,6 +144,14 @@ def binomial(count: int, n: int) -> dict:
     return {"": p, "_se": math.sqrt(p * (1 - p) / n), "_low": max(0.0, centre - half), "_high": min(1.0, centre + half)}
 
 
+def fraction_columns(counts: dict) -> dict:
+    """fraction_<state>, _se, _low, _high of each state among the particles of known state (`counts`: state ->
+    count, every one of STATES at least; failed and unknown ones are not in n)."""
+    n = sum(counts[state] for state in STATES)
+    return {f"fraction_{state}{suffix}": value
+            for state in STATES for suffix, value in binomial(counts[state], n).items()}
+
+
 def group_of(inputs: dict, keys: list[str]) -> str:
     return json.dumps([inputs.get(key) for key in keys], sort_keys=True)
 
@@ -172,8 +180,7 @@ def census_rows(cases: list[tuple[str, dict]], particles: dict[str, Particle | N
                         "no_fracture": len(members) - waiting - len(present), "failed": counts[FAILED],
                         "unknown": counts[UNKNOWN], "n": n, **{s: counts[s] for s in STATES},
                         "extrapolated": extrapolated})
-            for state in STATES:
-                row.update({f"fraction_{state}{suffix}": value for suffix, value in binomial(counts[state], n).items()})
+            row.update(fraction_columns(counts))
             rows.append(row)
     return rows
 
